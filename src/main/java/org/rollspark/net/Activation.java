@@ -1,0 +1,56 @@
+package org.rollspark.net;
+
+/**
+ * A piecewise-linear activation: {@code act(z) = z} for {@code z > 0}, {@code alpha * z} otherwise.
+ * ReLU is {@code alpha = 0}. A unit with {@code z = 0} counts as inactive (METHOD.md section 2).
+ */
+public record Activation(String name, double alpha) {
+
+    public Activation {
+        if (!"relu".equals(name) && !"leaky_relu".equals(name)) {
+            throw new IllegalArgumentException("activation '" + name
+                    + "' is not piecewise linear or not supported: use relu or leaky_relu"
+                    + " (sigmoid, tanh and gated units have no linear regions)");
+        }
+        if (!(alpha >= 0 && alpha < 1) || ("relu".equals(name) && alpha != 0)) {
+            throw new IllegalArgumentException("activation " + name + ": slope alpha must be in [0, 1)"
+                    + ("relu".equals(name) ? " and 0 for relu" : "") + ", got " + alpha);
+        }
+    }
+
+    public static Activation relu() {
+        return new Activation("relu", 0);
+    }
+
+    public static Activation leakyRelu(double alpha) {
+        return new Activation("leaky_relu", alpha);
+    }
+
+    /** Parses {@code relu}, {@code leaky_relu} (slope 0.01) or {@code leaky_relu:0.2}. */
+    public static Activation parse(String spec) {
+        String s = spec.trim().toLowerCase(java.util.Locale.ROOT);
+        if (s.equals("relu")) {
+            return relu();
+        }
+        if (s.equals("leaky_relu") || s.equals("leakyrelu")) {
+            return leakyRelu(0.01);
+        }
+        if (s.startsWith("leaky_relu:")) {
+            try {
+                return leakyRelu(Double.parseDouble(s.substring("leaky_relu:".length())));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("activation '" + spec + "': bad slope", e);
+            }
+        }
+        return new Activation(s, 0); // throws with the message above
+    }
+
+    /** The local slope of a unit with pre-activation {@code z}: 1 if active, alpha otherwise. */
+    public double slope(double z) {
+        return z > 0 ? 1.0 : alpha;
+    }
+
+    public String spec() {
+        return alpha == 0 ? name : name + ":" + alpha;
+    }
+}

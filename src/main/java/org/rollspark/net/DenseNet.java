@@ -1,0 +1,263 @@
+package org.rollspark.net;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.rollspark.util.Host;
+
+/**
+ * A dense piecewise-linear network: {@code z^i = W^i h^{i-1} + b^i}, {@code h^i = act(z^i)},
+ * logits {@code f = W^L h^{L-1} + b^L}, with {@code h^0} the normalised input.
+ *
+ * <p>Weights follow PyTorch's nn.Linear layout: {@code W^i} has shape (out, in). All parameters live
+ * in one flat buffer (per layer: weight row-major, then bias), so optimisers and parameter averaging
+ * work on a single vector; {@link #weight} and {@link #bias} are live views into it.
+ *
+ * <p>Not thread-safe for concurrent mutation of parameters; forward passes do not mutate.
+ */
+public final class DenseNet {
+    private final int[] sizes;
+    private final Activation activation;
+    private final Normalization normalization;
+    private final INDArray params;
+    private final INDArray[] weights;
+    private final INDArray[] biases;
+
+    private DenseNet(int[] sizes, Activation activation, Normalization normalization, INDArray params) {
+        checkSizes(sizes);
+        normalization.checkInputSize(sizes[0]);
+        long expected = numParams(sizes);
+        if (params.rank() != 1 || params.length() != expected) {
+            throw new IllegalArgumentException("parameter vector of shape " + Arrays.toString(params.shape())
+                    + " for layer sizes " + Arrays.toString(sizes) + ": need a vector of " + expected);
+        }
+        if (params.dataType() != DataType.FLOAT && params.dataType() != DataType.DOUBLE) {
+            throw new IllegalArgumentException("parameters must be float32 or float64, got " + params.dataType());
+        }
+        this.sizes = sizes.clone();
+        this.activation = activation;
+        this.normalization = normalization;
+        this.params = params;
+        int layers = sizes.length - 1;
+        this.weights = new INDArray[layers];
+        this.biases = new INDArray[layers];
+        long off = 0;
+        for (int l = 0; l < layers; l++) {
+            long in = sizes[l];
+            long out = sizes[l + 1];
+            weights[l] = params.get(NDArrayIndex.interval(off, off + in * out)).reshape('c', out, in);
+            off += in * out;
+            biases[l] = params.get(NDArrayIndex.interval(off, off + out));
+            off += out;
+        }
+    }
+
+    /**
+     * A freshly initialised network.
+     *
+     * @param sizes layer widths: input, hidden layers (at least one), output
+     */
+    public static DenseNet init(int[] sizes, Activation activation, Normalization normalization, Init init,
+            long seed, DataType dataType) {
+        checkSizes(sizes);
+        SplittableRandom rng = new SplittableRandom(seed);
+        double[] flat = new double[Math.toIntExact(numParams(sizes))];
+        int off = 0;
+        for (int l = 0; l + 1 < sizes.length; l++) {
+            double[] w = new double[sizes[l] * sizes[l + 1]];
+            double[] b = new double[sizes[l + 1]];
+            init.fill(w, b, sizes[l], rng);
+            System.arraycopy(w, 0, flat, off, w.length);
+            off += w.length;
+            System.arraycopy(b, 0, flat, off, b.length);
+            off += b.length;
+        }
+        return new DenseNet(sizes, activation, normalization, Host.array(flat, dataType, flat.length));
+    }
+
+    /** A network over the given flat parameter vector (used as is, not copied). */
+    public static DenseNet of(int[] sizes, Activation activation, Normalization normalization, INDArray params) {
+        return new DenseNet(sizes, activation, normalization, params);
+    }
+
+    public static long numParams(int[] sizes) {
+        long n = 0;
+        for (int l = 0; l + 1 < sizes.length; l++) {
+            n += (long) sizes[l] * sizes[l + 1] + sizes[l + 1];
+        }
+        return n;
+    }
+
+    private static void checkSizes(int[] sizes) {
+        if (sizes == null || sizes.length < 3) {
+            throw new IllegalArgumentException("layer sizes " + Arrays.toString(sizes)
+                    + ": need input, at least one hidden layer and output");
+        }
+        for (int s : sizes) {
+            if (s < 1) {
+                throw new IllegalArgumentException("layer sizes " + Arrays.toString(sizes) + ": every width must be >= 1");
+            }
+        }
+    }
+
+    public int[] sizes() {
+        return sizes.clone();
+    }
+
+    public int inputSize() {
+        return sizes[0];
+    }
+
+    public int outputSize() {
+        return sizes[sizes.length - 1];
+    }
+
+    /** Number of dense layers, including the output layer. */
+    public int numLayers() {
+        return sizes.length - 1;
+    }
+
+    public int numHidden() {
+        return sizes.length - 2;
+    }
+
+    public int hiddenSize(int hidden) {
+        return sizes[hidden + 1];
+    }
+
+    /** Total number of neurons (hidden units); the logits are not neurons. */
+    public int numNeurons() {
+        int n = 0;
+        for (int i = 1; i < sizes.length - 1; i++) {
+            n += sizes[i];
+        }
+        return n;
+    }
+
+    public Activation activation() {
+        return activation;
+    }
+
+    public Normalization normalization() {
+        return normalization;
+    }
+
+    public DataType dataType() {
+        return params.dataType();
+    }
+
+    /** The live flat parameter vector. */
+    public INDArray params() {
+        return params;
+    }
+
+    /** Live (out, in) view of the weight of dense layer {@code layer} (0-based, output layer last). */
+    public INDArray weight(int layer) {
+        return weights[layer];
+    }
+
+    /** Live view of the bias of dense layer {@code layer}. */
+    public INDArray bias(int layer) {
+        return biases[layer];
+    }
+
+    /** Offset of the weight of {@code layer} in the flat vector (the bias follows it). */
+    public long weightOffset(int layer) {
+        long off = 0;
+        for (int l = 0; l < layer; l++) {
+            off += (long) sizes[l] * sizes[l + 1] + sizes[l + 1];
+        }
+        return off;
+    }
+
+    /** A deep copy with its own parameter buffer. */
+    public DenseNet copy() {
+        return new DenseNet(sizes, activation, normalization, params.dup());
+    }
+
+    /** A copy in another data type (float64 for verification, float32 for speed). */
+    public DenseNet castTo(DataType type) {
+        return new DenseNet(sizes, activation, normalization, params.castTo(type).dup());
+    }
+
+    /** Copies another network's parameters into this one (same architecture). */
+    public void setParams(INDArray flat) {
+        params.assign(flat);
+    }
+
+    /** Normalised copy of a (B, D) raw input batch, in this network's data type. */
+    public INDArray normalize(INDArray raw) {
+        checkInput(raw);
+        int b = (int) raw.size(0);
+        int d = inputSize();
+        double[] x = Host.pull(raw);
+        for (int r = 0; r < b; r++) {
+            for (int k = 0; k < d; k++) {
+                int i = r * d + k;
+                x[i] = (x[i] - normalization.mean(k)) / normalization.std(k);
+            }
+        }
+        return Host.array(x, dataType(), b, d);
+    }
+
+    private void checkInput(INDArray raw) {
+        if (raw.rank() != 2 || raw.size(1) != inputSize()) {
+            throw new IllegalArgumentException("input of shape " + Arrays.toString(raw.shape())
+                    + ": the network takes (batch, " + inputSize() + ")");
+        }
+    }
+
+    /** Forward pass of a raw (B, D) batch, keeping every hidden pre-activation. */
+    public ForwardPass forward(INDArray raw) {
+        INDArray h = normalize(raw);
+        INDArray input = h;
+        int hidden = numHidden();
+        INDArray[] z = new INDArray[hidden];
+        INDArray[] a = new INDArray[hidden];
+        double[][] zHost = new double[hidden][];
+        int batch = (int) raw.size(0);
+        for (int i = 0; i < hidden; i++) {
+            INDArray zi = Nd4j.gemm(h, weights[i], false, true);
+            double[] zd = Host.pull(zi);
+            addBias(zd, Host.pull(biases[i]), batch);
+            double[] hd = new double[zd.length];
+            double alpha = activation.alpha();
+            for (int k = 0; k < zd.length; k++) {
+                hd[k] = zd[k] > 0 ? zd[k] : alpha * zd[k];
+            }
+            Host.push(zd, zi);
+            z[i] = zi;
+            zHost[i] = zd;
+            h = Host.array(hd, dataType(), batch, sizes[i + 1]);
+            a[i] = h;
+        }
+        return new ForwardPass(input, z, a, zHost, outputLayer(h, batch));
+    }
+
+    /** Logits of a raw (B, D) batch. */
+    public INDArray logits(INDArray raw) {
+        return forward(raw).logits();
+    }
+
+    private INDArray outputLayer(INDArray h, int batch) {
+        int last = numLayers() - 1;
+        INDArray f = Nd4j.gemm(h, weights[last], false, true);
+        double[] fd = Host.pull(f);
+        addBias(fd, Host.pull(biases[last]), batch);
+        Host.push(fd, f);
+        return f;
+    }
+
+    private static void addBias(double[] z, double[] bias, int batch) {
+        int n = bias.length;
+        for (int r = 0; r < batch; r++) {
+            int o = r * n;
+            for (int j = 0; j < n; j++) {
+                z[o + j] += bias[j];
+            }
+        }
+    }
+}

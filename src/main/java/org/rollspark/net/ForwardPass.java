@@ -1,0 +1,25 @@
+package org.rollspark.net;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * Everything a forward pass through a {@link DenseNet} leaves behind for a batch of B examples.
+ *
+ * @param input normalised input (B, D) in the network's data type
+ * @param preact hidden pre-activations z^i (B, H_i), one per hidden layer
+ * @param act hidden outputs h^i = act(z^i) (B, H_i)
+ * @param preactHost the same pre-activations on the host, row-major, in double precision
+ * @param logits output logits (B, K); the logits are not neurons
+ */
+public record ForwardPass(INDArray input, INDArray[] preact, INDArray[] act, double[][] preactHost,
+        INDArray logits) {
+
+    public int batchSize() {
+        return (int) input.size(0);
+    }
+
+    /** The input of dense layer {@code layer} (0-based): the normalised input, then hidden outputs. */
+    public INDArray layerInput(int layer) {
+        return layer == 0 ? input : act[layer - 1];
+    }
+}

@@ -1,0 +1,84 @@
+package org.rollspark.net;
+
+import java.util.Arrays;
+
+/**
+ * Input normalisation {@code x_norm = (x_raw - mean) / std}, with one scalar pair or one pair per
+ * input feature. The network sees normalised inputs; margins are reported in raw units.
+ */
+public record Normalization(double[] mean, double[] std) {
+
+    public Normalization {
+        if (mean.length != std.length || mean.length == 0) {
+            throw new IllegalArgumentException("normalisation: mean has " + mean.length
+                    + " values and std " + std.length + "; need the same count, 1 or one per feature");
+        }
+        for (int i = 0; i < std.length; i++) {
+            if (!(std[i] > 0) || !Double.isFinite(std[i]) || !Double.isFinite(mean[i])) {
+                throw new IllegalArgumentException("normalisation: std[" + i + "] = " + std[i]
+                        + ", mean[" + i + "] = " + mean[i] + "; std must be finite and > 0");
+            }
+        }
+        mean = mean.clone();
+        std = std.clone();
+    }
+
+    public static Normalization identity() {
+        return scalar(0, 1);
+    }
+
+    public static Normalization scalar(double mean, double std) {
+        return new Normalization(new double[] {mean}, new double[] {std});
+    }
+
+    /** MNIST's statistics, as the paper uses them (inputs scaled to [0, 1] first). */
+    public static Normalization mnist() {
+        return scalar(0.1307, 0.3081);
+    }
+
+    public boolean isScalar() {
+        return mean.length == 1;
+    }
+
+    public double mean(int feature) {
+        return mean.length == 1 ? mean[0] : mean[feature];
+    }
+
+    public double std(int feature) {
+        return std.length == 1 ? std[0] : std[feature];
+    }
+
+    /** Checks that a per-feature normalisation matches the input size. */
+    public void checkInputSize(int inputSize) {
+        if (!isScalar() && mean.length != inputSize) {
+            throw new IllegalArgumentException("normalisation has " + mean.length
+                    + " per-feature values but the input has " + inputSize + " features");
+        }
+    }
+
+    @Override
+    public double[] mean() {
+        return mean.clone();
+    }
+
+    @Override
+    public double[] std() {
+        return std.clone();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Normalization n && Arrays.equals(mean, n.mean) && Arrays.equals(std, n.std);
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * Arrays.hashCode(mean) + Arrays.hashCode(std);
+    }
+
+    @Override
+    public String toString() {
+        return isScalar() ? "Normalization(mean=" + mean[0] + ", std=" + std[0] + ")"
+                : "Normalization(per-feature, " + mean.length + " features)";
+    }
+}

@@ -1,0 +1,117 @@
+package org.rollspark.region;
+
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.Set;
+
+/**
+ * Per-example certificates for a set of inputs, column by column (example i is index i).
+ *
+ * <p>Margins are radii of the largest lp ball around the input inside its linear region, in RAW
+ * input units (METHOD.md section 2; equal to the normalised-space margin times std when one scalar
+ * std applies). {@code +inf} means no neuron can bind (every neuron gradient is zero).
+ * Binding layer and unit name the neuron whose hyperplane is nearest: layer is the 0-based hidden
+ * layer, -1 when nothing binds.
+ */
+public final class Certification {
+    private final int[] pred;
+    private final double[] logitGap;
+    private final double[][] margin;
+    private final int[][] bindLayer;
+    private final int[][] bindUnit;
+    private final ActivationPattern[] patterns;
+
+    Certification(int[] pred, double[] logitGap, double[][] margin, int[][] bindLayer, int[][] bindUnit,
+            ActivationPattern[] patterns) {
+        this.pred = pred;
+        this.logitGap = logitGap;
+        this.margin = margin;
+        this.bindLayer = bindLayer;
+        this.bindUnit = bindUnit;
+        this.patterns = patterns;
+    }
+
+    public int size() {
+        return pred.length;
+    }
+
+    /** Predicted class (arg max of the logits, lowest index on ties). */
+    public int pred(int i) {
+        return pred[i];
+    }
+
+    /** Top logit minus the runner-up logit (>= 0). */
+    public double logitGap(int i) {
+        return logitGap[i];
+    }
+
+    /** lp margin of example i in raw input units. */
+    public double margin(Norm p, int i) {
+        return margin[p.ordinal()][i];
+    }
+
+    /** All lp margins, in example order (a copy). */
+    public double[] margins(Norm p) {
+        return margin[p.ordinal()].clone();
+    }
+
+    public int bindingLayer(Norm p, int i) {
+        return bindLayer[p.ordinal()][i];
+    }
+
+    public int bindingUnit(Norm p, int i) {
+        return bindUnit[p.ordinal()][i];
+    }
+
+    public ActivationPattern pattern(int i) {
+        return patterns[i];
+    }
+
+    /** Number of distinct activation patterns (linear regions) among these examples. */
+    public int distinctPatterns() {
+        Set<ActivationPattern> s = new HashSet<>(Arrays.asList(patterns));
+        return s.size();
+    }
+
+    /** The q-quantile (0..1) of the lp margins, by the nearest-rank rule on sorted values. */
+    public double quantile(Norm p, double q) {
+        return Stats.quantile(margin[p.ordinal()], q);
+    }
+
+    /** Fraction of examples whose prediction equals the label. */
+    public double accuracy(int[] labels) {
+        if (labels.length != pred.length) {
+            throw new IllegalArgumentException(labels.length + " labels for " + pred.length + " examples");
+        }
+        int c = 0;
+        for (int i = 0; i < pred.length; i++) {
+            c += pred[i] == labels[i] ? 1 : 0;
+        }
+        return pred.length == 0 ? Double.NaN : (double) c / pred.length;
+    }
+
+    /** Concatenates certifications of consecutive chunks. */
+    static Certification concat(java.util.List<Certification> parts) {
+        int n = parts.stream().mapToInt(Certification::size).sum();
+        int[] pred = new int[n];
+        double[] gap = new double[n];
+        double[][] m = new double[3][n];
+        int[][] bl = new int[3][n];
+        int[][] bu = new int[3][n];
+        ActivationPattern[] pats = new ActivationPattern[n];
+        int o = 0;
+        for (Certification c : parts) {
+            int k = c.size();
+            System.arraycopy(c.pred, 0, pred, o, k);
+            System.arraycopy(c.logitGap, 0, gap, o, k);
+            System.arraycopy(c.patterns, 0, pats, o, k);
+            for (int p = 0; p < 3; p++) {
+                System.arraycopy(c.margin[p], 0, m[p], o, k);
+                System.arraycopy(c.bindLayer[p], 0, bl[p], o, k);
+                System.arraycopy(c.bindUnit[p], 0, bu[p], o, k);
+            }
+            o += k;
+        }
+        return new Certification(pred, gap, m, bl, bu, pats);
+    }
+}

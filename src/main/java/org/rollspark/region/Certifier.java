@@ -1,0 +1,194 @@
+package org.rollspark.region;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.rollspark.net.DenseNet;
+import org.rollspark.net.ForwardPass;
+import org.rollspark.util.Host;
+
+/**
+ * Region inference for a trained network: activation patterns, exact neuron input-gradients,
+ * lp margins for p = 1, 2, inf with the binding neuron, and directional certificates.
+ *
+ * <p>All gradients are taken with respect to the RAW input (the first layer's Jacobian is
+ * {@code W_1 diag(1/std)}), so every margin and step is in raw input units. Computation runs in the
+ * network's data type: certify a {@link DenseNet#castTo float64 copy} for verification.
+ *
+ * <p>Inputs are processed in chunks of {@link #chunkSize} examples so the (chunk, D, H) Jacobian stays
+ * in cache and memory stays bounded whatever the input size.
+ */
+public final class Certifier {
+    private final DenseNet net;
+    private final int chunkSize;
+    private final INDArray rawSeed;
+    private final ColumnNorms firstLayerNorms;
+
+    public Certifier(DenseNet net) {
+        this(net, 16);
+    }
+
+    public Certifier(DenseNet net, int chunkSize) {
+        if (chunkSize < 1) {
+            throw new IllegalArgumentException("certification chunk size must be >= 1, got " + chunkSize);
+        }
+        this.net = net;
+        this.chunkSize = chunkSize;
+        this.rawSeed = scaledFirstLayer(Nd4j.eye(net.inputSize()).castTo(net.dataType()));
+        this.firstLayerNorms = ColumnNorms.of(rawSeed, 1, net.inputSize());
+    }
+
+    public int chunkSize() {
+        return chunkSize;
+    }
+
+    /**
+     * The first hidden layer's response to input directions in raw units: {@code (d diag(1/std)) W_1^T},
+     * shape (nDir, H_1).
+     */
+    private INDArray scaledFirstLayer(INDArray dirs) {
+        int d = net.inputSize();
+        double[] host = Host.pull(dirs);
+        int n = (int) dirs.size(0);
+        for (int r = 0; r < n; r++) {
+            for (int k = 0; k < d; k++) {
+                host[r * d + k] /= net.normalization().std(k);
+            }
+        }
+        INDArray scaled = Host.array(host, net.dataType(), n, d);
+        return Nd4j.gemm(scaled, net.weight(0), false, true);
+    }
+
+    /** Certifies every row of a raw (N, D) input matrix. */
+    public Certification certify(INDArray raw) {
+        long n = raw.size(0);
+        List<Certification> parts = new ArrayList<>();
+        for (long from = 0; from < n; from += chunkSize) {
+            long to = Math.min(n, from + chunkSize);
+            INDArray chunk = raw.get(NDArrayIndex.interval(from, to), NDArrayIndex.all());
+            parts.add(certifyChunk(chunk));
+        }
+        return Certification.concat(parts);
+    }
+
+    private Certification certifyChunk(INDArray raw) {
+        ForwardPass fp = net.forward(raw);
+        int b = fp.batchSize();
+        int hidden = net.numHidden();
+        double[][] margin = new double[3][b];
+        int[][] bindLayer = new int[3][b];
+        int[][] bindUnit = new int[3][b];
+        for (int p = 0; p < 3; p++) {
+            java.util.Arrays.fill(margin[p], Double.POSITIVE_INFINITY);
+            java.util.Arrays.fill(bindLayer[p], -1);
+            java.util.Arrays.fill(bindUnit[p], -1);
+        }
+        JacobianChain chain = new JacobianChain(net, JacobianChain.slopes(net, fp), rawSeed);
+        for (int i = 0; i < hidden; i++) {
+            if (i > 0) {
+                chain.advance();
+            }
+            ColumnNorms norms = i == 0 ? firstLayerNorms : ColumnNorms.of(chain.state(), b, net.inputSize());
+            int h = net.hiddenSize(i);
+            double[] z = fp.preactHost()[i];
+            for (Norm p : Norm.values()) {
+                double[] g = norms.get(p.dual());
+                int pi = p.ordinal();
+                for (int e = 0; e < b; e++) {
+                    int gOff = i == 0 ? 0 : e * h;
+                    for (int j = 0; j < h; j++) {
+                        double gn = g[gOff + j];
+                        if (gn > 0) {
+                            double t = Math.abs(z[e * h + j]) / gn;
+                            if (t < margin[pi][e]) {
+                                margin[pi][e] = t;
+                                bindLayer[pi][e] = i;
+                                bindUnit[pi][e] = j;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        double[] logits = Host.pull(fp.logits());
+        int k = net.outputSize();
+        int[] pred = new int[b];
+        double[] gap = new double[b];
+        for (int e = 0; e < b; e++) {
+            int best = 0;
+            for (int c = 1; c < k; c++) {
+                if (logits[e * k + c] > logits[e * k + best]) {
+                    best = c;
+                }
+            }
+            double second = Double.NEGATIVE_INFINITY;
+            for (int c = 0; c < k; c++) {
+                if (c != best) {
+                    second = Math.max(second, logits[e * k + c]);
+                }
+            }
+            pred[e] = best;
+            gap[e] = k == 1 ? Double.POSITIVE_INFINITY : logits[e * k + best] - second;
+        }
+        ActivationPattern[] patterns = ActivationPattern.of(fp.preactHost(), hiddenSizes(), b);
+        return new Certification(pred, gap, margin, bindLayer, bindUnit, patterns);
+    }
+
+    private int[] hiddenSizes() {
+        int[] h = new int[net.numHidden()];
+        for (int i = 0; i < h.length; i++) {
+            h[i] = net.hiddenSize(i);
+        }
+        return h;
+    }
+
+    /**
+     * Directional certificates (METHOD.md section 2): for each example x and each direction d (a row
+     * of {@code directions}, raw input units), the largest t such that every point x + s d with
+     * 0 <= s < t lies in the linear region of x. {@code +inf} when no neuron moves toward its
+     * threshold along d. Computed by pushing the directions through the linearised network (no
+     * Jacobian is formed).
+     *
+     * @return (N, nDir) steps, row-major
+     */
+    public double[][] directional(INDArray raw, INDArray directions) {
+        if (directions.rank() != 2 || directions.size(1) != net.inputSize()) {
+            throw new IllegalArgumentException("directions must be (nDir, " + net.inputSize() + ")");
+        }
+        ForwardPass fp = net.forward(raw);
+        int b = fp.batchSize();
+        int nDir = (int) directions.size(0);
+        double[][] steps = new double[b][nDir];
+        for (double[] row : steps) {
+            java.util.Arrays.fill(row, Double.POSITIVE_INFINITY);
+        }
+        JacobianChain chain = new JacobianChain(net, JacobianChain.slopes(net, fp),
+                scaledFirstLayer(directions.castTo(net.dataType())));
+        for (int i = 0; i < net.numHidden(); i++) {
+            if (i > 0) {
+                chain.advance();
+            }
+            double[] s = Host.pull(chain.state());
+            double[] z = fp.preactHost()[i];
+            int h = net.hiddenSize(i);
+            for (int e = 0; e < b; e++) {
+                for (int k = 0; k < nDir; k++) {
+                    int sOff = (i == 0 ? k : e * nDir + k) * h;
+                    double best = steps[e][k];
+                    for (int j = 0; j < h; j++) {
+                        double sj = s[sOff + j];
+                        double zj = z[e * h + j];
+                        boolean binds = zj > 0 ? sj < 0 : sj > 0;
+                        if (binds) {
+                            best = Math.min(best, Math.abs(zj) / Math.abs(sj));
+                        }
+                    }
+                    steps[e][k] = best;
+                }
+            }
+        }
+        return steps;
+    }
+}

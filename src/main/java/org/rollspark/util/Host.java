@@ -1,0 +1,95 @@
+package org.rollspark.util;
+
+import java.nio.DoubleBuffer;
+import java.nio.FloatBuffer;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Copies between ND4J arrays and Java {@code double[]} in row-major order.
+ *
+ * <p>Per-neuron work (masks, hinge terms, aggregation, margins) touches arrays of a few thousand
+ * values, where one ND4J op costs 10-200 us of dispatch but a Java loop a few us. That work runs on
+ * the host in double precision whatever the network's data type; the heavy tensors stay in ND4J.
+ */
+public final class Host {
+    private Host() {}
+
+    /** Row-major copy of {@code a} as doubles. Works for views and either float data type. */
+    public static double[] pull(INDArray a) {
+        double[] out = new double[Math.toIntExact(a.length())];
+        pull(a, out);
+        return out;
+    }
+
+    /** Row-major copy of {@code a} into {@code out}, which must hold {@code a.length()} values. */
+    public static void pull(INDArray a, double[] out) {
+        INDArray c = dense(a);
+        int n = Math.toIntExact(c.length());
+        if (out.length < n) {
+            throw new IllegalArgumentException("buffer of " + out.length + " for " + n + " values");
+        }
+        int off = Math.toIntExact(c.offset());
+        if (c.dataType() == DataType.FLOAT) {
+            FloatBuffer fb = c.data().asNioFloat();
+            for (int i = 0; i < n; i++) {
+                out[i] = fb.get(off + i);
+            }
+        } else if (c.dataType() == DataType.DOUBLE) {
+            c.data().asNioDouble().get(off, out, 0, n);
+        } else {
+            double[] d = c.castTo(DataType.DOUBLE).data().asDouble();
+            System.arraycopy(d, 0, out, 0, n);
+        }
+    }
+
+    /** Writes {@code src} (row-major) into {@code target}, converting to its data type. */
+    public static void push(double[] src, INDArray target) {
+        int n = Math.toIntExact(target.length());
+        if (!isDense(target)) {
+            target.assign(Nd4j.create(src, target.shape(), DataType.DOUBLE));
+            return;
+        }
+        int off = Math.toIntExact(target.offset());
+        if (target.dataType() == DataType.FLOAT) {
+            FloatBuffer fb = target.data().asNioFloat();
+            for (int i = 0; i < n; i++) {
+                fb.put(off + i, (float) src[i]);
+            }
+        } else if (target.dataType() == DataType.DOUBLE) {
+            DoubleBuffer db = target.data().asNioDouble();
+            db.put(off, src, 0, n);
+        } else {
+            target.assign(Nd4j.create(src, target.shape(), DataType.DOUBLE));
+        }
+    }
+
+    /** A new array of the given type and shape holding {@code src}. */
+    public static INDArray array(double[] src, DataType type, long... shape) {
+        INDArray a = Nd4j.createUninitialized(type, shape);
+        push(src, a);
+        return a;
+    }
+
+    /** True when {@code a} is row-major and contiguous, so its buffer can be walked from its offset. */
+    public static boolean isDense(INDArray a) {
+        if (a.ordering() != 'c' && a.rank() > 1) {
+            return false;
+        }
+        long[] shape = a.shape();
+        long[] stride = a.stride();
+        long expect = 1;
+        for (int d = shape.length - 1; d >= 0; d--) {
+            if (shape[d] != 1 && stride[d] != expect) {
+                return false;
+            }
+            expect *= shape[d];
+        }
+        return true;
+    }
+
+    private static INDArray dense(INDArray a) {
+        return isDense(a) ? a : a.dup('c');
+    }
+}
