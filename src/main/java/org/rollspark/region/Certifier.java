@@ -136,6 +136,28 @@ public final class Certifier {
         return new Certification(pred, gap, margin, bindLayer, bindUnit, patterns);
     }
 
+    /**
+     * Exact input gradients of every hidden neuron, in raw input units: per hidden layer a
+     * (N, H_i, D) array whose [n, j, :] is grad_x z_j at example n. Memory grows as N * H * D: for
+     * inspection and tests, not for whole datasets.
+     */
+    public INDArray[] jacobians(INDArray raw) {
+        ForwardPass fp = net.forward(raw);
+        int b = fp.batchSize();
+        int d = net.inputSize();
+        INDArray[] out = new INDArray[net.numHidden()];
+        JacobianChain chain = new JacobianChain(net, JacobianChain.slopes(net, fp), rawSeed);
+        for (int i = 0; i < out.length; i++) {
+            if (i > 0) {
+                chain.advance();
+            }
+            int h = net.hiddenSize(i);
+            INDArray st = i == 0 ? Nd4j.tile(rawSeed.reshape(1, d, h), b, 1, 1) : chain.state().reshape('c', b, d, h);
+            out[i] = st.permute(0, 2, 1).dup('c');
+        }
+        return out;
+    }
+
     private int[] hiddenSizes() {
         int[] h = new int[net.numHidden()];
         for (int i = 0; i < h.length; i++) {

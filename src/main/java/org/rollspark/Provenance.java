@@ -1,0 +1,77 @@
+package org.rollspark;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Where a model, checkpoint or output came from: the resolved configuration and its hash, the seed,
+ * the data fingerprint, and the software and platform versions (float results differ across
+ * platforms, so the platform is part of the record).
+ */
+public final class Provenance {
+    /** This project's version. */
+    public static final String VERSION = "0.1.0-SNAPSHOT";
+    public static final String ND4J_VERSION = "1.0.0-M2.1";
+
+    private static final ObjectMapper CANONICAL = new ObjectMapper().configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
+
+    private Provenance() {}
+
+    /**
+     * A provenance record.
+     *
+     * @param config the resolved configuration (every setting, defaults included)
+     * @param seed the seed the run used
+     * @param dataFingerprint {@link #sha256} of the data the run saw, or a description of it
+     */
+    public static Map<String, Object> record(Map<String, ?> config, long seed, String dataFingerprint) {
+        Map<String, Object> p = new LinkedHashMap<>();
+        p.put("created", Instant.now().toString());
+        p.put("config", new TreeMap<>(config));
+        p.put("configHash", configHash(config));
+        p.put("seed", seed);
+        p.put("dataFingerprint", dataFingerprint);
+        p.put("versions", versions());
+        return p;
+    }
+
+    public static Map<String, Object> versions() {
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("rollSpark", VERSION);
+        v.put("nd4j", ND4J_VERSION);
+        v.put("java", System.getProperty("java.version"));
+        v.put("javaVendor", System.getProperty("java.vendor"));
+        v.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version"));
+        v.put("arch", System.getProperty("os.arch"));
+        return v;
+    }
+
+    /** SHA-256 (hex) of the configuration serialised as JSON with sorted keys. */
+    public static String configHash(Map<String, ?> config) {
+        try {
+            return sha256(CANONICAL.writeValueAsString(new TreeMap<>(config)).getBytes(StandardCharsets.UTF_8));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalArgumentException("configuration is not serialisable: " + e.getMessage(), e);
+        }
+    }
+
+    public static String sha256(byte[] bytes) {
+        return HexFormat.of().formatHex(digest().digest(bytes));
+    }
+
+    public static MessageDigest digest() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,255 @@
+package org.rollspark.region;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.rollspark.TestNets;
+import org.rollspark.net.Activation;
+import org.rollspark.net.DenseNet;
+import org.rollspark.net.ForwardPass;
+import org.rollspark.net.Init;
+import org.rollspark.net.Normalization;
+import org.rollspark.util.Host;
+
+class CertifierTest {
+
+    private static final int[][] SHAPES = {{6, 8, 7, 5, 3}, {3, 10, 9, 2}, {12, 5, 4}};
+
+    private static DenseNet net(int s, Activation act) {
+        int[] sizes = SHAPES[s];
+        // per-feature normalisation exercises the raw-unit conversion
+        double[] mean = new double[sizes[0]];
+        double[] std = new double[sizes[0]];
+        for (int k = 0; k < sizes[0]; k++) {
+            mean[k] = 0.1 * k;
+            std[k] = 0.5 + 0.2 * k;
+        }
+        return DenseNet.init(sizes, act, new Normalization(mean, std), Init.UNIFORM_FAN_IN, 17 + s, DataType.DOUBLE);
+    }
+
+    @Test
+    void jacobiansMatchPerNeuronBackpropagation() {
+        for (int s = 0; s < SHAPES.length; s++) {
+            for (Activation act : new Activation[] {Activation.relu(), Activation.leakyRelu(0.15)}) {
+                DenseNet net = net(s, act);
+                INDArray x = TestNets.uniform(s, 7, net.inputSize(), -1, 2, DataType.DOUBLE);
+                INDArray[] jac = new Certifier(net, 3).jacobians(x);
+                ForwardPass fp = net.forward(x);
+                for (int i = 0; i < net.numHidden(); i++) {
+                    double[] j = Host.pull(jac[i]);
+                    int h = net.hiddenSize(i);
+                    int d = net.inputSize();
+                    for (int e = 0; e < 7; e++) {
+                        for (int u = 0; u < h; u++) {
+                            double[] ref = RegionReference.neuronGradient(net, fp, e, i, u);
+                            for (int k = 0; k < d; k++) {
+                                assertEquals(ref[k], j[(e * h + u) * d + k], 1e-12,
+                                        "layer " + i + " unit " + u + " input " + k);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void marginsAreTheNearestHyperplaneDistances() {
+        DenseNet net = net(0, Activation.leakyRelu(0.05));
+        INDArray x = TestNets.uniform(3, 9, net.inputSize(), -1, 2, DataType.DOUBLE);
+        Certification c = new Certifier(net, 4).certify(x);
+        ForwardPass fp = net.forward(x);
+        for (int e = 0; e < 9; e++) {
+            for (Norm p : Norm.values()) {
+                double best = Double.POSITIVE_INFINITY;
+                int bl = -1;
+                int bu = -1;
+                for (int i = 0; i < net.numHidden(); i++) {
+                    for (int u = 0; u < net.hiddenSize(i); u++) {
+                        double g = RegionReference.norm(RegionReference.neuronGradient(net, fp, e, i, u), p.dual());
+                        double t = Math.abs(fp.preactHost()[i][e * net.hiddenSize(i) + u]) / g;
+                        if (g > 0 && t < best) {
+                            best = t;
+                            bl = i;
+                            bu = u;
+                        }
+                    }
+                }
+                assertEquals(best, c.margin(p, e), 1e-12 * best);
+                assertEquals(bl, c.bindingLayer(p, e));
+                assertEquals(bu, c.bindingUnit(p, e));
+            }
+        }
+    }
+
+    /** Points inside every certified ball keep the pattern; just past the l2 margin it flips. */
+    @Test
+    void samplingInsideCertifiedBallsKeepsThePattern() {
+        SplittableRandom rng = new SplittableRandom(2024);
+        for (int s = 0; s < SHAPES.length; s++) {
+            for (Activation act : new Activation[] {Activation.relu(), Activation.leakyRelu(0.1)}) {
+                DenseNet net = net(s, act);
+                int d = net.inputSize();
+                int n = 6;
+                INDArray x = TestNets.uniform(40 + s, n, d, -1, 2, DataType.DOUBLE);
+                Certifier cert = new Certifier(net, 4);
+                Certification c = cert.certify(x);
+                INDArray[] jac = cert.jacobians(x);
+                double[] xs = Host.pull(x);
+                for (int e = 0; e < n; e++) {
+                    double[] x0 = java.util.Arrays.copyOfRange(xs, e * d, (e + 1) * d);
+                    ActivationPattern p0 = c.pattern(e);
+                    double shrink = 1 - 1e-9;
+                    // l1: all 2D vertices of the ball, then random points inside it
+                    double e1 = c.margin(Norm.L1, e) * shrink;
+                    for (int k = 0; k < d; k++) {
+                        for (int sign = -1; sign <= 1; sign += 2) {
+                            double[] q = x0.clone();
+                            q[k] += sign * e1;
+                            assertEquals(p0, pattern(net, q), "l1 vertex " + k);
+                        }
+                    }
+                    for (int t = 0; t < 200; t++) {
+                        assertEquals(p0, pattern(net, add(x0, randomL1(rng, d, e1))), "l1 sample");
+                    }
+                    // l2: random points on and inside the sphere
+                    double e2 = c.margin(Norm.L2, e) * shrink;
+                    for (int t = 0; t < 300; t++) {
+                        double[] u = gaussian(rng, d);
+                        double r = (t % 2 == 0 ? 1 : rng.nextDouble()) * e2 / RegionReference.norm(u, Norm.L2);
+                        for (int k = 0; k < d; k++) {
+                            u[k] *= r;
+                        }
+                        assertEquals(p0, pattern(net, add(x0, u)), "l2 sample");
+                    }
+                    // l_inf: random corners of the box
+                    double ei = c.margin(Norm.LINF, e) * shrink;
+                    for (int t = 0; t < 300; t++) {
+                        double[] u = new double[d];
+                        for (int k = 0; k < d; k++) {
+                            u[k] = rng.nextBoolean() ? ei : -ei;
+                        }
+                        assertEquals(p0, pattern(net, add(x0, u)), "l_inf corner");
+                    }
+                    // just beyond the l2 margin along the binding neuron's gradient, that neuron flips
+                    int bl = c.bindingLayer(Norm.L2, e);
+                    int bu = c.bindingUnit(Norm.L2, e);
+                    int h = net.hiddenSize(bl);
+                    double[] g = new double[d];
+                    double[] jl = Host.pull(jac[bl]);
+                    System.arraycopy(jl, (e * h + bu) * d, g, 0, d);
+                    double gn = RegionReference.norm(g, Norm.L2);
+                    double z = net.forward(x.getRow(e, true)).preactHost()[bl][bu];
+                    double step = c.margin(Norm.L2, e) * (1 + 1e-6);
+                    double[] q = x0.clone();
+                    for (int k = 0; k < d; k++) {
+                        q[k] -= Math.signum(z) * step * g[k] / gn;
+                    }
+                    ActivationPattern beyond = pattern(net, q);
+                    assertNotEquals(p0, beyond, "pattern must change just past the l2 margin");
+                    int flat = offset(net, bl) + bu;
+                    assertNotEquals(p0.isActive(flat), beyond.isActive(flat), "the binding neuron flips");
+                }
+            }
+        }
+    }
+
+    @Test
+    void directionalCertificatesMatchBisection() {
+        DenseNet net = net(1, Activation.leakyRelu(0.1));
+        DenseNet relu = net(0, Activation.relu());
+        for (DenseNet m : new DenseNet[] {net, relu}) {
+            int d = m.inputSize();
+            INDArray x = TestNets.uniform(5, 4, d, -1, 2, DataType.DOUBLE);
+            INDArray dirs = TestNets.uniform(6, 5, d, -1, 1, DataType.DOUBLE);
+            double[][] steps = new Certifier(m).directional(x, dirs);
+            double[] xs = Host.pull(x);
+            double[] ds = Host.pull(dirs);
+            for (int e = 0; e < 4; e++) {
+                double[] x0 = java.util.Arrays.copyOfRange(xs, e * d, (e + 1) * d);
+                ActivationPattern p0 = pattern(m, x0);
+                for (int k = 0; k < 5; k++) {
+                    double[] dir = java.util.Arrays.copyOfRange(ds, k * d, (k + 1) * d);
+                    double t = steps[e][k];
+                    assertTrue(t > 0 && Double.isFinite(t), "finite positive step expected, got " + t);
+                    // the set of t keeping the pattern is an interval [0, t*): bisection finds t*
+                    double lo = 0;
+                    double hi = 1;
+                    while (p0.equals(pattern(m, axpy(x0, hi, dir)))) {
+                        hi *= 2;
+                    }
+                    for (int it = 0; it < 80; it++) {
+                        double mid = 0.5 * (lo + hi);
+                        if (p0.equals(pattern(m, axpy(x0, mid, dir)))) {
+                            lo = mid;
+                        } else {
+                            hi = mid;
+                        }
+                    }
+                    assertEquals(hi, t, 1e-9 * Math.max(1, t), "example " + e + " direction " + k);
+                }
+            }
+        }
+    }
+
+    static int offset(DenseNet net, int layer) {
+        int o = 0;
+        for (int i = 0; i < layer; i++) {
+            o += net.hiddenSize(i);
+        }
+        return o;
+    }
+
+    static ActivationPattern pattern(DenseNet net, double[] x) {
+        ForwardPass fp = net.forward(Host.array(x, DataType.DOUBLE, 1, x.length));
+        int[] h = new int[net.numHidden()];
+        for (int i = 0; i < h.length; i++) {
+            h[i] = net.hiddenSize(i);
+        }
+        return ActivationPattern.of(fp.preactHost(), h, 1)[0];
+    }
+
+    static double[] add(double[] a, double[] b) {
+        double[] o = a.clone();
+        for (int i = 0; i < o.length; i++) {
+            o[i] += b[i];
+        }
+        return o;
+    }
+
+    static double[] axpy(double[] x, double t, double[] d) {
+        double[] o = x.clone();
+        for (int i = 0; i < o.length; i++) {
+            o[i] += t * d[i];
+        }
+        return o;
+    }
+
+    static double[] gaussian(SplittableRandom rng, int d) {
+        double[] u = new double[d];
+        for (int k = 0; k < d; k++) {
+            u[k] = Math.sqrt(-2 * Math.log1p(-rng.nextDouble())) * Math.cos(2 * Math.PI * rng.nextDouble());
+        }
+        return u;
+    }
+
+    /** A random point of the l1 ball of radius r (uniform direction on the simplex, random radius). */
+    static double[] randomL1(SplittableRandom rng, int d, double r) {
+        double[] u = new double[d];
+        double s = 0;
+        for (int k = 0; k < d; k++) {
+            u[k] = -Math.log1p(-rng.nextDouble());
+            s += u[k];
+        }
+        double scale = r * Math.sqrt(rng.nextDouble()) / s;
+        for (int k = 0; k < d; k++) {
+            u[k] *= (rng.nextBoolean() ? 1 : -1) * scale;
+        }
+        return u;
+    }
+}
