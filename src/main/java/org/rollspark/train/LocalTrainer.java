@@ -1,0 +1,95 @@
+package org.rollspark.train;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.rollspark.data.LabeledData;
+import org.rollspark.loss.LossValue;
+import org.rollspark.loss.RollLoss;
+import org.rollspark.net.DenseNet;
+
+/**
+ * Trains a {@link DenseNet} in one JVM: seeded shuffling each epoch, minibatches (the last one may
+ * be smaller), the configured loss and optimiser, and a validation pass after each epoch. On return
+ * the network holds the parameters of the best epoch.
+ */
+public final class LocalTrainer {
+    private final TrainConfig config;
+    private final Consumer<EpochStats> listener;
+
+    public LocalTrainer(TrainConfig config) {
+        this(config, e -> { });
+    }
+
+    public LocalTrainer(TrainConfig config, Consumer<EpochStats> listener) {
+        this.config = config;
+        this.listener = listener;
+    }
+
+    /** The shuffling seed of an epoch (1-based), derived from the run's seed. */
+    public static long epochSeed(long seed, int epoch) {
+        return seed * 0x9E3779B97F4A7C15L + epoch;
+    }
+
+    public TrainingHistory fit(DenseNet net, LabeledData train, LabeledData validation) {
+        if (train.numFeatures() != net.inputSize()) {
+            throw new IllegalArgumentException(train.name() + " has " + train.numFeatures()
+                    + " features; the network takes " + net.inputSize());
+        }
+        if (train.size() == 0) {
+            throw new IllegalArgumentException(train.name() + " is empty");
+        }
+        Optimizer opt = config.newOptimizer(net.params().length(), net.dataType());
+        INDArray grad = Nd4j.create(net.dataType(), net.params().length());
+        RollLoss loss = config.loss();
+        List<EpochStats> epochs = new ArrayList<>();
+        INDArray best = null;
+        double bestLoss = Double.POSITIVE_INFINITY;
+        int bestEpoch = 0;
+        for (int epoch = 1; epoch <= config.epochs(); epoch++) {
+            long t0 = System.nanoTime();
+            int[] order = LabeledData.permutation(train.size(), epochSeed(config.seed(), epoch));
+            LossValue sum = LossValue.empty();
+            for (int from = 0; from < order.length; from += config.batchSize()) {
+                int to = Math.min(order.length, from + config.batchSize());
+                LossValue v = loss.valueAndGradient(net, train.features(order, from, to), train.labels(order, from, to), grad);
+                if (!Double.isFinite(v.total())) {
+                    throw new IllegalStateException("epoch " + epoch + ", batch at " + from + ": loss is " + v.total()
+                            + " (diverged; lower train.lr)");
+                }
+                opt.step(net.params(), grad);
+                sum = sum.plus(v);
+            }
+            double trainSeconds = (System.nanoTime() - t0) / 1e9;
+            LossValue val = validation == null ? null : evaluate(net, loss, validation, config.evalBatchSize());
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            EpochStats s = new EpochStats(epoch, sum, val, seconds, train.size() / trainSeconds);
+            epochs.add(s);
+            listener.accept(s);
+            double score = val == null ? -epoch : val.total();
+            if (score < bestLoss) {
+                bestLoss = score;
+                bestEpoch = epoch;
+                best = net.params().dup();
+            }
+        }
+        net.setParams(best);
+        return new TrainingHistory(epochs, bestEpoch);
+    }
+
+    /** The loss over a whole dataset, in batches (no gradients). */
+    public static LossValue evaluate(DenseNet net, RollLoss loss, LabeledData data, int batchSize) {
+        int[] order = new int[data.size()];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        LossValue sum = LossValue.empty();
+        for (int from = 0; from < order.length; from += batchSize) {
+            int to = Math.min(order.length, from + batchSize);
+            sum = sum.plus(loss.value(net, data.features(order, from, to), data.labels(order, from, to)));
+        }
+        return sum;
+    }
+}

@@ -1,0 +1,21 @@
+package org.rollspark.train;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * Updates a flat parameter vector in place from a flat gradient of the same layout. Its state
+ * (momenta, step count) is exposed as flat arrays so it can be checkpointed and averaged.
+ */
+public interface Optimizer {
+    /** One update. {@code grad} may be overwritten. */
+    void step(INDArray params, INDArray grad);
+
+    /** The state arrays, live (each of the parameter vector's length). */
+    INDArray[] state();
+
+    /** Number of steps taken. */
+    long steps();
+
+    /** Settings and kind, for logs and provenance. */
+    java.util.Map<String, Object> describe();
+}
