@@ -1,6 +1,7 @@
 package org.rollspark.loss;
 
 import java.util.Arrays;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
 import org.nd4j.linalg.api.ops.impl.reduce.floating.SquaredNorm;
@@ -9,6 +10,7 @@ import org.rollspark.net.DenseNet;
 import org.rollspark.net.ForwardPass;
 import org.rollspark.region.JacobianChain;
 import org.rollspark.util.Host;
+import org.rollspark.util.Workspaces;
 
 /**
  * The ROLL loss, exact (METHOD.md section 4): per example,
@@ -84,6 +86,12 @@ public final class RollLoss {
     }
 
     private LossValue compute(DenseNet net, INDArray raw, int[] labels, INDArray grad) {
+        try (MemoryWorkspace ws = Workspaces.open("roll-loss")) {
+            return computeInScope(net, raw, labels, grad);
+        }
+    }
+
+    private LossValue computeInScope(DenseNet net, INDArray raw, int[] labels, INDArray grad) {
         ForwardPass fp = net.forward(raw);
         int batch = fp.batchSize();
         int k = net.outputSize();

@@ -2,12 +2,14 @@ package org.rollspark.region;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.rollspark.net.DenseNet;
 import org.rollspark.net.ForwardPass;
 import org.rollspark.util.Host;
+import org.rollspark.util.Workspaces;
 
 /**
  * Region inference for a trained network: activation patterns, exact neuron input-gradients,
@@ -68,7 +70,9 @@ public final class Certifier {
         for (long from = 0; from < n; from += chunkSize) {
             long to = Math.min(n, from + chunkSize);
             INDArray chunk = raw.get(NDArrayIndex.interval(from, to), NDArrayIndex.all());
-            parts.add(certifyChunk(chunk));
+            try (MemoryWorkspace ws = Workspaces.open("certify")) {
+                parts.add(certifyChunk(chunk));
+            }
         }
         return Certification.concat(parts);
     }
@@ -179,6 +183,12 @@ public final class Certifier {
         if (directions.rank() != 2 || directions.size(1) != net.inputSize()) {
             throw new IllegalArgumentException("directions must be (nDir, " + net.inputSize() + ")");
         }
+        try (MemoryWorkspace ws = Workspaces.open("directional")) {
+            return directionalInScope(raw, directions);
+        }
+    }
+
+    private double[][] directionalInScope(INDArray raw, INDArray directions) {
         ForwardPass fp = net.forward(raw);
         int b = fp.batchSize();
         int nDir = (int) directions.size(0);

@@ -1,0 +1,108 @@
+package org.rollspark.bench;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.rollspark.TestData;
+import org.rollspark.loss.RollLoss;
+import org.rollspark.net.Activation;
+import org.rollspark.net.DenseNet;
+import org.rollspark.net.Init;
+import org.rollspark.net.Normalization;
+import org.rollspark.region.Certifier;
+import org.rollspark.train.Optimizer;
+import org.rollspark.train.Sgd;
+
+/**
+ * Benchmark of the core hot paths on the paper's MNIST net (784-300-300-300-300-10 ReLU, float32,
+ * batch 64, random inputs in [0, 1]): (a) a vanilla training step, (b) an exact ROLL training step
+ * (lambda 2, C 0.25, gamma 100), (c) certification of a batch (eps_1, eps_2, eps_inf with binding
+ * neurons). Each figure is the median over repetitions of examples per second; the thread count is
+ * set from outside (OMP_NUM_THREADS and OPENBLAS_NUM_THREADS; see jobs/bench.sh).
+ *
+ * <p>Usage: {@code CoreBench [reps] [seconds-per-rep]}; prints a table and one JSON line.
+ */
+public final class CoreBench {
+    static final int[] SIZES = {784, 300, 300, 300, 300, 10};
+    static final int BATCH = 64;
+
+    private CoreBench() {}
+
+    public static void main(String[] args) {
+        int reps = args.length > 0 ? Integer.parseInt(args[0]) : 7;
+        double seconds = args.length > 1 ? Double.parseDouble(args[1]) : 2.0;
+        String only = args.length > 2 ? args[2] : "all";
+        DenseNet net = DenseNet.init(SIZES, Activation.relu(), Normalization.mnist(), Init.UNIFORM_FAN_IN, 1, DataType.FLOAT);
+        INDArray x = TestData.uniform(2, BATCH, SIZES[0]);
+        int[] y = TestData.labels(3, BATCH, 10);
+        INDArray grad = Nd4j.create(DataType.FLOAT, net.params().length());
+        Optimizer opt = new Sgd(net.params().length(), DataType.FLOAT, 1e-4, 0.5, true);
+        RollLoss vanilla = RollLoss.vanilla();
+        RollLoss roll = RollLoss.roll(2, 0.25);
+        Certifier certifier = new Certifier(net);
+
+        double sum = 0;
+        for (int l = 0; l + 1 < SIZES.length; l++) {
+            sum += (double) SIZES[l] * SIZES[l + 1];
+        }
+        int h = SIZES[1];
+        double vanillaFlops = 6 * sum - 2.0 * SIZES[0] * SIZES[1];
+        // chain forward: one (r x H x H) GEMM per hidden layer after the first, r = H_1; backward two
+        double rollFlops = vanillaFlops + 3 * 3 * 2.0 * h * h * h;
+        double certFlops = 3 * 2.0 * SIZES[0] * h * h;
+
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("threads", System.getenv().getOrDefault("OMP_NUM_THREADS", "unset"));
+        if (only.equals("all") || only.equals("vanilla")) {
+            result.put("vanilla", measure("vanilla step", reps, seconds, vanillaFlops, () -> {
+                vanilla.valueAndGradient(net, x, y, grad);
+                opt.step(net.params(), grad);
+            }));
+        }
+        if (only.equals("all") || only.equals("roll")) {
+            result.put("roll", measure("exact ROLL step", reps, seconds, rollFlops, () -> {
+                roll.valueAndGradient(net, x, y, grad);
+                opt.step(net.params(), grad);
+            }));
+        }
+        if (only.equals("all") || only.equals("certify")) {
+            result.put("certify", measure("certify (3 margins)", reps, seconds, certFlops, () -> certifier.certify(x)));
+        }
+        StringBuilder json = new StringBuilder("{");
+        for (Map.Entry<String, Object> e : result.entrySet()) {
+            json.append(json.length() > 1 ? ", " : "").append('"').append(e.getKey()).append("\": ");
+            json.append(e.getValue() instanceof String s ? '"' + s + '"' : e.getValue());
+        }
+        System.out.println(json.append('}'));
+    }
+
+    /** Runs {@code step} (one batch) for about {@code seconds} per repetition; returns the median ex/s. */
+    static String measure(String name, int reps, double seconds, double flopsPerExample, Runnable step) {
+        long warm = System.nanoTime();
+        while (System.nanoTime() - warm < seconds * 1e9) {
+            step.run();
+        }
+        List<Double> rates = new ArrayList<>();
+        for (int r = 0; r < reps; r++) {
+            long t0 = System.nanoTime();
+            int n = 0;
+            do {
+                step.run();
+                n++;
+            } while (System.nanoTime() - t0 < seconds * 1e9);
+            rates.add(n * BATCH / ((System.nanoTime() - t0) / 1e9));
+        }
+        double[] s = rates.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        double median = s[s.length / 2];
+        double gflops = median * flopsPerExample / 1e9;
+        System.out.printf(Locale.ROOT, "%-22s median %10.1f ex/s  (min %.1f, max %.1f over %d reps)  ~%.1f GFLOP/s%n",
+                name, median, s[0], s[s.length - 1], reps, gflops);
+        return String.format(Locale.ROOT, "%.1f", median);
+    }
+}
