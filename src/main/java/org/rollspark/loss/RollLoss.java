@@ -171,7 +171,13 @@ public final class RollLoss {
         state[0] = seed;
         sq[0] = Host.pull(Nd4j.getExecutioner().exec(new SquaredNorm(seed, false, 0)));
         for (int i = 1; i < hidden; i++) {
-            INDArray m = jc.advance();
+            INDArray m = null;
+            if (keep) {
+                m = jc.masked();
+                jc.advance(m);
+            } else {
+                jc.advance();
+            }
             if (keep) {
                 masked[i - 1] = m;
                 state[i] = jc.state();

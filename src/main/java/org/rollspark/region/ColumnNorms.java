@@ -45,23 +45,28 @@ final class ColumnNorms {
         double[] row = new double[h];
         for (int g = 0; g < groups; g++) {
             int o = g * h;
+            double[] l1 = out.l1;
+            double[] l2 = out.l2;
+            double[] linf = out.linf;
             for (int k = 0; k < rows; k++) {
                 int base = Math.toIntExact(off + ((long) g * rows + k) * h);
                 if (fb != null) {
                     fb.get(base, rowF, 0, h);
                     for (int j = 0; j < h; j++) {
-                        row[j] = rowF[j];
+                        double v = rowF[j];
+                        double a = Math.abs(v);
+                        l1[o + j] += a;
+                        l2[o + j] += v * v;
+                        linf[o + j] = Math.max(linf[o + j], a);
                     }
                 } else {
                     db.get(base, row, 0, h);
-                }
-                for (int j = 0; j < h; j++) {
-                    double v = row[j];
-                    double a = Math.abs(v);
-                    out.l1[o + j] += a;
-                    out.l2[o + j] += v * v;
-                    if (a > out.linf[o + j]) {
-                        out.linf[o + j] = a;
+                    for (int j = 0; j < h; j++) {
+                        double v = row[j];
+                        double a = Math.abs(v);
+                        l1[o + j] += a;
+                        l2[o + j] += v * v;
+                        linf[o + j] = Math.max(linf[o + j], a);
                     }
                 }
             }

@@ -3,6 +3,7 @@ package org.rollspark.region;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.rollspark.net.DenseNet;
 import org.rollspark.net.ForwardPass;
 import org.rollspark.util.Host;
@@ -107,18 +108,36 @@ public final class JacobianChain {
     }
 
     /**
-     * Advances to the next hidden layer: {@code T^{i+1} = (T^i * slopes^i) W^{i+1 T}}.
-     *
-     * @return the masked state of the layer just left, (B, r, H_i), for callers that keep it
+     * Advances to the next hidden layer: {@code T^{i+1} = (T^i * slopes^i) W^{i+1 T}}. From the shared
+     * first-layer state this is one GEMM per example against the column-scaled weight
+     * {@code W^2 diag(slopes_b)}, which avoids materialising the state for every example.
      */
-    public INDArray advance() {
+    public void advance() {
         if (!hasNext()) {
             throw new IllegalStateException("already at the last hidden layer");
         }
-        INDArray m = masked();
-        INDArray w = net.weight(layer + 1);
-        state = Nd4j.gemm(m.reshape('c', (long) batch * rows, m.size(2)), w, false, true);
+        if (layer > 0) {
+            advance(masked());
+            return;
+        }
+        INDArray w = net.weight(1);
+        INDArray next = Nd4j.createUninitialized(state.dataType(), (long) batch * rows, w.size(0));
+        for (int b = 0; b < batch; b++) {
+            INDArray scaled = w.mulRowVector(slopes[0].getRow(b));
+            Nd4j.gemm(state, scaled, next.get(NDArrayIndex.interval((long) b * rows, (long) (b + 1) * rows),
+                    NDArrayIndex.all()), false, true, 1.0, 0.0);
+        }
+        state = next;
         layer++;
-        return m;
+    }
+
+    /** Advances using the masked state of the current layer, as returned by {@link #masked()}. */
+    public void advance(INDArray masked) {
+        if (!hasNext()) {
+            throw new IllegalStateException("already at the last hidden layer");
+        }
+        INDArray w = net.weight(layer + 1);
+        state = Nd4j.gemm(masked.reshape('c', (long) batch * rows, masked.size(2)), w, false, true);
+        layer++;
     }
 }
