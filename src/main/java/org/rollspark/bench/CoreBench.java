@@ -41,7 +41,7 @@ public final class CoreBench {
         DenseNet net = DenseNet.init(SIZES, Activation.relu(), Normalization.mnist(), Init.UNIFORM_FAN_IN, 1, DataType.FLOAT);
         INDArray x = TestData.uniform(2, BATCH, SIZES[0]);
         int[] y = TestData.labels(3, BATCH, 10);
-        INDArray grad = Nd4j.create(DataType.FLOAT, net.params().length());
+        DenseNet grad = net.gradientBuffer();
         Optimizer opt = new Sgd(net.params().length(), DataType.FLOAT, 1e-4, 0.5, true);
         RollLoss vanilla = RollLoss.vanilla();
         RollLoss roll = RollLoss.roll(2, 0.25);
@@ -62,13 +62,13 @@ public final class CoreBench {
         if (only.equals("all") || only.equals("vanilla")) {
             result.put("vanilla", measure("vanilla step", reps, seconds, vanillaFlops, () -> {
                 vanilla.valueAndGradient(net, x, y, grad);
-                opt.step(net.params(), grad);
+                opt.step(net.params(), grad.params());
             }));
         }
         if (only.equals("all") || only.equals("roll")) {
             result.put("roll", measure("exact ROLL step", reps, seconds, rollFlops, () -> {
                 roll.valueAndGradient(net, x, y, grad);
-                opt.step(net.params(), grad);
+                opt.step(net.params(), grad.params());
             }));
         }
         if (only.equals("all") || only.equals("certify")) {

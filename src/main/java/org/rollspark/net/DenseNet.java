@@ -173,6 +173,11 @@ public final class DenseNet {
         return off;
     }
 
+    /** A zeroed network of the same architecture, used to hold gradients (its params are the flat gradient). */
+    public DenseNet gradientBuffer() {
+        return new DenseNet(sizes, activation, normalization, Nd4j.zeros(dataType(), params.length()));
+    }
+
     /** A deep copy with its own parameter buffer. */
     public DenseNet copy() {
         return new DenseNet(sizes, activation, normalization, params.dup());
@@ -215,7 +220,6 @@ public final class DenseNet {
         INDArray h = normalize(raw);
         INDArray input = h;
         int hidden = numHidden();
-        INDArray[] z = new INDArray[hidden];
         INDArray[] a = new INDArray[hidden];
         double[][] zHost = new double[hidden][];
         int batch = (int) raw.size(0);
@@ -226,15 +230,13 @@ public final class DenseNet {
             double[] hd = new double[zd.length];
             double alpha = activation.alpha();
             for (int k = 0; k < zd.length; k++) {
-                hd[k] = zd[k] > 0 ? zd[k] : alpha * zd[k];
+                hd[k] = Math.max(zd[k], alpha * zd[k]); // z if z > 0, else alpha z (alpha < 1)
             }
-            Host.push(zd, zi);
-            z[i] = zi;
             zHost[i] = zd;
             h = Host.array(hd, dataType(), batch, sizes[i + 1]);
             a[i] = h;
         }
-        return new ForwardPass(input, z, a, zHost, outputLayer(h, batch));
+        return new ForwardPass(input, a, zHost, outputLayer(h, batch));
     }
 
     /** Logits of a raw (B, D) batch. */

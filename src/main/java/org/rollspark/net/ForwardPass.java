@@ -6,12 +6,12 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * Everything a forward pass through a {@link DenseNet} leaves behind for a batch of B examples.
  *
  * @param input normalised input (B, D) in the network's data type
- * @param preact hidden pre-activations z^i (B, H_i), one per hidden layer
  * @param act hidden outputs h^i = act(z^i) (B, H_i)
- * @param preactHost the same pre-activations on the host, row-major, in double precision
+ * @param preactHost hidden pre-activations z^i, one (B*H_i) row-major host array per hidden layer,
+ *     in double precision
  * @param logits output logits (B, K); the logits are not neurons
  */
-public record ForwardPass(INDArray input, INDArray[] preact, INDArray[] act, double[][] preactHost,
+public record ForwardPass(INDArray input, INDArray[] act, double[][] preactHost,
         INDArray logits) {
 
     public int batchSize() {

@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 import org.rollspark.data.LabeledData;
 import org.rollspark.loss.LossValue;
 import org.rollspark.loss.RollLoss;
@@ -42,7 +41,7 @@ public final class LocalTrainer {
             throw new IllegalArgumentException(train.name() + " is empty");
         }
         Optimizer opt = config.newOptimizer(net.params().length(), net.dataType());
-        INDArray grad = Nd4j.create(net.dataType(), net.params().length());
+        DenseNet grad = net.gradientBuffer();
         RollLoss loss = config.loss();
         List<EpochStats> epochs = new ArrayList<>();
         INDArray best = null;
@@ -59,7 +58,7 @@ public final class LocalTrainer {
                     throw new IllegalStateException("epoch " + epoch + ", batch at " + from + ": loss is " + v.total()
                             + " (diverged; lower train.lr)");
                 }
-                opt.step(net.params(), grad);
+                opt.step(net.params(), grad.params());
                 sum = sum.plus(v);
             }
             double trainSeconds = (System.nanoTime() - t0) / 1e9;

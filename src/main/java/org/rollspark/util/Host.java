@@ -1,7 +1,6 @@
 package org.rollspark.util;
 
 import java.nio.DoubleBuffer;
-import java.nio.FloatBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -32,9 +31,10 @@ public final class Host {
         }
         int off = Math.toIntExact(c.offset());
         if (c.dataType() == DataType.FLOAT) {
-            FloatBuffer fb = c.data().asNioFloat();
+            float[] tmp = scratch(n);
+            c.data().asNioFloat().get(off, tmp, 0, n);
             for (int i = 0; i < n; i++) {
-                out[i] = fb.get(off + i);
+                out[i] = tmp[i];
             }
         } else if (c.dataType() == DataType.DOUBLE) {
             c.data().asNioDouble().get(off, out, 0, n);
@@ -53,16 +53,29 @@ public final class Host {
         }
         int off = Math.toIntExact(target.offset());
         if (target.dataType() == DataType.FLOAT) {
-            FloatBuffer fb = target.data().asNioFloat();
+            float[] tmp = scratch(n);
             for (int i = 0; i < n; i++) {
-                fb.put(off + i, (float) src[i]);
+                tmp[i] = (float) src[i];
             }
+            target.data().asNioFloat().put(off, tmp, 0, n);
         } else if (target.dataType() == DataType.DOUBLE) {
             DoubleBuffer db = target.data().asNioDouble();
             db.put(off, src, 0, n);
         } else {
             target.assign(Nd4j.create(src, target.shape(), DataType.DOUBLE));
         }
+    }
+
+    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
+
+    /** A per-thread float buffer of at least n values, for bulk copies through FloatBuffer. */
+    private static float[] scratch(int n) {
+        float[] s = SCRATCH.get();
+        if (s.length < n) {
+            s = new float[Math.max(n, s.length * 2)];
+            SCRATCH.set(s);
+        }
+        return s;
     }
 
     /** A new array of the given type and shape holding {@code src}. */
