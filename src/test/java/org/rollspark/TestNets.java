@@ -28,11 +28,6 @@ public final class TestNets {
     }
 
     public static int[] labels(long seed, int n, int k) {
-        SplittableRandom r = new SplittableRandom(seed);
-        int[] y = new int[n];
-        for (int i = 0; i < n; i++) {
-            y[i] = r.nextInt(k);
-        }
-        return y;
+        return TestData.labels(seed, n, k);
     }
 }

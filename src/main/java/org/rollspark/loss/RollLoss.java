@@ -6,6 +6,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
 import org.nd4j.linalg.api.ops.impl.reduce.floating.SquaredNorm;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.rollspark.net.DenseNet;
 import org.rollspark.net.ForwardPass;
 import org.rollspark.region.JacobianChain;
@@ -94,7 +95,7 @@ public final class RollLoss {
     }
 
     private LossValue compute(DenseNet net, INDArray raw, int[] labels, DenseNet grad) {
-        try (MemoryWorkspace ws = Workspaces.open("roll-loss")) {
+        try (MemoryWorkspace ws = Workspaces.open(grad == null ? "roll-loss-value" : "roll-loss-gradient")) {
             return computeInScope(net, raw, labels, grad);
         }
     }
@@ -178,15 +179,14 @@ public final class RollLoss {
         state[0] = seed;
         sq[0] = Host.pull(Nd4j.getExecutioner().exec(new SquaredNorm(seed, false, 0)));
         for (int i = 1; i < hidden; i++) {
-            INDArray m = null;
-            if (keep) {
-                m = jc.masked();
-                jc.advance(m);
+            if (keep && i > 1) {
+                // the first layer's masked state is never materialised (see jacobianBackward)
+                masked[i - 1] = jc.masked();
+                jc.advance(masked[i - 1]);
             } else {
                 jc.advance();
             }
             if (keep) {
-                masked[i - 1] = m;
                 state[i] = jc.state();
             }
             INDArray st = jc.state().reshape('c', batch, rows, net.hiddenSize(i));
@@ -289,8 +289,19 @@ public final class RollLoss {
             int h = net.hiddenSize(i);
             INDArray direct = scale(ch.state()[i], batch, rows, Host.array(twice(u[i]), net.dataType(), batch, h), null);
             s = s == null ? direct : s.addi(direct);
-            INDArray prevMasked = ch.masked()[i - 1];
-            Nd4j.gemm(s, prevMasked.reshape('c', (long) batch * rows, prevMasked.size(2)), g.weight(i), true, false, 1.0, 0.0);
+            if (i == 1) {
+                // dW^2 = sum_b S_b^T (seed * slopes_b): per-example GEMMs against the scaled shared seed
+                INDArray gw = g.weight(1);
+                for (int b = 0; b < batch; b++) {
+                    INDArray sb = s.get(NDArrayIndex.interval((long) b * rows, (long) (b + 1) * rows), NDArrayIndex.all());
+                    INDArray seedB = ch.state()[0].mulRowVector(ch.slopes()[0].getRow(b));
+                    Nd4j.gemm(sb, seedB, gw, true, false, 1.0, b == 0 ? 0.0 : 1.0);
+                }
+            } else {
+                INDArray prevMasked = ch.masked()[i - 1];
+                Nd4j.gemm(s, prevMasked.reshape('c', (long) batch * rows, prevMasked.size(2)), g.weight(i), true, false,
+                        1.0, 0.0);
+            }
             INDArray p = Nd4j.gemm(s, net.weight(i), false, false);
             s = scale(p, batch, rows, ch.slopes()[i - 1], p);
         }

@@ -53,21 +53,17 @@ final class ColumnNorms {
                 if (fb != null) {
                     fb.get(base, rowF, 0, h);
                     for (int j = 0; j < h; j++) {
-                        double v = rowF[j];
-                        double a = Math.abs(v);
-                        l1[o + j] += a;
-                        l2[o + j] += v * v;
-                        linf[o + j] = Math.max(linf[o + j], a);
+                        row[j] = rowF[j];
                     }
                 } else {
                     db.get(base, row, 0, h);
-                    for (int j = 0; j < h; j++) {
-                        double v = row[j];
-                        double a = Math.abs(v);
-                        l1[o + j] += a;
-                        l2[o + j] += v * v;
-                        linf[o + j] = Math.max(linf[o + j], a);
-                    }
+                }
+                for (int j = 0; j < h; j++) {
+                    double v = row[j];
+                    double a = Math.abs(v);
+                    l1[o + j] += a;
+                    l2[o + j] += v * v;
+                    linf[o + j] = Math.max(linf[o + j], a);
                 }
             }
             for (int j = 0; j < h; j++) {

@@ -99,11 +99,15 @@ public final class JacobianChain {
      */
     public INDArray mask(INDArray st, int hidden) {
         long h = st.size(1);
-        boolean sharedState = st.size(0) == rows;
-        INDArray src = sharedState ? Nd4j.tile(st.reshape(1, rows, h), batch, 1, 1)
-                : st.reshape('c', batch, rows, h);
-        INDArray out = sharedState ? src : Nd4j.createUninitialized(st.dataType(), batch, rows, h);
-        Nd4j.getExecutioner().exec(new BroadcastMulOp(src, slopes[hidden], out, 0, 2));
+        INDArray out = Nd4j.createUninitialized(st.dataType(), batch, rows, h);
+        if (st.size(0) == rows) {
+            for (int b = 0; b < batch; b++) {
+                out.slice(b).assign(st); // far cheaper than Nd4j.tile
+            }
+            Nd4j.getExecutioner().exec(new BroadcastMulOp(out, slopes[hidden], out, 0, 2));
+        } else {
+            Nd4j.getExecutioner().exec(new BroadcastMulOp(st.reshape('c', batch, rows, h), slopes[hidden], out, 0, 2));
+        }
         return out;
     }
 
