@@ -15,14 +15,23 @@ import org.rollspark.Provenance;
  * An in-memory labelled dataset: N examples of D raw features (row-major floats) and integer labels
  * in [0, numClasses). Raw units are the user's (MNIST: pixel / 255, in [0, 1]).
  */
-public final class LabeledData {
+public final class LabeledData implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
     private final String name;
     private final float[] features;
     private final int[] labels;
     private final int numFeatures;
     private final int numClasses;
+    private final long[] ids;
 
     public LabeledData(String name, float[] features, int[] labels, int numFeatures, int numClasses) {
+        this(name, features, labels, numFeatures, numClasses, null);
+    }
+
+    /**
+     * @param ids a stable id per example (its index in the source dataset); null means 0..N-1
+     */
+    public LabeledData(String name, float[] features, int[] labels, int numFeatures, int numClasses, long[] ids) {
         if (numFeatures < 1 || features.length != (long) labels.length * numFeatures) {
             throw new IllegalArgumentException(name + ": " + features.length + " feature values for "
                     + labels.length + " examples of " + numFeatures + " features");
@@ -39,6 +48,10 @@ public final class LabeledData {
                         + i % numFeatures + " is " + features[i]);
             }
         }
+        if (ids != null && ids.length != labels.length) {
+            throw new IllegalArgumentException(name + ": " + ids.length + " ids for " + labels.length + " examples");
+        }
+        this.ids = ids;
         this.name = name;
         this.features = features;
         this.labels = labels;
@@ -94,6 +107,11 @@ public final class LabeledData {
         return numClasses;
     }
 
+    /** The stable id of example i: its index in the dataset it was read from. */
+    public long id(int i) {
+        return ids == null ? i : ids[i];
+    }
+
     public int label(int i) {
         return labels[i];
     }
@@ -130,11 +148,13 @@ public final class LabeledData {
     public LabeledData subset(String subsetName, int[] idx) {
         float[] x = new float[idx.length * numFeatures];
         int[] y = new int[idx.length];
+        long[] id = new long[idx.length];
         for (int r = 0; r < idx.length; r++) {
             System.arraycopy(features, idx[r] * numFeatures, x, r * numFeatures, numFeatures);
             y[r] = labels[idx[r]];
+            id[r] = id(idx[r]);
         }
-        return new LabeledData(subsetName, x, y, numFeatures, numClasses);
+        return new LabeledData(subsetName, x, y, numFeatures, numClasses, id);
     }
 
     /**
@@ -152,6 +172,26 @@ public final class LabeledData {
         java.util.Arrays.sort(val);
         java.util.Arrays.sort(train);
         return new LabeledData[] {subset(name + ":train", train), subset(name + ":validation", val)};
+    }
+
+    /**
+     * A balanced, seeded sharding: the examples are shuffled with the seed and cut into {@code parts}
+     * contiguous pieces whose sizes differ by at most one; each piece keeps dataset order (by id).
+     */
+    public LabeledData[] shards(int parts, long seed) {
+        if (parts < 1) {
+            throw new IllegalArgumentException("number of shards must be >= 1, got " + parts);
+        }
+        int[] perm = permutation(size(), seed);
+        LabeledData[] out = new LabeledData[parts];
+        for (int p = 0; p < parts; p++) {
+            int from = (int) ((long) size() * p / parts);
+            int to = (int) ((long) size() * (p + 1) / parts);
+            int[] idx = java.util.Arrays.copyOfRange(perm, from, to);
+            java.util.Arrays.sort(idx);
+            out[p] = subset(name + ":shard" + p, idx);
+        }
+        return out;
     }
 
     /** SHA-256 over the number of features, the labels and the raw feature values. */

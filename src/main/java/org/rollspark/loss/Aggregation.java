@@ -7,7 +7,7 @@ import java.util.Locale;
  * gamma = 100 is the mean over all neurons (what every reported model uses), gamma < 100 the mean
  * over the top gamma percent, and {@code max} the largest term.
  */
-public record Aggregation(boolean max, double gamma) {
+public record Aggregation(boolean max, double gamma) implements java.io.Serializable {
 
     public Aggregation {
         if (!max && !(gamma > 0 && gamma <= 100)) {

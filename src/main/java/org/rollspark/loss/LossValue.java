@@ -9,7 +9,8 @@ package org.rollspark.loss;
  * @param correct number of examples whose arg-max logit equals the label
  * @param count number of examples
  */
-public record LossValue(double total, double crossEntropy, double rollTerm, int correct, int count) {
+public record LossValue(double total, double crossEntropy, double rollTerm, int correct, int count)
+        implements java.io.Serializable {
 
     /** Combines batch values into the value over their union (weighted by example counts). */
     public LossValue plus(LossValue o) {

@@ -28,7 +28,8 @@ import org.rollspark.util.Workspaces;
  * held fixed ({@code W^1 Q Q^T = W^1}). Everything else is ordinary reverse-mode through the chain;
  * activation masks are constants, so the gradient flows through z (hinge) and the weights only.
  */
-public final class RollLoss {
+public final class RollLoss implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
     private final double lambda;
     private final double c;
     private final Aggregation aggregation;

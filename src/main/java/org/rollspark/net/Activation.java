@@ -4,7 +4,7 @@ package org.rollspark.net;
  * A piecewise-linear activation: {@code act(z) = z} for {@code z > 0}, {@code alpha * z} otherwise.
  * ReLU is {@code alpha = 0}. A unit with {@code z = 0} counts as inactive (METHOD.md section 2).
  */
-public record Activation(String name, double alpha) {
+public record Activation(String name, double alpha) implements java.io.Serializable {
 
     public Activation {
         if (!"relu".equals(name) && !"leaky_relu".equals(name)) {

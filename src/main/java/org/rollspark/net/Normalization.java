@@ -6,7 +6,7 @@ import java.util.Arrays;
  * Input normalisation {@code x_norm = (x_raw - mean) / std}, with one scalar pair or one pair per
  * input feature. The network sees normalised inputs; margins are reported in raw units.
  */
-public record Normalization(double[] mean, double[] std) {
+public record Normalization(double[] mean, double[] std) implements java.io.Serializable {
 
     public Normalization {
         if (mean.length != std.length || mean.length == 0) {

@@ -66,6 +66,11 @@ public final class Adam implements Optimizer {
     }
 
     @Override
+    public void setSteps(long steps) {
+        this.steps = steps;
+    }
+
+    @Override
     public Map<String, Object> describe() {
         Map<String, Object> d = new LinkedHashMap<>();
         d.put("optimizer", amsgrad ? "amsgrad" : "adam");

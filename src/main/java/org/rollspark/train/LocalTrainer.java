@@ -50,17 +50,8 @@ public final class LocalTrainer {
         for (int epoch = 1; epoch <= config.epochs(); epoch++) {
             long t0 = System.nanoTime();
             int[] order = LabeledData.permutation(train.size(), epochSeed(config.seed(), epoch));
-            LossValue sum = LossValue.empty();
-            for (int from = 0; from < order.length; from += config.batchSize()) {
-                int to = Math.min(order.length, from + config.batchSize());
-                LossValue v = loss.valueAndGradient(net, train.features(order, from, to), train.labels(order, from, to), grad);
-                if (!Double.isFinite(v.total())) {
-                    throw new IllegalStateException("epoch " + epoch + ", batch at " + from + ": loss is " + v.total()
-                            + " (diverged; lower train.lr)");
-                }
-                opt.step(net.params(), grad.params());
-                sum = sum.plus(v);
-            }
+            LossValue sum = runBatches(net, grad, opt, loss, train, order, 0, order.length, config.batchSize(),
+                    "epoch " + epoch);
             double trainSeconds = (System.nanoTime() - t0) / 1e9;
             LossValue val = validation == null ? null : evaluate(net, loss, validation, config.evalBatchSize());
             double seconds = (System.nanoTime() - t0) / 1e9;
@@ -76,6 +67,26 @@ public final class LocalTrainer {
         }
         net.setParams(best);
         return new TrainingHistory(epochs, bestEpoch);
+    }
+
+    /**
+     * Trains on the minibatches {@code order[from..to)} of {@code data} in steps of {@code batchSize}
+     * (the last may be smaller), updating {@code net} in place; returns the summed training loss.
+     */
+    public static LossValue runBatches(DenseNet net, DenseNet grad, Optimizer opt, RollLoss loss, LabeledData data,
+            int[] order, int from, int to, int batchSize, String where) {
+        LossValue sum = LossValue.empty();
+        for (int b = from; b < to; b += batchSize) {
+            int e = Math.min(to, b + batchSize);
+            LossValue v = loss.valueAndGradient(net, data.features(order, b, e), data.labels(order, b, e), grad);
+            if (!Double.isFinite(v.total())) {
+                throw new IllegalStateException(where + ", batch at " + b + ": loss is " + v.total()
+                        + " (diverged; lower train.lr)");
+            }
+            opt.step(net.params(), grad.params());
+            sum = sum.plus(v);
+        }
+        return sum;
     }
 
     /** The loss over a whole dataset, in batches (no gradients). */

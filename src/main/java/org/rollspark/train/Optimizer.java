@@ -16,6 +16,25 @@ public interface Optimizer {
     /** Number of steps taken. */
     long steps();
 
+    /**
+     * Sets the state (copied from arrays laid out like {@link #state()}) and the step count, e.g. after
+     * parameter averaging or from a checkpoint.
+     */
+    default void restore(INDArray[] state, long steps) {
+        INDArray[] mine = state();
+        if (state.length != mine.length) {
+            throw new IllegalArgumentException(describe().get("optimizer") + " has " + mine.length
+                    + " state arrays, got " + state.length);
+        }
+        for (int i = 0; i < mine.length; i++) {
+            mine[i].assign(state[i]);
+        }
+        setSteps(steps);
+    }
+
+    /** Sets the step count (used by bias corrections). */
+    void setSteps(long steps);
+
     /** Settings and kind, for logs and provenance. */
     java.util.Map<String, Object> describe();
 }

@@ -58,6 +58,11 @@ public final class Sgd implements Optimizer {
     }
 
     @Override
+    public void setSteps(long steps) {
+        this.steps = steps;
+    }
+
+    @Override
     public Map<String, Object> describe() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("optimizer", "sgd");

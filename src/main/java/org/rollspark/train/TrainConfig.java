@@ -14,7 +14,7 @@ import org.rollspark.loss.RollLoss;
  * @param evalBatchSize batch size of validation passes (no effect on results)
  */
 public record TrainConfig(int epochs, int batchSize, long seed, String optimizer, double lr, double momentum,
-        RollLoss loss, int evalBatchSize) {
+        RollLoss loss, int evalBatchSize) implements java.io.Serializable {
 
     public TrainConfig {
         if (epochs < 1) {

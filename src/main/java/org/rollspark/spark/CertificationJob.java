@@ -1,0 +1,250 @@
+package org.rollspark.spark;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.rollspark.Provenance;
+import org.rollspark.data.LabeledData;
+import org.rollspark.net.DenseNet;
+import org.rollspark.region.Certification;
+import org.rollspark.region.Certifier;
+import org.rollspark.region.Norm;
+
+/**
+ * Certifies every example of a dataset on the executors and writes two Parquet tables plus a
+ * manifest under {@code output}:
+ * <pre>
+ * examples/run_date=YYYY-MM-DD/run_id=ID/part-*.parquet   one row per input example ({@link #EXAMPLES})
+ * summary/run_date=YYYY-MM-DD/run_id=ID/part-*.parquet    one row per run ({@link #SUMMARY})
+ * runs/run_date=YYYY-MM-DD/run_id=ID/_run.json             resolved config, versions, counts, status
+ * </pre>
+ * Everything is written under {@code output/_staging/ID} first and renamed into place only when it is
+ * complete, so a failed run leaves no partial table. Margins are in raw input units.
+ */
+public final class CertificationJob {
+    /** Schema of the per-example table. */
+    public static final StructType EXAMPLES = new StructType()
+            .add("run_id", DataTypes.StringType, false)
+            .add("model_id", DataTypes.StringType, false)
+            .add("dataset", DataTypes.StringType, false)
+            .add("split", DataTypes.StringType, false)
+            .add("example_id", DataTypes.LongType, false)
+            .add("label", DataTypes.IntegerType, false)
+            .add("pred", DataTypes.IntegerType, false)
+            .add("correct", DataTypes.BooleanType, false)
+            .add("logit_gap", DataTypes.DoubleType, false)
+            .add("eps_l1", DataTypes.DoubleType, false)
+            .add("eps_l2", DataTypes.DoubleType, false)
+            .add("eps_linf", DataTypes.DoubleType, false)
+            .add("bind_layer_l1", DataTypes.IntegerType, false)
+            .add("bind_unit_l1", DataTypes.IntegerType, false)
+            .add("bind_layer_l2", DataTypes.IntegerType, false)
+            .add("bind_unit_l2", DataTypes.IntegerType, false)
+            .add("bind_layer_linf", DataTypes.IntegerType, false)
+            .add("bind_unit_linf", DataTypes.IntegerType, false)
+            .add("pattern_hash", DataTypes.StringType, false)
+            .add("status", DataTypes.StringType, false);
+
+    /** Schema of the run-summary table (quantiles by the exact nearest-rank rule over all examples). */
+    public static final StructType SUMMARY;
+
+    static {
+        StructType s = new StructType()
+                .add("run_id", DataTypes.StringType, false)
+                .add("model_id", DataTypes.StringType, false)
+                .add("dataset", DataTypes.StringType, false)
+                .add("split", DataTypes.StringType, false)
+                .add("n", DataTypes.LongType, false)
+                .add("accuracy", DataTypes.DoubleType, false)
+                .add("distinct_patterns", DataTypes.LongType, false);
+        for (Norm p : Norm.values()) {
+            for (String stat : new String[] {"min", "mean", "p25", "p50", "p75", "p100"}) {
+                s = s.add("eps_" + p.label() + "_" + stat, DataTypes.DoubleType, true);
+            }
+        }
+        SUMMARY = s;
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private CertificationJob() {}
+
+    /** What a run wrote. */
+    public record Result(String runId, long rows, String examplesPath, String summaryPath, String manifestPath,
+            Row summary) {}
+
+    /**
+     * Runs the job.
+     *
+     * @param partitions number of Spark partitions to certify in
+     * @param config the resolved configuration, recorded in the manifest
+     */
+    public static Result run(SparkSession spark, DenseNet net, String modelId, LabeledData data, String dataset,
+            String split, String output, String runDate, String runId, int partitions, Map<String, Object> config)
+            throws IOException {
+        if (data.numFeatures() != net.inputSize()) {
+            throw new IllegalArgumentException(dataset + " has " + data.numFeatures() + " features; the model takes "
+                    + net.inputSize());
+        }
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Configuration hadoop = sc.hadoopConfiguration();
+        Path root = new Path(output);
+        FileSystem fs = root.getFileSystem(hadoop);
+        String part = "run_date=" + runDate + "/run_id=" + runId;
+        Path staging = new Path(root, "_staging/" + runId);
+        Path[] finals = {new Path(root, "examples/" + part), new Path(root, "summary/" + part), new Path(root, "runs/" + part)};
+        for (Path f : finals) {
+            if (fs.exists(f)) {
+                throw new IllegalArgumentException("run " + runId + " of " + runDate + " already exists at " + f
+                        + "; choose another run id");
+            }
+        }
+        fs.delete(staging, true);
+        try {
+            Broadcast<NetState> bNet = sc.broadcast(NetState.of(net));
+            JavaRDD<LabeledData> shards = sc.parallelize(Arrays.asList(data.shards(Math.min(partitions, data.size()), 0)),
+                    Math.min(partitions, data.size()));
+            sc.setJobDescription("roll certify: " + dataset + " (" + data.size() + " examples)");
+            JavaRDD<Row> rows = shards.flatMap(new CertifyShard(bNet, runId, modelId, dataset, split));
+            Dataset<Row> df = spark.createDataFrame(rows, EXAMPLES);
+            df.write().mode(SaveMode.ErrorIfExists).parquet(new Path(staging, "examples").toString());
+            bNet.destroy();
+
+            Dataset<Row> written = spark.read().schema(EXAMPLES).parquet(new Path(staging, "examples").toString());
+            written.createOrReplaceTempView("roll_examples_" + runId.replaceAll("[^A-Za-z0-9_]", "_"));
+            Row summary = summarize(spark, written, runId, modelId, dataset, split);
+            long n = summary.getLong(4);
+            if (n != data.size()) {
+                throw new IllegalStateException("certification wrote " + n + " rows for " + data.size() + " examples");
+            }
+            spark.createDataFrame(List.of(summary), SUMMARY).coalesce(1).write().mode(SaveMode.ErrorIfExists)
+                    .parquet(new Path(staging, "summary").toString());
+            Map<String, Object> manifest = new LinkedHashMap<>();
+            manifest.put("runId", runId);
+            manifest.put("runDate", runDate);
+            manifest.put("status", "succeeded");
+            manifest.put("modelId", modelId);
+            manifest.put("dataset", dataset);
+            manifest.put("split", split);
+            manifest.put("examples", n);
+            manifest.put("accuracy", summary.getDouble(5));
+            manifest.put("distinctPatterns", summary.getLong(6));
+            manifest.put("marginUnits", "raw input units");
+            manifest.put("tables", Map.of("examples", finals[0].toString(), "summary", finals[1].toString()));
+            manifest.put("provenance", Provenance.record(config, 0, data.fingerprint()));
+            fs.mkdirs(new Path(staging, "runs"));
+            try (OutputStream o = fs.create(new Path(staging, "runs/_run.json"), false)) {
+                o.write(JSON.writeValueAsString(manifest).getBytes(StandardCharsets.UTF_8));
+            }
+            commit(fs, staging, finals);
+            return new Result(runId, n, finals[0].toString(), finals[1].toString(), new Path(finals[2], "_run.json").toString(),
+                    summary);
+        } finally {
+            fs.delete(staging, true);
+        }
+    }
+
+    /** Moves the staged tables into their partitions; undoes the moves already made if one fails. */
+    private static void commit(FileSystem fs, Path staging, Path[] finals) throws IOException {
+        String[] names = {"examples", "summary", "runs"};
+        List<Path> done = new ArrayList<>();
+        try {
+            for (int i = 0; i < names.length; i++) {
+                fs.mkdirs(finals[i].getParent());
+                if (!fs.rename(new Path(staging, names[i]), finals[i])) {
+                    throw new IOException("could not move " + new Path(staging, names[i]) + " to " + finals[i]);
+                }
+                done.add(finals[i]);
+            }
+        } catch (IOException | RuntimeException e) {
+            for (Path p : done) {
+                fs.delete(p, true);
+            }
+            throw e;
+        }
+    }
+
+    static List<Row> certifyShard(DenseNet net, LabeledData shard, String runId, String modelId, String dataset,
+            String split) {
+        Certification c = new Certifier(net).certify(shard.allFeatures());
+        List<Row> rows = new ArrayList<>(c.size());
+        for (int i = 0; i < c.size(); i++) {
+            boolean bounded = Double.isFinite(c.margin(Norm.L2, i));
+            rows.add(RowFactory.create(runId, modelId, dataset, split, shard.id(i), shard.label(i), c.pred(i),
+                    c.pred(i) == shard.label(i), c.logitGap(i), c.margin(Norm.L1, i), c.margin(Norm.L2, i),
+                    c.margin(Norm.LINF, i), c.bindingLayer(Norm.L1, i), c.bindingUnit(Norm.L1, i),
+                    c.bindingLayer(Norm.L2, i), c.bindingUnit(Norm.L2, i), c.bindingLayer(Norm.LINF, i),
+                    c.bindingUnit(Norm.LINF, i), c.pattern(i).hash(), bounded ? "ok" : "unbounded"));
+        }
+        return rows;
+    }
+
+    private static Row summarize(SparkSession spark, Dataset<Row> df, String runId, String modelId, String dataset,
+            String split) {
+        StringBuilder sql = new StringBuilder("SELECT count(*) AS n, avg(CAST(correct AS DOUBLE)) AS accuracy, "
+                + "count(DISTINCT pattern_hash) AS distinct_patterns");
+        for (Norm p : Norm.values()) {
+            String c = "eps_" + p.label();
+            sql.append(", min(").append(c).append("), avg(").append(c).append(")");
+            for (String q : new String[] {"0.25", "0.5", "0.75", "1.0"}) {
+                // nearest-rank quantile, exact: the smallest value with at least q*n values at or below it
+                sql.append(", percentile_disc(").append(q).append(") WITHIN GROUP (ORDER BY ").append(c).append(")");
+            }
+        }
+        String view = "roll_examples_" + runId.replaceAll("[^A-Za-z0-9_]", "_");
+        Row r = spark.sql(sql.append(" FROM ").append(view).toString()).first();
+        Object[] v = new Object[SUMMARY.size()];
+        v[0] = runId;
+        v[1] = modelId;
+        v[2] = dataset;
+        v[3] = split;
+        for (int i = 0; i < r.size(); i++) {
+            v[4 + i] = r.get(i);
+        }
+        return RowFactory.create(v);
+    }
+
+    /** Certifies one shard on an executor. */
+    private static final class CertifyShard implements FlatMapFunction<LabeledData, Row> {
+        private static final long serialVersionUID = 1L;
+        private final Broadcast<NetState> net;
+        private final String runId;
+        private final String modelId;
+        private final String dataset;
+        private final String split;
+
+        CertifyShard(Broadcast<NetState> net, String runId, String modelId, String dataset, String split) {
+            this.net = net;
+            this.runId = runId;
+            this.modelId = modelId;
+            this.dataset = dataset;
+            this.split = split;
+        }
+
+        @Override
+        public java.util.Iterator<Row> call(LabeledData shard) {
+            return certifyShard(net.value().toNet(), shard, runId, modelId, dataset, split).iterator();
+        }
+    }
+}

@@ -1,0 +1,277 @@
+package org.rollspark.spark;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.List;
+import java.util.function.Consumer;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.Function;
+import org.apache.spark.api.java.function.Function2;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.storage.StorageLevel;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.rollspark.Provenance;
+import org.rollspark.data.LabeledData;
+import org.rollspark.loss.LossValue;
+import org.rollspark.net.DenseNet;
+import org.rollspark.net.ModelIO;
+import org.rollspark.train.EpochStats;
+import org.rollspark.train.LocalTrainer;
+import org.rollspark.train.Optimizer;
+import org.rollspark.train.TrainConfig;
+import org.rollspark.train.TrainingHistory;
+import org.rollspark.util.Host;
+
+/**
+ * Synchronous data-parallel training by parameter averaging (the scheme of DL4J's
+ * ParameterAveragingTrainingMaster). The training set is cut into {@code numWorkers} balanced, seeded
+ * shards, one cached Spark partition each. Every round the driver broadcasts the parameters and the
+ * optimiser state; each worker shuffles its shard for the epoch (seeded by epoch and shard), fits its
+ * next {@code averagingFrequency} minibatches of {@code batchSizePerWorker}, and returns its
+ * parameters and optimiser state; treeAggregate sums them and the driver averages over the workers
+ * that trained. After each epoch the validation loss (lambda * ROLL term included) is computed on the
+ * executors, the best epoch is kept, and a checkpoint is written.
+ *
+ * <p>With one worker and averagingFrequency 1 this performs exactly the steps of
+ * {@link LocalTrainer} with batch size batchSizePerWorker. Tasks are pure functions of the broadcast
+ * and their shard, so retried tasks cannot double count.
+ */
+public final class ParameterAveragingTrainer {
+    private final JavaSparkContext sc;
+    private final SparkTrainConfig config;
+    private final Consumer<String> log;
+    private final java.util.Map<String, Object> provenanceConfig;
+
+    public ParameterAveragingTrainer(JavaSparkContext sc, SparkTrainConfig config, Consumer<String> log,
+            java.util.Map<String, Object> provenanceConfig) {
+        this.sc = sc;
+        this.config = config;
+        this.log = log;
+        this.provenanceConfig = provenanceConfig;
+    }
+
+    /** The shuffling seed of shard {@code shard} in an epoch; shard 0 uses the local trainer's seed. */
+    static long shardSeed(long seed, int epoch, int shard) {
+        return LocalTrainer.epochSeed(seed, epoch) + 0x632BE59BD9B4E019L * shard;
+    }
+
+    /** Trains {@code net} in place (it ends holding the best epoch) and returns the history. */
+    public TrainingHistory fit(DenseNet net, LabeledData train, LabeledData validation, Consumer<EpochStats> listener) {
+        TrainConfig tc = config.train();
+        if (train.numFeatures() != net.inputSize()) {
+            throw new IllegalArgumentException(train.name() + " has " + train.numFeatures()
+                    + " features; the network takes " + net.inputSize());
+        }
+        int workers = Math.min(config.numWorkers(), train.size());
+        JavaRDD<LabeledData> shards = sc.parallelize(Arrays.asList(train.shards(workers, tc.seed())), workers)
+                .persist(StorageLevel.MEMORY_ONLY());
+        JavaRDD<LabeledData> valShards = validation == null ? null
+                : sc.parallelize(Arrays.asList(validation.shards(workers, tc.seed())), workers).persist(StorageLevel.MEMORY_ONLY());
+        int largest = (train.size() + workers - 1) / workers;
+        int perRound = config.batchSizePerWorker() * config.averagingFrequency();
+        int rounds = (largest + perRound - 1) / perRound;
+        Optimizer opt = tc.newOptimizer(net.params().length(), net.dataType());
+        List<EpochStats> epochs = new ArrayList<>();
+        INDArray best = null;
+        double bestLoss = Double.POSITIVE_INFINITY;
+        int bestEpoch = 0;
+        long start = System.nanoTime();
+        String fingerprint = train.fingerprint();
+        try {
+            for (int epoch = 1; epoch <= tc.epochs(); epoch++) {
+                long t0 = System.nanoTime();
+                LossValue sum = LossValue.empty();
+                for (int round = 0; round < rounds; round++) {
+                    sc.setJobDescription("roll train: epoch " + epoch + "/" + tc.epochs() + ", round " + (round + 1) + "/" + rounds);
+                    RoundResult r = round(shards, net, opt, epoch, round);
+                    if (r.workers == 0) {
+                        continue;
+                    }
+                    double[] p = r.paramSum;
+                    for (int i = 0; i < p.length; i++) {
+                        p[i] /= r.workers;
+                    }
+                    Host.push(p, net.params());
+                    INDArray[] st = opt.state();
+                    for (int s = 0; s < st.length; s++) {
+                        double[] v = r.stateSum[s];
+                        for (int i = 0; i < v.length; i++) {
+                            v[i] /= r.workers;
+                        }
+                        Host.push(v, st[s]);
+                    }
+                    opt.setSteps(r.maxSteps);
+                    sum = sum.plus(r.loss);
+                }
+                double trainSeconds = (System.nanoTime() - t0) / 1e9;
+                LossValue val = null;
+                if (valShards != null) {
+                    sc.setJobDescription("roll validate: epoch " + epoch + "/" + tc.epochs());
+                    val = evaluate(valShards, net);
+                }
+                EpochStats s = new EpochStats(epoch, sum, val, (System.nanoTime() - t0) / 1e9, train.size() / trainSeconds);
+                epochs.add(s);
+                listener.accept(s);
+                double eta = (System.nanoTime() - start) / 1e9 / epoch * (tc.epochs() - epoch);
+                log.accept(String.format(java.util.Locale.ROOT, "epoch %d/%d done, ETA %.0f s", epoch, tc.epochs(), eta));
+                double score = val == null ? -epoch : val.total();
+                if (score < bestLoss) {
+                    bestLoss = score;
+                    bestEpoch = epoch;
+                    best = net.params().dup();
+                }
+                checkpoint(net, "epoch-" + epoch, fingerprint);
+            }
+        } finally {
+            shards.unpersist(false);
+            if (valShards != null) {
+                valShards.unpersist(false);
+            }
+        }
+        net.setParams(best);
+        checkpoint(net, "best", fingerprint);
+        return new TrainingHistory(epochs, bestEpoch);
+    }
+
+    private RoundResult round(JavaRDD<LabeledData> shards, DenseNet net, Optimizer opt, int epoch, int round) {
+        INDArray[] st = opt.state();
+        double[][] state = new double[st.length][];
+        for (int s = 0; s < st.length; s++) {
+            state[s] = Host.pull(st[s]);
+        }
+        Broadcast<NetState> bNet = sc.broadcast(NetState.of(net));
+        Broadcast<double[][]> bState = sc.broadcast(state);
+        long steps = opt.steps();
+        TrainConfig tc = config.train();
+        int batch = config.batchSizePerWorker();
+        int perRound = batch * config.averagingFrequency();
+        try {
+            return shards.mapPartitionsWithIndex(new TrainRound(bNet, bState, steps, tc, batch, perRound, epoch, round), false)
+                    .treeAggregate(new RoundResult(), new AddResults(), new AddResults());
+        } finally {
+            bNet.destroy();
+            bState.destroy();
+        }
+    }
+
+    /** The loss of the current network over sharded data, computed on the executors. */
+    LossValue evaluate(JavaRDD<LabeledData> shards, DenseNet net) {
+        Broadcast<NetState> bNet = sc.broadcast(NetState.of(net));
+        org.rollspark.loss.RollLoss loss = config.train().loss();
+        int evalBatch = config.train().evalBatchSize();
+        try {
+            return shards.map(new Evaluate(bNet, loss, evalBatch)).fold(LossValue.empty(), new AddLosses());
+        } finally {
+            bNet.destroy();
+        }
+    }
+
+    private void checkpoint(DenseNet net, String name, String dataFingerprint) {
+        if (config.checkpointDir() == null) {
+            return;
+        }
+        try {
+            ModelIO.save(net, Path.of(config.checkpointDir()).resolve(name),
+                    Provenance.record(provenanceConfig, config.train().seed(), dataFingerprint));
+        } catch (IOException e) {
+            throw new UncheckedIOException("checkpoint " + name + " in " + config.checkpointDir() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** One averaging round on one shard: the worker side of {@link #round}. */
+    private static final class TrainRound implements Function2<Integer, Iterator<LabeledData>, Iterator<RoundResult>> {
+        private static final long serialVersionUID = 1L;
+        private final Broadcast<NetState> net;
+        private final Broadcast<double[][]> state;
+        private final long steps;
+        private final TrainConfig config;
+        private final int batch;
+        private final int perRound;
+        private final int epoch;
+        private final int round;
+
+        TrainRound(Broadcast<NetState> net, Broadcast<double[][]> state, long steps, TrainConfig config, int batch,
+                int perRound, int epoch, int round) {
+            this.net = net;
+            this.state = state;
+            this.steps = steps;
+            this.config = config;
+            this.batch = batch;
+            this.perRound = perRound;
+            this.epoch = epoch;
+            this.round = round;
+        }
+
+        @Override
+        public Iterator<RoundResult> call(Integer shard, Iterator<LabeledData> it) {
+            if (!it.hasNext()) {
+                return Collections.emptyIterator();
+            }
+            LabeledData part = it.next();
+            int from = round * perRound;
+            if (from >= part.size()) {
+                return Collections.emptyIterator();
+            }
+            int to = Math.min(part.size(), from + perRound);
+            int[] order = LabeledData.permutation(part.size(), shardSeed(config.seed(), epoch, shard));
+            DenseNet local = net.value().toNet();
+            Optimizer o = config.newOptimizer(local.params().length(), local.dataType());
+            double[][] sv = state.value();
+            INDArray[] arrays = new INDArray[sv.length];
+            for (int s = 0; s < sv.length; s++) {
+                arrays[s] = Host.array(sv[s], local.dataType(), sv[s].length);
+            }
+            o.restore(arrays, steps);
+            LossValue v = LocalTrainer.runBatches(local, local.gradientBuffer(), o, config.loss(), part, order, from, to,
+                    batch, "epoch " + epoch + " shard " + shard);
+            INDArray[] os = o.state();
+            double[][] outState = new double[os.length][];
+            for (int s = 0; s < os.length; s++) {
+                outState[s] = Host.pull(os[s]);
+            }
+            return Collections.singletonList(RoundResult.of(Host.pull(local.params()), outState, o.steps(), v)).iterator();
+        }
+    }
+
+    private static final class AddResults implements Function2<RoundResult, RoundResult, RoundResult> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public RoundResult call(RoundResult a, RoundResult b) {
+            return a.add(b);
+        }
+    }
+
+    private static final class Evaluate implements Function<LabeledData, LossValue> {
+        private static final long serialVersionUID = 1L;
+        private final Broadcast<NetState> net;
+        private final org.rollspark.loss.RollLoss loss;
+        private final int batch;
+
+        Evaluate(Broadcast<NetState> net, org.rollspark.loss.RollLoss loss, int batch) {
+            this.net = net;
+            this.loss = loss;
+            this.batch = batch;
+        }
+
+        @Override
+        public LossValue call(LabeledData part) {
+            return LocalTrainer.evaluate(net.value().toNet(), loss, part, batch);
+        }
+    }
+
+    private static final class AddLosses implements Function2<LossValue, LossValue, LossValue> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public LossValue call(LossValue a, LossValue b) {
+            return a.plus(b);
+        }
+    }
+}

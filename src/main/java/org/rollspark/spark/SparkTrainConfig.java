@@ -1,0 +1,42 @@
+package org.rollspark.spark;
+
+import java.io.Serializable;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.rollspark.train.TrainConfig;
+
+/**
+ * Parameter-averaging settings, named as in DL4J's ParameterAveragingTrainingMaster:
+ * {@code numWorkers} data shards (one Spark partition each), {@code batchSizePerWorker} examples per
+ * minibatch on each worker, {@code averagingFrequency} minibatches per worker between two averagings.
+ * Parameters and optimiser state are both averaged (DL4J's averageUpdaters = true). The loss, the
+ * optimiser, epochs and seed come from {@link TrainConfig} (its batchSize is not used here).
+ *
+ * @param checkpointDir folder for one model folder per epoch ({@code epoch-N}) plus {@code best};
+ *     null for none
+ */
+public record SparkTrainConfig(TrainConfig train, int numWorkers, int batchSizePerWorker, int averagingFrequency,
+        String checkpointDir) implements Serializable {
+
+    public SparkTrainConfig {
+        if (numWorkers < 1) {
+            throw new IllegalArgumentException("spark.numWorkers must be >= 1, got " + numWorkers);
+        }
+        if (batchSizePerWorker < 1) {
+            throw new IllegalArgumentException("spark.batchSizePerWorker must be >= 1, got " + batchSizePerWorker);
+        }
+        if (averagingFrequency < 1) {
+            throw new IllegalArgumentException("spark.averagingFrequency must be >= 1, got " + averagingFrequency);
+        }
+    }
+
+    public Map<String, Object> toMap() {
+        Map<String, Object> m = new LinkedHashMap<>(train.toMap());
+        m.remove("train.batchSize");
+        m.put("spark.numWorkers", numWorkers);
+        m.put("spark.batchSizePerWorker", batchSizePerWorker);
+        m.put("spark.averagingFrequency", averagingFrequency);
+        m.put("spark.checkpointDir", checkpointDir == null ? "" : checkpointDir);
+        return m;
+    }
+}

@@ -1,0 +1,125 @@
+package org.rollspark.spark;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.IntStream;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.rollspark.data.LabeledData;
+import org.rollspark.net.Activation;
+import org.rollspark.net.DenseNet;
+import org.rollspark.net.Init;
+import org.rollspark.net.Normalization;
+import org.rollspark.region.Certification;
+import org.rollspark.region.Certifier;
+import org.rollspark.region.Norm;
+
+/** The certification job on local Spark, its Parquet output read back with Spark SQL. */
+class CertificationJobTest {
+    static SparkSession spark;
+    static LabeledData test;
+    static DenseNet net;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void start() throws IOException {
+        spark = SparkSession.builder().master("local[2]").appName("roll-certify-test")
+                .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
+                .config("spark.sql.shuffle.partitions", "4").getOrCreate();
+        spark.sparkContext().setLogLevel("WARN");
+        test = LabeledData.bundledMnist(Path.of("."))[1].subset("test", IntStream.range(0, 301).toArray());
+        // float64, carried to the executors, so that rows can be compared with local certification
+        net = DenseNet.init(new int[] {784, 20, 12, 10}, Activation.relu(), Normalization.mnist(), Init.UNIFORM_FAN_IN, 4,
+                DataType.DOUBLE);
+    }
+
+    @AfterAll
+    static void stop() {
+        spark.stop();
+    }
+
+    @Test
+    void writesExactlyOneRowPerExampleReadableWithSparkSql() throws IOException {
+        String out = tmp.resolve("out").toString();
+        CertificationJob.Result r = CertificationJob.run(spark, net, "m1", test, "mnist-slice", "test", out,
+                "2026-11-24", "r1", 3, Map.of("k", "v"));
+        assertEquals(301, r.rows());
+        spark.read().parquet(out + "/examples").createOrReplaceTempView("ex");
+        Row counts = spark.sql("SELECT count(*), count(DISTINCT example_id), min(eps_l2), min(eps_l1), min(eps_linf), "
+                + "max(CASE WHEN isnan(eps_l2) OR eps_l2 = double('inf') THEN 1 ELSE 0 END), first(run_date), first(run_id) "
+                + "FROM ex WHERE run_id = 'r1'").first();
+        assertEquals(301L, counts.getLong(0));
+        assertEquals(301L, counts.getLong(1));
+        assertTrue(counts.getDouble(2) > 0 && counts.getDouble(3) > 0 && counts.getDouble(4) > 0);
+        assertEquals(0, counts.getInt(5));
+        assertEquals("2026-11-24", counts.get(6).toString());
+        assertEquals("r1", counts.getString(7));
+
+        // the rows agree with certifying locally, example by example (up to the last digits, which vary
+        // with the batch composition through the GEMM blocking)
+        Certification local = new Certifier(net).certify(test.allFeatures());
+        List<Row> rows = spark.sql("SELECT example_id, eps_l2, pred, pattern_hash, bind_layer_l2, bind_unit_l2, label "
+                + "FROM ex ORDER BY example_id").collectAsList();
+        for (Row row : rows) {
+            int i = (int) row.getLong(0);
+            assertEquals(local.margin(Norm.L2, i), row.getDouble(1), 1e-9 * local.margin(Norm.L2, i));
+            assertEquals(local.pred(i), row.getInt(2));
+            assertEquals(local.pattern(i).hash(), row.getString(3));
+            assertEquals(local.bindingUnit(Norm.L2, i), row.getInt(5));
+            assertEquals(test.label(i), row.getInt(6));
+        }
+
+        Row s = spark.read().parquet(out + "/summary").where("run_id = 'r1'").first();
+        assertEquals(301L, s.getLong(s.fieldIndex("n")));
+        assertEquals(local.accuracy(test.labels()), s.getDouble(s.fieldIndex("accuracy")), 1e-12);
+        assertEquals(local.distinctPatterns(), s.getLong(s.fieldIndex("distinct_patterns")));
+        assertEquals(local.quantile(Norm.L2, 0.5), s.getDouble(s.fieldIndex("eps_l2_p50")), 1e-9 * local.quantile(Norm.L2, 0.5));
+        assertEquals(local.quantile(Norm.L1, 1.0), s.getDouble(s.fieldIndex("eps_l1_p100")), 1e-9 * local.quantile(Norm.L1, 1.0));
+
+        JsonNode manifest = new ObjectMapper().readTree(Path.of(out, "runs/run_date=2026-11-24/run_id=r1/_run.json").toFile());
+        assertEquals("succeeded", manifest.path("status").asText());
+        assertEquals(301, manifest.path("examples").asInt());
+        assertEquals("v", manifest.path("provenance").path("config").path("k").asText());
+        assertFalse(Files.exists(Path.of(out, "_staging", "r1")));
+    }
+
+    @Test
+    void aFailedRunLeavesNoPartialTable() throws IOException {
+        Path out = tmp.resolve("out2");
+        Files.createDirectories(out);
+        Files.writeString(out.resolve("summary"), "a file where the summary table must go");
+        assertThrows(Exception.class, () -> CertificationJob.run(spark, net, "m1", test, "mnist-slice", "test",
+                out.toString(), "2026-11-24", "r2", 2, Map.of()));
+        assertFalse(Files.exists(out.resolve("examples/run_date=2026-11-24/run_id=r2")), "examples rolled back");
+        assertFalse(Files.exists(out.resolve("runs/run_date=2026-11-24/run_id=r2")));
+        assertFalse(Files.exists(out.resolve("_staging/r2")));
+    }
+
+    @Test
+    void anExistingRunIsNotOverwritten() throws IOException {
+        String out = tmp.resolve("out3").toString();
+        LabeledData small = test.subset("small", new int[] {0, 1, 2});
+        CertificationJob.run(spark, net, "m1", small, "d", "test", out, "2026-11-24", "r3", 2, Map.of());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CertificationJob.run(spark, net,
+                "m1", small, "d", "test", out, "2026-11-24", "r3", 2, Map.of()));
+        assertTrue(e.getMessage().contains("already exists"), e.getMessage());
+        assertEquals(3L, spark.read().parquet(out + "/examples").count());
+    }
+}

@@ -1,0 +1,105 @@
+package org.rollspark.spark;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.IntStream;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.rollspark.data.LabeledData;
+import org.rollspark.loss.RollLoss;
+import org.rollspark.net.Activation;
+import org.rollspark.net.DenseNet;
+import org.rollspark.net.Init;
+import org.rollspark.net.ModelIO;
+import org.rollspark.net.Normalization;
+import org.rollspark.train.EpochStats;
+import org.rollspark.train.LocalTrainer;
+import org.rollspark.train.TrainConfig;
+import org.rollspark.train.TrainingHistory;
+import org.rollspark.util.Host;
+
+/** Parameter averaging on a real local Spark context (local[2]). */
+class ParameterAveragingTrainerTest {
+    static JavaSparkContext sc;
+    static LabeledData[] tv;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void start() throws IOException {
+        sc = new JavaSparkContext(new SparkConf().setMaster("local[2]").setAppName("roll-test")
+                .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1"));
+        sc.setLogLevel("WARN");
+        tv = LabeledData.bundledMnist(Path.of("."))[0].subset("s", IntStream.range(0, 600).toArray()).splitValidation(120, 2);
+    }
+
+    @AfterAll
+    static void stop() {
+        sc.stop();
+    }
+
+    static DenseNet net() {
+        return DenseNet.init(new int[] {784, 24, 16, 10}, Activation.leakyRelu(0.01), Normalization.mnist(),
+                Init.UNIFORM_FAN_IN, 3, DataType.FLOAT);
+    }
+
+    /** One worker, averaging every minibatch: exactly the local trainer's steps, for both losses and optimisers. */
+    @Test
+    void oneWorkerAveragingEveryStepMatchesTheLocalTrainer() {
+        for (String optimizer : new String[] {"sgd", "adam"}) {
+            for (RollLoss loss : new RollLoss[] {RollLoss.vanilla(), RollLoss.roll(1, 0.5)}) {
+                TrainConfig cfg = new TrainConfig(2, 16, 5, optimizer, optimizer.equals("sgd") ? 0.02 : 0.003, 0.5, loss, 64);
+                DenseNet local = net();
+                List<EpochStats> localEpochs = new ArrayList<>();
+                TrainingHistory lh = new LocalTrainer(cfg, localEpochs::add).fit(local, tv[0], tv[1]);
+                DenseNet spark = net();
+                SparkTrainConfig sc1 = new SparkTrainConfig(cfg, 1, 16, 1, null);
+                TrainingHistory sh = new ParameterAveragingTrainer(sc, sc1, m -> { }, Map.of()).fit(spark, tv[0], tv[1], e -> { });
+                assertArrayEquals(Host.pull(local.params()), Host.pull(spark.params()), 0.0, optimizer + " " + loss.lambda());
+                assertEquals(lh.bestEpoch(), sh.bestEpoch());
+                for (int e = 0; e < 2; e++) {
+                    assertEquals(lh.epochs().get(e).validation().total(), sh.epochs().get(e).validation().total(), 1e-9);
+                    assertEquals(lh.epochs().get(e).train().total(), sh.epochs().get(e).train().total(), 1e-9);
+                }
+            }
+        }
+    }
+
+    @Test
+    void twoWorkersLearnDeterministicallyAndCheckpointEveryEpoch() throws IOException {
+        TrainConfig cfg = new TrainConfig(2, 16, 9, "sgd", 0.05, 0.9, RollLoss.roll(1, 1), 64);
+        double[][] params = new double[2][];
+        TrainingHistory h = null;
+        for (int run = 0; run < 2; run++) {
+            DenseNet n = net();
+            Path ck = tmp.resolve("ck" + run);
+            SparkTrainConfig c = new SparkTrainConfig(cfg, 2, 16, 3, ck.toString());
+            h = new ParameterAveragingTrainer(sc, c, m -> { }, c.toMap()).fit(n, tv[0], tv[1], e -> { });
+            params[run] = Host.pull(n.params());
+            for (String name : new String[] {"epoch-1", "epoch-2", "best"}) {
+                assertTrue(Files.isRegularFile(ck.resolve(name).resolve("model.json")), name);
+            }
+            assertArrayEquals(params[run], Host.pull(ModelIO.load(ck.resolve("best")).params()), 0.0);
+            assertEquals("3", ModelIO.provenance(ck.resolve("best")).path("config").path("spark.averagingFrequency").asText());
+        }
+        assertArrayEquals(params[0], params[1], 0.0, "same seed and partitioning, same model");
+        assertTrue(h.best().validation().accuracy() > 0.5, "it learns: " + h.best().validation());
+        assertEquals(480, h.epochs().get(0).train().count(), "every training example is used once per epoch");
+        assertNotEquals(0.0, h.best().train().rollTerm());
+    }
+}
