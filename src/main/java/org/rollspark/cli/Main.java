@@ -6,38 +6,39 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
-import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.nd4j.linalg.api.buffer.DataType;
+import java.util.concurrent.ThreadLocalRandom;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
 import org.rollspark.Provenance;
 import org.rollspark.data.LabeledData;
-import org.rollspark.loss.Aggregation;
-import org.rollspark.loss.RollLoss;
-import org.rollspark.net.Activation;
 import org.rollspark.net.DenseNet;
-import org.rollspark.net.Init;
 import org.rollspark.net.ModelIO;
-import org.rollspark.net.Normalization;
-import org.rollspark.region.Certification;
 import org.rollspark.region.Certifier;
 import org.rollspark.region.Norm;
-import org.rollspark.train.LocalTrainer;
-import org.rollspark.train.TrainConfig;
+import org.rollspark.spark.CertificationJob;
+import org.rollspark.spark.ParameterAveragingTrainer;
 import org.rollspark.train.TrainingHistory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
 /**
- * Command-line entry points (single JVM). Exit codes: 0 success, 2 usage or setting error,
- * 3 input error (a file that cannot be read or is malformed), 1 any other failure.
+ * Command-line entry points, for {@code spark-submit} (main class of the shaded jar) or a plain JVM
+ * (Spark local mode). Exit codes: 0 success, 2 usage or setting error, 3 input error (a file that
+ * cannot be read or is malformed), 1 any other failure.
  */
 @Command(name = "roll", mixinStandardHelpOptions = true, version = Provenance.VERSION,
-        description = "Train piecewise-linear networks with the ROLL loss and certify their linear regions.",
-        subcommands = {Main.Demo.class, Main.Certify.class})
+        description = "Train piecewise-linear networks with the ROLL loss on Spark and certify their linear regions.",
+        subcommands = {Main.Compare.class, Main.Train.class, Main.Certify.class})
 public final class Main implements Callable<Integer> {
     public static final int USAGE = 2;
     public static final int INPUT = 3;
@@ -52,12 +53,16 @@ public final class Main implements Callable<Integer> {
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((e, line, parsed) -> {
-            if (e instanceof IOException) {
-                err.println("roll: input error: " + e.getMessage());
+            Throwable t = e;
+            while (t.getCause() != null && !(t instanceof IOException) && !(t instanceof IllegalArgumentException)) {
+                t = t.getCause();
+            }
+            if (t instanceof IOException) {
+                err.println("roll: input error: " + t.getMessage());
                 return INPUT;
             }
-            if (e instanceof IllegalArgumentException) {
-                err.println("roll: " + e.getMessage());
+            if (t instanceof IllegalArgumentException) {
+                err.println("roll: " + t.getMessage());
                 return USAGE;
             }
             err.println("roll: failed: " + e);
@@ -73,17 +78,73 @@ public final class Main implements Callable<Integer> {
         return USAGE;
     }
 
-    /** Settings shared by commands that read IDX data. */
-    static final class DataOptions {
-        @Option(names = "--data-dir", description = "Folder with train-/t10k- images and labels in IDX format, raw or "
-                + ".gz (default: the bundled MNIST slice, data/mnist).")
-        Path dataDir = Path.of("data", "mnist");
+    /** Options every job takes. */
+    static class JobOptions {
+        @Option(names = {"-c", "--config"}, description = "HOCON job file (see conf/); overrides reference.conf.")
+        Path file;
+        @Option(names = "--dry-run", description = "Validate the settings and inputs, print the resolved settings, run nothing.")
+        boolean dryRun;
+        @Parameters(paramLabel = "KEY=VALUE", description = "Settings overriding the file, e.g. train.epochs=3 loss.lambda=1.")
+        List<String> overrides = new ArrayList<>();
 
-        LabeledData[] load(int trainLimit, int testLimit) throws IOException {
-            return new LabeledData[] {
-                LabeledData.fromIdx("train", find(dataDir, "train-images-idx3-ubyte"), find(dataDir, "train-labels-idx1-ubyte"), trainLimit),
-                LabeledData.fromIdx("test", find(dataDir, "t10k-images-idx3-ubyte"), find(dataDir, "t10k-labels-idx1-ubyte"), testLimit)};
+        JobConfig load() {
+            return JobConfig.load(file, overrides);
         }
+    }
+
+    abstract static class Job implements Callable<Integer> {
+        @CommandLine.Mixin
+        JobOptions options = new JobOptions();
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+        PrintWriter out;
+        String runId;
+
+        @Override
+        public Integer call() throws Exception {
+            out = spec.commandLine().getOut();
+            JobConfig cfg = options.load();
+            runId = cfg.runIdOrEmpty().isEmpty()
+                    ? LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + "-"
+                            + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x1000, 0x10000))
+                    : cfg.runIdOrEmpty();
+            LabeledData[] data = loadData(cfg);
+            checkInputs(cfg, data);
+            log("resolved settings:\n" + cfg.render());
+            if (options.dryRun) {
+                log("dry run: settings and inputs are valid; nothing was run");
+                return 0;
+            }
+            SparkConf conf = new SparkConf().setAppName("roll " + spec.name() + " " + runId);
+            if (!conf.contains("spark.master")) {
+                conf.setMaster(cfg.string("spark.master"));
+            }
+            SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
+            try {
+                return run(cfg, spark, data);
+            } finally {
+                spark.stop();
+            }
+        }
+
+        void log(String message) {
+            out.println("[roll " + runId + "] " + message);
+        }
+
+        /** Train split, validation split, test set, per the settings. */
+        LabeledData[] loadData(JobConfig cfg) throws IOException {
+            Path dir = cfg.dataDir();
+            LabeledData train = LabeledData.fromIdx("train", find(dir, "train-images-idx3-ubyte"),
+                    find(dir, "train-labels-idx1-ubyte"), cfg.limit("trainLimit"));
+            LabeledData test = LabeledData.fromIdx("test", find(dir, "t10k-images-idx3-ubyte"),
+                    find(dir, "t10k-labels-idx1-ubyte"), cfg.limit("testLimit"));
+            LabeledData[] tv = train.splitValidation(cfg.integer("data.validation"), cfg.seed());
+            return new LabeledData[] {tv[0], tv[1], test};
+        }
+
+        void checkInputs(JobConfig cfg, LabeledData[] data) throws IOException {}
+
+        abstract int run(JobConfig cfg, SparkSession spark, LabeledData[] data) throws Exception;
 
         static Path find(Path dir, String base) throws IOException {
             for (String name : new String[] {base, base + ".gz"}) {
@@ -91,134 +152,124 @@ public final class Main implements Callable<Integer> {
                     return dir.resolve(name);
                 }
             }
-            throw new IOException(dir + ": neither " + base + " nor " + base + ".gz is there");
+            throw new IOException(dir + ": neither " + base + " nor " + base + ".gz is there (roll.data.dir)");
+        }
+
+        /** Trains one model with parameter averaging; saves it under output.dir/models/ID. */
+        DenseNet train(JobConfig cfg, SparkSession spark, LabeledData[] data, String name) throws IOException {
+            int[] sizes = new int[cfg.hidden().length + 2];
+            sizes[0] = data[0].numFeatures();
+            System.arraycopy(cfg.hidden(), 0, sizes, 1, cfg.hidden().length);
+            sizes[sizes.length - 1] = data[0].numClasses();
+            DenseNet net = DenseNet.init(sizes, cfg.activation(), cfg.normalization(), cfg.init(), cfg.seed(), cfg.dataType());
+            Path out = Path.of(cfg.string("output.dir"));
+            String id = runId + (name.isEmpty() ? "" : "-" + name);
+            var sc = cfg.sparkTrainConfig(out.resolve("checkpoints").resolve(id).toString());
+            Map<String, Object> prov = new LinkedHashMap<>(cfg.toMap());
+            prov.put("net.sizes", java.util.Arrays.toString(sizes));
+            LabeledData probe = data[1].subset("probe", java.util.stream.IntStream.range(0, Math.min(256, data[1].size())).toArray());
+            log(String.format(Locale.ROOT, "training %s: %s, %d train / %d validation examples, %d workers x batch %d, "
+                    + "averaging every %d minibatches", name.isEmpty() ? "model" : name, java.util.Arrays.toString(sizes),
+                    data[0].size(), data[1].size(), sc.numWorkers(), sc.batchSizePerWorker(), sc.averagingFrequency()));
+            TrainingHistory h = new ParameterAveragingTrainer(JavaSparkContext.fromSparkContext(spark.sparkContext()), sc,
+                    this::log, prov).fit(net, data[0], data[1], s -> log(String.format(Locale.ROOT,
+                    "%s epoch %d/%d: loss %.4f (CE %.4f, ROLL term %.4f), train acc %.3f, val loss %.4f, val acc %.3f, "
+                            + "val median eps_2 %.2e, %.0f ex/s", name, s.epoch(), cfg.integer("train.epochs"),
+                    s.train().total(), s.train().crossEntropy(), s.train().rollTerm(), s.train().accuracy(),
+                    s.validation().total(), s.validation().accuracy(),
+                    new Certifier(net).certify(probe.allFeatures()).quantile(Norm.L2, 0.5), s.examplesPerSecond())));
+            log(name + " kept epoch " + h.bestEpoch() + " (lowest validation loss, lambda * ROLL term included)");
+            Path model = out.resolve("models").resolve(id);
+            ModelIO.save(net, model, Provenance.record(prov, cfg.seed(), data[0].fingerprint()));
+            log("model saved to " + model);
+            return net;
+        }
+
+        Row certify(JobConfig cfg, SparkSession spark, DenseNet net, String modelId, LabeledData test, String name)
+                throws IOException {
+            String id = runId + (name.isEmpty() ? "" : "-" + name);
+            CertificationJob.Result r = CertificationJob.run(spark, net, modelId, test, cfg.dataDir().toString(),
+                    cfg.string("certify.split"), Path.of(cfg.string("output.dir")).resolve("certification").toString(),
+                    cfg.runDate(), id, cfg.integer("certify.partitions"), cfg.toMap());
+            log(String.format(Locale.ROOT, "certified %d examples of %s into %s (summary %s, manifest %s)", r.rows(),
+                    test.name(), r.examplesPath(), r.summaryPath(), r.manifestPath()));
+            return r.summary();
         }
     }
 
-    @Command(name = "demo", mixinStandardHelpOptions = true,
-            description = "Train a vanilla and a ROLL network on the same data and seed, certify both on the test "
-                    + "set and print them side by side. Models are saved with their provenance under --out.")
-    static final class Demo implements Callable<Integer> {
-        @CommandLine.Mixin
-        DataOptions data = new DataOptions();
-        @Option(names = "--train", description = "Training examples to use, validation included (default ${DEFAULT-VALUE}).")
-        int train = 10_000;
-        @Option(names = "--validation", description = "Examples held out for model selection (default ${DEFAULT-VALUE}).")
-        int validation = 1_000;
-        @Option(names = "--test", description = "Test examples to certify (default ${DEFAULT-VALUE}).")
-        int test = 2_000;
-        @Option(names = "--hidden", split = ",", description = "Hidden layer widths (default ${DEFAULT-VALUE}).")
-        int[] hidden = {300, 300};
-        @Option(names = "--activation", description = "relu or leaky_relu:ALPHA (default ${DEFAULT-VALUE}).")
-        String activation = "relu";
-        @Option(names = "--epochs", description = "Default ${DEFAULT-VALUE}.")
-        int epochs = 5;
-        @Option(names = "--batch", description = "Default ${DEFAULT-VALUE}.")
-        int batch = 32;
-        @Option(names = "--optimizer", description = "sgd (Nesterov), momentum, adam or amsgrad (default ${DEFAULT-VALUE}).")
-        String optimizer = "sgd";
-        @Option(names = "--lr", description = "Default ${DEFAULT-VALUE}.")
-        double lr = 0.02;
-        @Option(names = "--momentum", description = "Default ${DEFAULT-VALUE}.")
-        double momentum = 0.9;
-        @Option(names = "--lambda", description = "ROLL weight lambda (default ${DEFAULT-VALUE}).")
-        double lambda = 2;
-        @Option(names = "--c", description = "ROLL hinge weight C (default ${DEFAULT-VALUE}).")
-        double c = 1;
-        @Option(names = "--gamma", description = "Aggregation: 100 = mean, < 100 = top gamma %, max (default ${DEFAULT-VALUE}).")
-        String gamma = "100";
-        @Option(names = "--seed", description = "Default ${DEFAULT-VALUE}.")
-        long seed = 7;
-        @Option(names = "--out", description = "Output folder (default runs/demo-<time>).")
-        Path out;
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-
+    @Command(name = "compare", mixinStandardHelpOptions = true,
+            description = "The main job: train a vanilla and a ROLL model with the same data and seed on Spark, certify "
+                    + "both into Parquet, and print them side by side.")
+    static final class Compare extends Job {
         @Override
-        public Integer call() throws IOException {
-            PrintWriter o = spec.commandLine().getOut();
-            RollLoss roll = new RollLoss(lambda, c, Aggregation.parse(gamma));
-            TrainConfig base = new TrainConfig(epochs, batch, seed, optimizer, lr, momentum, roll, 256);
-            Activation act = Activation.parse(activation);
-            LabeledData[] d = data.load(train, test);
-            LabeledData[] tv = d[0].splitValidation(validation, seed);
-            Path dir = out != null ? out : Path.of("runs", "demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
-            int[] sizes = new int[hidden.length + 2];
-            sizes[0] = d[0].numFeatures();
-            System.arraycopy(hidden, 0, sizes, 1, hidden.length);
-            sizes[sizes.length - 1] = d[0].numClasses();
-            o.printf(Locale.ROOT, "data: %d train, %d validation, %d test from %s; net %s %s%n", tv[0].size(), tv[1].size(),
-                    d[1].size(), data.dataDir, Arrays.toString(sizes), act.spec());
-            Certification[] cert = new Certification[2];
+        int run(JobConfig cfg, SparkSession spark, LabeledData[] data) throws IOException {
+            Row[] summary = new Row[2];
             String[] names = {"vanilla", "roll"};
             for (int m = 0; m < 2; m++) {
-                TrainConfig cfg = m == 0 ? base.withLoss(RollLoss.vanilla()) : base;
-                DenseNet net = DenseNet.init(sizes, act, Normalization.mnist(), Init.UNIFORM_FAN_IN, seed, DataType.FLOAT);
-                String name = names[m];
-                TrainingHistory h = new LocalTrainer(cfg, s -> o.printf(Locale.ROOT,
-                        "[%s] epoch %d/%d  loss %.4f (CE %.4f, ROLL term %.4f)  train acc %.3f  val loss %.4f  val acc %.3f  %.0f ex/s%n",
-                        name, s.epoch(), cfg.epochs(), s.train().total(), s.train().crossEntropy(), s.train().rollTerm(),
-                        s.train().accuracy(), s.validation().total(), s.validation().accuracy(), s.examplesPerSecond()))
-                        .fit(net, tv[0], tv[1]);
-                o.printf("[%s] kept epoch %d (lowest validation loss)%n", name, h.bestEpoch());
-                cert[m] = new Certifier(net).certify(d[1].allFeatures());
-                Map<String, Object> config = new LinkedHashMap<>(cfg.toMap());
-                config.put("net.sizes", Arrays.toString(sizes));
-                config.put("net.activation", act.spec());
-                config.put("data.train", tv[0].name() + " (" + tv[0].size() + ")");
-                ModelIO.save(net, dir.resolve(name), Provenance.record(config, seed, tv[0].fingerprint()));
+                JobConfig c = m == 0 ? cfg.with(Map.of("loss.type", "vanilla")) : cfg.with(Map.of("loss.type", "roll"));
+                DenseNet net = train(c, spark, data, names[m]);
+                summary[m] = certify(c, spark, net, runId + "-" + names[m], data[2], names[m]);
             }
-            o.println();
-            o.printf(Locale.ROOT, "test set: %d examples; margins in raw pixel units (x 1e-4), P25 / P50 / P75 / P100%n", d[1].size());
-            o.printf(Locale.ROOT, "%-8s %7s %8s  %-32s %-32s%n", "model", "acc", "#regions", "eps_1", "eps_2");
+            out.println();
+            out.printf(Locale.ROOT, "%s: %d examples; margins in raw input units x 1e-4, P25 / P50 / P75 / P100%n",
+                    data[2].name(), summary[0].getLong(summary[0].fieldIndex("n")));
+            out.printf(Locale.ROOT, "%-8s %7s %9s  %-30s %-30s%n", "model", "acc", "#regions", "eps_1", "eps_2");
             for (int m = 0; m < 2; m++) {
-                o.printf(Locale.ROOT, "%-8s %6.2f%% %8d  %-32s %-32s%n", names[m], 100 * cert[m].accuracy(d[1].labels()),
-                        cert[m].distinctPatterns(), quartiles(cert[m], Norm.L1), quartiles(cert[m], Norm.L2));
+                out.printf(Locale.ROOT, "%-8s %6.2f%% %9d  %-30s %-30s%n", names[m],
+                        100 * summary[m].getDouble(summary[m].fieldIndex("accuracy")),
+                        summary[m].getLong(summary[m].fieldIndex("distinct_patterns")), quartiles(summary[m], "l1"),
+                        quartiles(summary[m], "l2"));
             }
-            o.printf(Locale.ROOT, "median l2 margin, ROLL / vanilla: %.1fx%n",
-                    cert[1].quantile(Norm.L2, 0.5) / cert[0].quantile(Norm.L2, 0.5));
-            o.println("models saved under " + dir);
+            double ratio = summary[1].getDouble(summary[1].fieldIndex("eps_l2_p50"))
+                    / summary[0].getDouble(summary[0].fieldIndex("eps_l2_p50"));
+            out.printf(Locale.ROOT, "median l2 margin, ROLL / vanilla: %.1fx%n", ratio);
             return 0;
         }
     }
 
-    static String quartiles(Certification c, Norm p) {
-        return String.format(Locale.ROOT, "%.0f / %.0f / %.0f / %.0f", 1e4 * c.quantile(p, 0.25), 1e4 * c.quantile(p, 0.5),
-                1e4 * c.quantile(p, 0.75), 1e4 * c.quantile(p, 1));
+    static String quartiles(Row s, String p) {
+        StringBuilder b = new StringBuilder();
+        for (String q : new String[] {"p25", "p50", "p75", "p100"}) {
+            b.append(b.length() > 0 ? " / " : "").append(String.format(Locale.ROOT, "%.0f",
+                    1e4 * s.getDouble(s.fieldIndex("eps_" + p + "_" + q))));
+        }
+        return b.toString();
+    }
+
+    @Command(name = "train", mixinStandardHelpOptions = true,
+            description = "Train one model (roll.loss.type) with parameter averaging; save it and its checkpoints.")
+    static final class Train extends Job {
+        @Override
+        int run(JobConfig cfg, SparkSession spark, LabeledData[] data) throws IOException {
+            train(cfg, spark, data, "");
+            return 0;
+        }
     }
 
     @Command(name = "certify", mixinStandardHelpOptions = true,
-            description = "Certify a saved model on the test images of an IDX data folder and print the summary.")
-    static final class Certify implements Callable<Integer> {
-        @CommandLine.Mixin
-        DataOptions data = new DataOptions();
+            description = "Certify a saved model on the test set into the Parquet certification tables.")
+    static final class Certify extends Job {
         @Option(names = "--model", required = true, description = "Model folder (model.json plus .npy weights).")
         Path model;
-        @Option(names = "--test", description = "Test examples to certify (default: all).")
-        int test = Integer.MAX_VALUE;
-        @Option(names = "--float64", description = "Compute in double precision (verification).")
-        boolean float64;
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
+        DenseNet net;
 
         @Override
-        public Integer call() throws IOException {
-            PrintWriter o = spec.commandLine().getOut();
-            DenseNet net = ModelIO.load(model, float64 ? DataType.DOUBLE : DataType.FLOAT);
-            LabeledData t = LabeledData.fromIdx("test", DataOptions.find(data.dataDir, "t10k-images-idx3-ubyte"),
-                    DataOptions.find(data.dataDir, "t10k-labels-idx1-ubyte"), test);
-            if (t.numFeatures() != net.inputSize()) {
-                throw new IOException(data.dataDir + ": images have " + t.numFeatures() + " values, the model takes "
-                        + net.inputSize());
+        void checkInputs(JobConfig cfg, LabeledData[] data) throws IOException {
+            net = ModelIO.load(model);
+            if (data[2].numFeatures() != net.inputSize()) {
+                throw new IOException(cfg.dataDir() + ": test examples have " + data[2].numFeatures()
+                        + " features, the model " + model + " takes " + net.inputSize());
             }
-            long t0 = System.nanoTime();
-            Certification c = new Certifier(net).certify(t.allFeatures());
-            double secs = (System.nanoTime() - t0) / 1e9;
-            o.printf(Locale.ROOT, "%d examples, accuracy %.2f%%, %d distinct activation patterns, %.0f ex/s%n", c.size(),
-                    100 * c.accuracy(t.labels()), c.distinctPatterns(), c.size() / secs);
-            for (Norm p : Norm.values()) {
-                o.printf(Locale.ROOT, "eps_%-4s (raw units, x 1e-4) P25 / P50 / P75 / P100: %s%n", p.label().substring(1),
-                        quartiles(c, p));
+        }
+
+        @Override
+        int run(JobConfig cfg, SparkSession spark, LabeledData[] data) throws IOException {
+            Row s = certify(cfg, spark, net, model.getFileName().toString(), data[2], "");
+            out.printf(Locale.ROOT, "%d examples, accuracy %.2f%%, %d distinct activation patterns%n",
+                    s.getLong(s.fieldIndex("n")), 100 * s.getDouble(s.fieldIndex("accuracy")),
+                    s.getLong(s.fieldIndex("distinct_patterns")));
+            for (String p : new String[] {"l1", "l2", "linf"}) {
+                out.printf(Locale.ROOT, "eps_%-4s (raw units x 1e-4) P25 / P50 / P75 / P100: %s%n", p, quartiles(s, p));
             }
             return 0;
         }

@@ -222,7 +222,7 @@ public final class CertificationJob {
         for (int i = 0; i < r.size(); i++) {
             v[4 + i] = r.get(i);
         }
-        return RowFactory.create(v);
+        return new org.apache.spark.sql.catalyst.expressions.GenericRowWithSchema(v, SUMMARY);
     }
 
     /** Certifies one shard on an executor. */

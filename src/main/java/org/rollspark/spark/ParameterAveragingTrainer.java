@@ -69,10 +69,8 @@ public final class ParameterAveragingTrainer {
                     + " features; the network takes " + net.inputSize());
         }
         int workers = Math.min(config.numWorkers(), train.size());
-        JavaRDD<LabeledData> shards = sc.parallelize(Arrays.asList(train.shards(workers, tc.seed())), workers)
-                .persist(StorageLevel.MEMORY_ONLY());
-        JavaRDD<LabeledData> valShards = validation == null ? null
-                : sc.parallelize(Arrays.asList(validation.shards(workers, tc.seed())), workers).persist(StorageLevel.MEMORY_ONLY());
+        JavaRDD<LabeledData> shards = cached(train.shards(workers, tc.seed()));
+        JavaRDD<LabeledData> valShards = validation == null ? null : cached(validation.shards(workers, tc.seed()));
         int largest = (train.size() + workers - 1) / workers;
         int perRound = config.batchSizePerWorker() * config.averagingFrequency();
         int rounds = (largest + perRound - 1) / perRound;
@@ -137,6 +135,18 @@ public final class ParameterAveragingTrainer {
         net.setParams(best);
         checkpoint(net, "best", fingerprint);
         return new TrainingHistory(epochs, bestEpoch);
+    }
+
+    /**
+     * The shards as a cached RDD, one per partition. The lineage is cut (local checkpoint), so the
+     * tasks of later rounds reference the cached blocks instead of carrying the data again.
+     */
+    private JavaRDD<LabeledData> cached(LabeledData[] parts) {
+        sc.setJobDescription("roll: distribute " + parts.length + " shards");
+        JavaRDD<LabeledData> rdd = sc.parallelize(Arrays.asList(parts), parts.length).persist(StorageLevel.MEMORY_AND_DISK());
+        rdd.rdd().localCheckpoint();
+        rdd.count();
+        return rdd;
     }
 
     private RoundResult round(JavaRDD<LabeledData> shards, DenseNet net, Optimizer opt, int epoch, int round) {

@@ -1,21 +1,30 @@
 package org.rollspark.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.rollspark.net.ModelIO;
 
+/** The command line end to end, on Spark local mode. */
 class MainTest {
     @TempDir
     Path tmp;
 
     record Result(int code, String out, String err) {}
+
+    @BeforeAll
+    static void quietSpark() {
+        System.setProperty("spark.ui.enabled", "false");
+        System.setProperty("spark.driver.host", "127.0.0.1");
+    }
 
     static Result run(String... args) {
         StringWriter out = new StringWriter();
@@ -25,40 +34,66 @@ class MainTest {
     }
 
     @Test
-    void demoTrainsBothModelsAndCertifyReadsThemBack() throws Exception {
-        Path out = tmp.resolve("demo");
-        Result r = run("demo", "--train", "600", "--validation", "100", "--test", "200", "--hidden", "16,12",
-                "--epochs", "2", "--out", out.toString());
-        assertEquals(0, r.code(), r.err());
-        assertTrue(r.out().contains("[vanilla] epoch 2/2") && r.out().contains("[roll] epoch 2/2"), r.out());
+    void compareTrainsAndCertifiesBothModelsThenCertifyReadsOneBack() throws Exception {
+        String outDir = tmp.resolve("runs").toString();
+        Result r = run("compare", "data.trainLimit=700", "data.validation=100", "data.testLimit=150", "net.hidden=[16, 12]",
+                "train.epochs=2", "spark.numWorkers=2", "spark.averagingFrequency=2", "output.runId=t1",
+                "output.runDate=2026-11-24", "output.dir=" + outDir);
+        assertEquals(0, r.code(), r.err() + r.out());
+        assertTrue(r.out().contains("vanilla epoch 2/2") && r.out().contains("roll epoch 2/2"), r.out());
         assertTrue(r.out().contains("median l2 margin, ROLL / vanilla"), r.out());
         for (String m : new String[] {"vanilla", "roll"}) {
-            assertTrue(Files.isRegularFile(out.resolve(m).resolve("model.json")));
-            assertEquals("2", ModelIO.provenance(out.resolve(m)).path("config").path("train.epochs").asText());
-            assertTrue(ModelIO.provenance(out.resolve(m)).path("dataFingerprint").asText().startsWith("sha256:"));
+            Path model = Path.of(outDir, "models", "t1-" + m);
+            assertEquals(m, ModelIO.provenance(model).path("config").path("loss.type").asText());
+            assertTrue(Files.isDirectory(Path.of(outDir, "checkpoints", "t1-" + m, "epoch-2")));
+            assertTrue(Files.isRegularFile(Path.of(outDir, "certification/runs/run_date=2026-11-24/run_id=t1-" + m, "_run.json")));
         }
-        Result c = run("certify", "--model", out.resolve("roll").toString(), "--test", "50", "--float64");
-        assertEquals(0, c.code(), c.err());
-        assertTrue(c.out().startsWith("50 examples, accuracy"), c.out());
-        assertTrue(c.out().contains("eps_2"), c.out());
+        Result c = run("certify", "--model", Path.of(outDir, "models", "t1-roll").toString(), "data.testLimit=40",
+                "output.runId=c1", "output.dir=" + outDir);
+        assertEquals(0, c.code(), c.err() + c.out());
+        assertTrue(c.out().contains("40 examples, accuracy"), c.out());
+        assertTrue(Files.isDirectory(Path.of(outDir, "certification", "examples")));
     }
 
     @Test
-    void errorsHaveDistinctExitCodesAndNameTheCulprit() {
-        Result missing = run("certify", "--model", tmp.resolve("nope").toString());
-        assertEquals(Main.INPUT, missing.code());
-        assertTrue(missing.err().contains("nope") && missing.err().contains("no model.json"), missing.err());
+    void dryRunValidatesAndRunsNothing() {
+        Path outDir = tmp.resolve("dry");
+        Result r = run("train", "--dry-run", "train.epochs=3", "output.dir=" + outDir);
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("epochs=3") && r.out().contains("dry run"), r.out());
+        assertFalse(Files.exists(outDir));
+    }
 
-        Result badData = run("demo", "--data-dir", tmp.toString());
-        assertEquals(Main.INPUT, badData.code());
-        assertTrue(badData.err().contains("train-images-idx3-ubyte"), badData.err());
-
-        Result badSetting = run("demo", "--gamma", "250", "--train", "100", "--validation", "10");
-        assertEquals(Main.USAGE, badSetting.code());
-        assertTrue(badSetting.err().contains("gamma"), badSetting.err());
-
-        Result unknown = run("demo", "--no-such-option");
+    @Test
+    void errorsHaveDistinctExitCodesAndNameTheCulprit() throws Exception {
+        Result unknown = run("train", "--dry-run", "train.epochz=3");
         assertEquals(Main.USAGE, unknown.code());
-        assertTrue(unknown.err().contains("--no-such-option"), unknown.err());
+        assertTrue(unknown.err().contains("roll.train.epochz"), unknown.err());
+
+        Result badType = run("train", "--dry-run", "train.epochs=many");
+        assertEquals(Main.USAGE, badType.code());
+        assertTrue(badType.err().contains("epochs"), badType.err());
+
+        Result badValue = run("train", "--dry-run", "loss.gamma=250");
+        assertEquals(Main.USAGE, badValue.code());
+        assertTrue(badValue.err().contains("gamma"), badValue.err());
+
+        Path file = tmp.resolve("job.conf");
+        Files.writeString(file, "roll { net { hiddenn = [3] } }\n");
+        Result inFile = run("train", "--dry-run", "-c", file.toString());
+        assertEquals(Main.USAGE, inFile.code());
+        assertTrue(inFile.err().contains("roll.net.hiddenn") && inFile.err().contains("job.conf"), inFile.err());
+
+        Result noData = run("train", "--dry-run", "data.dir=" + tmp);
+        assertEquals(Main.INPUT, noData.code());
+        assertTrue(noData.err().contains("train-images-idx3-ubyte"), noData.err());
+
+        Result noModel = run("certify", "--dry-run", "--model", tmp.resolve("nope").toString());
+        assertEquals(Main.INPUT, noModel.code());
+        assertTrue(noModel.err().contains("nope") && noModel.err().contains("no model.json"), noModel.err());
+
+        Result noFile = run("train", "--dry-run", "-c", tmp.resolve("missing.conf").toString());
+        assertEquals(Main.USAGE, noFile.code());
+        assertTrue(noFile.err().contains("missing.conf"), noFile.err());
     }
 }

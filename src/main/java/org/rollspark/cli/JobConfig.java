@@ -1,0 +1,252 @@
+package org.rollspark.cli;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigRenderOptions;
+import com.typesafe.config.ConfigValue;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.rollspark.loss.Aggregation;
+import org.rollspark.loss.RollLoss;
+import org.rollspark.net.Activation;
+import org.rollspark.net.Init;
+import org.rollspark.net.Normalization;
+import org.rollspark.spark.SparkTrainConfig;
+import org.rollspark.train.TrainConfig;
+
+/**
+ * The resolved settings of a job: reference.conf (every key, with its default and doc), overridden by
+ * an optional job file, overridden by key=value arguments. Unknown keys and values of the wrong type
+ * are errors naming the key and where it was set; cross-setting checks run here, before any work.
+ */
+public final class JobConfig {
+    private final Config config;
+
+    private JobConfig(Config config) {
+        this.config = config;
+    }
+
+    /**
+     * @param file a HOCON job file, or null
+     * @param overrides {@code key=value} strings; keys may omit the leading {@code roll.}
+     */
+    public static JobConfig load(Path file, List<String> overrides) {
+        Config reference = ConfigFactory.parseResources(JobConfig.class.getClassLoader(), "reference.conf",
+                ConfigParseOptions.defaults().setAllowMissing(false));
+        Config merged = ConfigFactory.empty();
+        for (String o : overrides) {
+            int eq = o.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException("setting '" + o + "' is not key=value");
+            }
+            String key = o.substring(0, eq).trim();
+            String path = key.startsWith("roll.") ? key : "roll." + key;
+            String value = o.substring(eq + 1).trim();
+            Config one;
+            try {
+                one = ConfigFactory.parseString(path + " = " + (value.isEmpty() ? "\"\"" : value),
+                        ConfigParseOptions.defaults().setOriginDescription("command line " + key));
+            } catch (ConfigException e) {
+                one = ConfigFactory.parseMap(Map.of(path, value), "command line " + key);
+            }
+            merged = one.withFallback(merged);
+        }
+        if (file != null) {
+            if (!Files.isRegularFile(file)) {
+                throw new IllegalArgumentException("config file " + file + " does not exist");
+            }
+            merged = merged.withFallback(ConfigFactory.parseFile(file.toFile(),
+                    ConfigParseOptions.defaults().setAllowMissing(false)));
+        }
+        TreeSet<String> unknown = new TreeSet<>();
+        for (Map.Entry<String, ConfigValue> e : merged.entrySet()) {
+            if (!reference.hasPath(e.getKey())) {
+                unknown.add(e.getKey() + " (" + e.getValue().origin().description() + ")");
+            }
+        }
+        if (!unknown.isEmpty()) {
+            throw new IllegalArgumentException("unknown setting" + (unknown.size() > 1 ? "s" : "") + ": "
+                    + String.join(", ", unknown) + "; see reference.conf for the keys");
+        }
+        Config resolved = merged.withFallback(reference).resolve();
+        resolved.checkValid(reference, "roll");
+        JobConfig jc = new JobConfig(resolved);
+        jc.validate();
+        return jc;
+    }
+
+    private void validate() {
+        trainConfig();
+        sparkTrainConfig(null);
+        normalization();
+        activation();
+        init();
+        dataType();
+        if (intOf("data.validation") < 1) {
+            throw new IllegalArgumentException("roll.data.validation must be >= 1 (model selection needs it), got "
+                    + intOf("data.validation"));
+        }
+        if (intOf("certify.partitions") < 1) {
+            throw new IllegalArgumentException("roll.certify.partitions must be >= 1");
+        }
+        if (intOf("data.trainLimit") < 0 || intOf("data.testLimit") < 0) {
+            throw new IllegalArgumentException("roll.data.trainLimit and roll.data.testLimit must be >= 0 (0 = all)");
+        }
+        runDate();
+        runIdOrEmpty();
+    }
+
+    private int intOf(String key) {
+        try {
+            return config.getInt("roll." + key);
+        } catch (ConfigException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+    }
+
+    private double doubleOf(String key) {
+        try {
+            return config.getDouble("roll." + key);
+        } catch (ConfigException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+    }
+
+    public String string(String key) {
+        try {
+            return config.getString("roll." + key);
+        } catch (ConfigException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+    }
+
+    public int integer(String key) {
+        return intOf(key);
+    }
+
+    public Path dataDir() {
+        return Path.of(string("data.dir"));
+    }
+
+    public int limit(String key) {
+        int v = intOf("data." + key);
+        return v == 0 ? Integer.MAX_VALUE : v;
+    }
+
+    public int[] hidden() {
+        List<Integer> h = config.getIntList("roll.net.hidden");
+        if (h.isEmpty() || h.stream().anyMatch(v -> v < 1)) {
+            throw new IllegalArgumentException("roll.net.hidden must list at least one width >= 1, got " + h);
+        }
+        return h.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    public Activation activation() {
+        return Activation.parse(string("net.activation"));
+    }
+
+    public Init init() {
+        return Init.parse(string("net.init"));
+    }
+
+    public DataType dataType() {
+        return switch (string("net.dtype")) {
+            case "float32" -> DataType.FLOAT;
+            case "float64" -> DataType.DOUBLE;
+            default -> throw new IllegalArgumentException("roll.net.dtype must be float32 or float64, got '"
+                    + string("net.dtype") + "'");
+        };
+    }
+
+    public Normalization normalization() {
+        double[] mean = config.getDoubleList("roll.data.mean").stream().mapToDouble(Double::doubleValue).toArray();
+        double[] std = config.getDoubleList("roll.data.std").stream().mapToDouble(Double::doubleValue).toArray();
+        try {
+            return new Normalization(mean, std);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("roll.data.mean / roll.data.std: " + e.getMessage(), e);
+        }
+    }
+
+    public RollLoss loss() {
+        String type = string("loss.type");
+        if (type.equals("vanilla")) {
+            return RollLoss.vanilla();
+        }
+        if (!type.equals("roll")) {
+            throw new IllegalArgumentException("roll.loss.type must be roll or vanilla, got '" + type + "'");
+        }
+        return new RollLoss(doubleOf("loss.lambda"), doubleOf("loss.c"), Aggregation.parse(string("loss.gamma")));
+    }
+
+    public long seed() {
+        return config.getLong("roll.train.seed");
+    }
+
+    public TrainConfig trainConfig() {
+        return new TrainConfig(intOf("train.epochs"), intOf("spark.batchSizePerWorker"), seed(), string("train.optimizer"),
+                doubleOf("train.lr"), doubleOf("train.momentum"), loss(), intOf("train.evalBatchSize"));
+    }
+
+    public SparkTrainConfig sparkTrainConfig(String checkpointDir) {
+        return new SparkTrainConfig(trainConfig(), intOf("spark.numWorkers"), intOf("spark.batchSizePerWorker"),
+                intOf("spark.averagingFrequency"), checkpointDir);
+    }
+
+    public String runDate() {
+        String d = string("output.runDate");
+        if (d.isEmpty()) {
+            return LocalDate.now(ZoneOffset.UTC).format(DateTimeFormatter.ISO_LOCAL_DATE);
+        }
+        try {
+            return LocalDate.parse(d).format(DateTimeFormatter.ISO_LOCAL_DATE);
+        } catch (java.time.format.DateTimeParseException e) {
+            throw new IllegalArgumentException("roll.output.runDate '" + d + "' is not a date like 2026-11-24");
+        }
+    }
+
+    /** The configured run id, validated, or "" when one should be generated. */
+    public String runIdOrEmpty() {
+        String id = string("output.runId");
+        if (!id.isEmpty() && !id.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")) {
+            throw new IllegalArgumentException("roll.output.runId '" + id
+                    + "' must be letters, digits, '_', '.' or '-' (at most 128)");
+        }
+        return id;
+    }
+
+    /** This config with some settings replaced (same validation). */
+    public JobConfig with(Map<String, Object> settings) {
+        Config c = config;
+        for (Map.Entry<String, Object> e : settings.entrySet()) {
+            c = c.withValue("roll." + e.getKey(), com.typesafe.config.ConfigValueFactory.fromAnyRef(e.getValue()));
+        }
+        JobConfig jc = new JobConfig(c);
+        jc.validate();
+        return jc;
+    }
+
+    /** Every setting, flattened (key -> value as text), for logs and provenance. */
+    public Map<String, Object> toMap() {
+        Map<String, Object> m = new TreeMap<>();
+        for (Map.Entry<String, ConfigValue> e : config.getConfig("roll").entrySet()) {
+            m.put(e.getKey(), e.getValue().unwrapped());
+        }
+        return m;
+    }
+
+    /** The resolved settings as HOCON text. */
+    public String render() {
+        return config.getConfig("roll").root().render(ConfigRenderOptions.concise().setFormatted(true).setJson(false));
+    }
+}
