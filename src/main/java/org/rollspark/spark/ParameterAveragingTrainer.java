@@ -56,6 +56,12 @@ public final class ParameterAveragingTrainer {
         this.provenanceConfig = provenanceConfig;
     }
 
+    /**
+     * Test hook (local mode only, where executors share the driver's JVM): when set, the first attempt
+     * of every training task fails after doing its work, so Spark retries it.
+     */
+    static volatile boolean failFirstAttempts;
+
     /** The shuffling seed of shard {@code shard} in an epoch; shard 0 uses the local trainer's seed. */
     static long shardSeed(long seed, int epoch, int shard) {
         return LocalTrainer.epochSeed(seed, epoch) + 0x632BE59BD9B4E019L * shard;
@@ -240,6 +246,10 @@ public final class ParameterAveragingTrainer {
             o.restore(arrays, steps);
             LossValue v = LocalTrainer.runBatches(local, local.gradientBuffer(), o, config.loss(), part, order, from, to,
                     batch, "epoch " + epoch + " shard " + shard);
+            org.apache.spark.TaskContext task = org.apache.spark.TaskContext.get();
+            if (failFirstAttempts && task != null && task.attemptNumber() == 0) {
+                throw new IllegalStateException("injected failure of task attempt 0 (test)");
+            }
             INDArray[] os = o.state();
             double[][] outState = new double[os.length][];
             for (int s = 0; s < os.length; s++) {

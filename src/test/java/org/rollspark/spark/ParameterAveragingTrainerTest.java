@@ -102,4 +102,39 @@ class ParameterAveragingTrainerTest {
         assertEquals(480, h.epochs().get(0).train().count(), "every training example is used once per epoch");
         assertNotEquals(0.0, h.best().train().rollTerm());
     }
+
+    /** Failed and retried tasks contribute once: the result equals an undisturbed run bit for bit. */
+    @Test
+    void retriedTasksDoNotCorruptTheAverage() {
+        TrainConfig cfg = new TrainConfig(1, 16, 4, "adam", 0.003, 0, RollLoss.roll(1, 0.5), 64);
+        SparkTrainConfig c = new SparkTrainConfig(cfg, 2, 16, 4, null);
+        DenseNet clean = net();
+        new ParameterAveragingTrainer(sc, c, m -> { }, Map.of()).fit(clean, tv[0], tv[1], e -> { });
+        sc.stop();
+        sc = new JavaSparkContext(new SparkConf().setMaster("local[2,3]").setAppName("roll-retry-test")
+                .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1"));
+        sc.setLogLevel("OFF");
+        java.util.concurrent.atomic.AtomicInteger failed = new java.util.concurrent.atomic.AtomicInteger();
+        sc.sc().addSparkListener(new org.apache.spark.scheduler.SparkListener() {
+            @Override
+            public void onTaskEnd(org.apache.spark.scheduler.SparkListenerTaskEnd end) {
+                if (!end.taskInfo().successful()) {
+                    failed.incrementAndGet();
+                }
+            }
+        });
+        DenseNet retried = net();
+        ParameterAveragingTrainer.failFirstAttempts = true;
+        try {
+            new ParameterAveragingTrainer(sc, c, m -> { }, Map.of()).fit(retried, tv[0], tv[1], e -> { });
+        } finally {
+            ParameterAveragingTrainer.failFirstAttempts = false;
+        }
+        assertArrayEquals(Host.pull(clean.params()), Host.pull(retried.params()), 0.0);
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (failed.get() == 0 && System.currentTimeMillis() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertTrue(failed.get() >= 2, "task attempts must really have failed and been retried: " + failed.get());
+    }
 }
