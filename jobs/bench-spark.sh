@@ -18,6 +18,6 @@ for w in 1 2; do
 done
 for f in 5 20; do
   for w in 1 2; do
-    run ours roll $w 3 3000 $f
+    run ours roll $w 5 3000 $f
   done
 done

@@ -107,7 +107,12 @@ public final class SparkBench {
         double[] after = rates.subList(Math.min(1, rates.size() - 1), rates.size()).stream().mapToDouble(Double::doubleValue)
                 .sorted().toArray();
         System.out.printf(Locale.ROOT, "{\"impl\": \"%s\", \"loss\": \"%s\", \"workers\": %d, \"averagingFrequency\": %d, "
-                + "\"examplesPerSecond\": %.1f, \"epochs\": %s}%n", impl, lossName, workers, frequency, after[after.length / 2], Arrays.toString(
+                + "\"examplesPerSecond\": %.1f, \"epochs\": %s}%n", impl, lossName, workers, frequency, median(after), Arrays.toString(
                         rates.stream().mapToDouble(d -> Math.round(d * 10) / 10.0).toArray()));
+    }
+
+    static double median(double[] sorted) {
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
     }
 }

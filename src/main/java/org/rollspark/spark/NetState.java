@@ -14,6 +14,18 @@ import org.rollspark.util.Host;
 public record NetState(int[] sizes, Activation activation, Normalization normalization, boolean float64,
         double[] params) implements Serializable {
 
+    /** Serialised through {@link Proxy}: parameters of a float32 network travel as 4-byte floats. */
+    private Object writeReplace() {
+        return new Proxy(sizes, activation, normalization, float64, new CompactVector(params));
+    }
+
+    private record Proxy(int[] sizes, Activation activation, Normalization normalization, boolean float64,
+            CompactVector params) implements Serializable {
+        private Object readResolve() {
+            return new NetState(sizes, activation, normalization, float64, params.values);
+        }
+    }
+
     public static NetState of(DenseNet net) {
         return new NetState(net.sizes(), net.activation(), net.normalization(), net.dataType() == DataType.DOUBLE,
                 Host.pull(net.params()));

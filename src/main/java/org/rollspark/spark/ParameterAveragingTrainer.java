@@ -97,14 +97,14 @@ public final class ParameterAveragingTrainer {
                     if (r.workers == 0) {
                         continue;
                     }
-                    double[] p = r.paramSum;
+                    double[] p = r.paramSum.values;
                     for (int i = 0; i < p.length; i++) {
                         p[i] /= r.workers;
                     }
                     Host.push(p, net.params());
                     INDArray[] st = opt.state();
                     for (int s = 0; s < st.length; s++) {
-                        double[] v = r.stateSum[s];
+                        double[] v = r.stateSum[s].values;
                         for (int i = 0; i < v.length; i++) {
                             v[i] /= r.workers;
                         }
@@ -112,6 +112,13 @@ public final class ParameterAveragingTrainer {
                     }
                     opt.setSteps(r.maxSteps);
                     sum = sum.plus(r.loss);
+                    if (rounds >= 8 && (round + 1) % (rounds / 4) == 0 && round + 1 < rounds) {
+                        double secs = (System.nanoTime() - t0) / 1e9;
+                        log.accept(String.format(java.util.Locale.ROOT,
+                                "epoch %d/%d round %d/%d: loss %.4f (ROLL term %.4f), train acc %.3f, %.0f ex/s",
+                                epoch, tc.epochs(), round + 1, rounds, sum.total(), sum.rollTerm(), sum.accuracy(),
+                                sum.count() / secs));
+                    }
                 }
                 double trainSeconds = (System.nanoTime() - t0) / 1e9;
                 LossValue val = null;
@@ -162,7 +169,7 @@ public final class ParameterAveragingTrainer {
             state[s] = Host.pull(st[s]);
         }
         Broadcast<NetState> bNet = sc.broadcast(NetState.of(net));
-        Broadcast<double[][]> bState = sc.broadcast(state);
+        Broadcast<CompactVector[]> bState = sc.broadcast(CompactVector.of(state));
         long steps = opt.steps();
         TrainConfig tc = config.train();
         int batch = config.batchSizePerWorker();
@@ -204,7 +211,7 @@ public final class ParameterAveragingTrainer {
     private static final class TrainRound implements Function2<Integer, Iterator<LabeledData>, Iterator<RoundResult>> {
         private static final long serialVersionUID = 1L;
         private final Broadcast<NetState> net;
-        private final Broadcast<double[][]> state;
+        private final Broadcast<CompactVector[]> state;
         private final long steps;
         private final TrainConfig config;
         private final int batch;
@@ -212,7 +219,7 @@ public final class ParameterAveragingTrainer {
         private final int epoch;
         private final int round;
 
-        TrainRound(Broadcast<NetState> net, Broadcast<double[][]> state, long steps, TrainConfig config, int batch,
+        TrainRound(Broadcast<NetState> net, Broadcast<CompactVector[]> state, long steps, TrainConfig config, int batch,
                 int perRound, int epoch, int round) {
             this.net = net;
             this.state = state;
@@ -238,10 +245,10 @@ public final class ParameterAveragingTrainer {
             int[] order = LabeledData.permutation(part.size(), shardSeed(config.seed(), epoch, shard));
             DenseNet local = net.value().toNet();
             Optimizer o = config.newOptimizer(local.params().length(), local.dataType());
-            double[][] sv = state.value();
+            CompactVector[] sv = state.value();
             INDArray[] arrays = new INDArray[sv.length];
             for (int s = 0; s < sv.length; s++) {
-                arrays[s] = Host.array(sv[s], local.dataType(), sv[s].length);
+                arrays[s] = Host.array(sv[s].values, local.dataType(), sv[s].values.length);
             }
             o.restore(arrays, steps);
             LossValue v = LocalTrainer.runBatches(local, local.gradientBuffer(), o, config.loss(), part, order, from, to,

@@ -11,16 +11,16 @@ import org.rollspark.loss.LossValue;
  */
 final class RoundResult implements Serializable {
     private static final long serialVersionUID = 1L;
-    double[] paramSum;
-    double[][] stateSum;
+    CompactVector paramSum;
+    CompactVector[] stateSum;
     int workers;
     long maxSteps;
     LossValue loss = LossValue.empty();
 
     static RoundResult of(double[] params, double[][] state, long steps, LossValue loss) {
         RoundResult r = new RoundResult();
-        r.paramSum = params;
-        r.stateSum = state;
+        r.paramSum = new CompactVector(params);
+        r.stateSum = CompactVector.of(state);
         r.workers = 1;
         r.maxSteps = steps;
         r.loss = loss;
@@ -35,12 +35,14 @@ final class RoundResult implements Serializable {
         if (workers == 0) {
             return o;
         }
-        for (int i = 0; i < paramSum.length; i++) {
-            paramSum[i] += o.paramSum[i];
+        double[] p = paramSum.values;
+        for (int i = 0; i < p.length; i++) {
+            p[i] += o.paramSum.values[i];
         }
         for (int s = 0; s < stateSum.length; s++) {
-            for (int i = 0; i < stateSum[s].length; i++) {
-                stateSum[s][i] += o.stateSum[s][i];
+            double[] v = stateSum[s].values;
+            for (int i = 0; i < v.length; i++) {
+                v[i] += o.stateSum[s].values[i];
             }
         }
         workers += o.workers;
