@@ -104,6 +104,7 @@ public final class JobConfig {
         }
         runDate();
         runIdOrEmpty();
+        radii();
     }
 
     private int intOf(String key) {
@@ -201,6 +202,21 @@ public final class JobConfig {
     public SparkTrainConfig sparkTrainConfig(String checkpointDir) {
         return new SparkTrainConfig(trainConfig(), intOf("spark.numWorkers"), intOf("spark.batchSizePerWorker"),
                 intOf("spark.averagingFrequency"), checkpointDir);
+    }
+
+    /** Certified-accuracy radii for l1, l2, l_inf (each non-negative). */
+    public double[][] radii() {
+        double[][] out = new double[3][];
+        String[] keys = {"radiiL1", "radiiL2", "radiiLinf"};
+        for (int i = 0; i < 3; i++) {
+            out[i] = config.getDoubleList("roll.certify." + keys[i]).stream().mapToDouble(Double::doubleValue).toArray();
+            for (double r : out[i]) {
+                if (!(r >= 0) || Double.isInfinite(r)) {
+                    throw new IllegalArgumentException("roll.certify." + keys[i] + ": radius " + r + " must be finite and >= 0");
+                }
+            }
+        }
+        return out;
     }
 
     public String runDate() {

@@ -17,15 +17,17 @@ public final class Certification {
     private final int[] pred;
     private final double[] logitGap;
     private final double[][] margin;
+    private final double[][] decision;
     private final int[][] bindLayer;
     private final int[][] bindUnit;
     private final ActivationPattern[] patterns;
 
-    Certification(int[] pred, double[] logitGap, double[][] margin, int[][] bindLayer, int[][] bindUnit,
-            ActivationPattern[] patterns) {
+    Certification(int[] pred, double[] logitGap, double[][] margin, double[][] decision, int[][] bindLayer,
+            int[][] bindUnit, ActivationPattern[] patterns) {
         this.pred = pred;
         this.logitGap = logitGap;
         this.margin = margin;
+        this.decision = decision;
         this.bindLayer = bindLayer;
         this.bindUnit = bindUnit;
         this.patterns = patterns;
@@ -53,6 +55,37 @@ public final class Certification {
     /** All lp margins, in example order (a copy). */
     public double[] margins(Norm p) {
         return margin[p.ordinal()].clone();
+    }
+
+    /**
+     * Decision margin of example i in lp, raw units: the distance from the input to the nearest
+     * decision hyperplane of its affine piece (valid as a certificate only up to the region margin).
+     */
+    public double decisionMargin(Norm p, int i) {
+        return decision[p.ordinal()][i];
+    }
+
+    /**
+     * Certified lp robustness radius (METHOD.md section 2): min(region margin, decision margin) when the
+     * prediction equals {@code label}, 0 otherwise. No point closer than this changes the prediction.
+     */
+    public double certifiedRadius(Norm p, int i, int label) {
+        return pred[i] == label ? Math.min(margin[p.ordinal()][i], decision[p.ordinal()][i]) : 0;
+    }
+
+    /**
+     * Certified accuracy at radius r: the fraction of ALL examples (the denominator is every example)
+     * whose certified lp radius is at least r.
+     */
+    public double certifiedAccuracy(Norm p, double r, int[] labels) {
+        if (labels.length != pred.length) {
+            throw new IllegalArgumentException(labels.length + " labels for " + pred.length + " examples");
+        }
+        int c = 0;
+        for (int i = 0; i < pred.length; i++) {
+            c += pred[i] == labels[i] && certifiedRadius(p, i, labels[i]) >= r ? 1 : 0;
+        }
+        return pred.length == 0 ? Double.NaN : (double) c / pred.length;
     }
 
     public int bindingLayer(Norm p, int i) {
@@ -96,6 +129,7 @@ public final class Certification {
         int[] pred = new int[n];
         double[] gap = new double[n];
         double[][] m = new double[3][n];
+        double[][] dec = new double[3][n];
         int[][] bl = new int[3][n];
         int[][] bu = new int[3][n];
         ActivationPattern[] pats = new ActivationPattern[n];
@@ -107,11 +141,12 @@ public final class Certification {
             System.arraycopy(c.patterns, 0, pats, o, k);
             for (int p = 0; p < 3; p++) {
                 System.arraycopy(c.margin[p], 0, m[p], o, k);
+                System.arraycopy(c.decision[p], 0, dec[p], o, k);
                 System.arraycopy(c.bindLayer[p], 0, bl[p], o, k);
                 System.arraycopy(c.bindUnit[p], 0, bu[p], o, k);
             }
             o += k;
         }
-        return new Certification(pred, gap, m, bl, bu, pats);
+        return new Certification(pred, gap, m, dec, bl, bu, pats);
     }
 }

@@ -136,8 +136,9 @@ public final class Certifier {
             pred[e] = best;
             gap[e] = k == 1 ? Double.POSITIVE_INFINITY : logits[e * k + best] - second;
         }
+        double[][] decision = decisionMargins(chain.logitJacobian(), logits, pred, b, k);
         ActivationPattern[] patterns = ActivationPattern.of(fp.preactHost(), hiddenSizes(), b);
-        return new Certification(pred, gap, margin, bindLayer, bindUnit, patterns);
+        return new Certification(pred, gap, margin, decision, bindLayer, bindUnit, patterns);
     }
 
     /**
@@ -158,6 +159,52 @@ public final class Certifier {
             int h = net.hiddenSize(i);
             INDArray st = i == 0 ? Nd4j.tile(rawSeed.reshape(1, d, h), b, 1, 1) : chain.state().reshape('c', b, d, h);
             out[i] = st.permute(0, 2, 1).dup('c');
+        }
+        return out;
+    }
+
+    /**
+     * Decision margins on the affine piece (METHOD.md section 2, from MMR): for each norm p and example,
+     * {@code min over k != pred of (f_pred - f_k) / ||grad (f_pred - f_k)||_q}, the raw-unit distance to
+     * the nearest decision hyperplane of the piece. {@code +inf} when no other logit can overtake.
+     *
+     * @param jac (B*D, K) logit Jacobian in raw units
+     */
+    private double[][] decisionMargins(INDArray jac, double[] logits, int[] pred, int b, int k) {
+        int d = net.inputSize();
+        double[] j = Host.pull(jac);
+        double[][] out = new double[3][b];
+        double[] diff = new double[d];
+        for (int e = 0; e < b; e++) {
+            for (double[] o : out) {
+                o[e] = Double.POSITIVE_INFINITY;
+            }
+            int c = pred[e];
+            for (int other = 0; other < k; other++) {
+                if (other == c) {
+                    continue;
+                }
+                double l1 = 0;
+                double l2 = 0;
+                double linf = 0;
+                for (int r = 0; r < d; r++) {
+                    int row = (e * d + r) * k;
+                    double v = j[row + c] - j[row + other];
+                    diff[r] = v;
+                    double a = Math.abs(v);
+                    l1 += a;
+                    l2 += v * v;
+                    linf = Math.max(linf, a);
+                }
+                double gap = logits[e * k + c] - logits[e * k + other];
+                double[] dual = {linf, Math.sqrt(l2), l1}; // q for p = 1, 2, inf
+                for (Norm p : Norm.values()) {
+                    double q = dual[p.ordinal()];
+                    if (q > 0) {
+                        out[p.ordinal()][e] = Math.min(out[p.ordinal()][e], gap / q);
+                    }
+                }
+            }
         }
         return out;
     }

@@ -41,35 +41,60 @@ final class ColumnNorms {
         if (fb == null && db == null) {
             throw new IllegalArgumentException("Jacobian state must be float32 or float64, got " + c.dataType());
         }
-        float[] rowF = new float[h];
+        if (fb != null) {
+            accumulateFloat(fb, off, groups, rows, h, out);
+        } else {
+            accumulateDouble(db, off, groups, rows, h, out);
+        }
+        return out;
+    }
+
+    /** float32 states: float accumulators, so the loop vectorises without a conversion pass. */
+    private static void accumulateFloat(FloatBuffer fb, long off, int groups, int rows, int h, ColumnNorms out) {
+        float[] row = new float[h];
+        float[] l1 = new float[h];
+        float[] l2 = new float[h];
+        float[] linf = new float[h];
+        for (int g = 0; g < groups; g++) {
+            java.util.Arrays.fill(l1, 0);
+            java.util.Arrays.fill(l2, 0);
+            java.util.Arrays.fill(linf, 0);
+            for (int k = 0; k < rows; k++) {
+                fb.get(Math.toIntExact(off + ((long) g * rows + k) * h), row, 0, h);
+                for (int j = 0; j < h; j++) {
+                    float v = row[j];
+                    float a = Math.abs(v);
+                    l1[j] += a;
+                    l2[j] += v * v;
+                    linf[j] = Math.max(linf[j], a);
+                }
+            }
+            for (int j = 0; j < h; j++) {
+                out.l1[g * h + j] = l1[j];
+                out.l2[g * h + j] = Math.sqrt(l2[j]);
+                out.linf[g * h + j] = linf[j];
+            }
+        }
+    }
+
+    /** float64 states (verification): double accumulators. */
+    private static void accumulateDouble(DoubleBuffer db, long off, int groups, int rows, int h, ColumnNorms out) {
         double[] row = new double[h];
         for (int g = 0; g < groups; g++) {
             int o = g * h;
-            double[] l1 = out.l1;
-            double[] l2 = out.l2;
-            double[] linf = out.linf;
             for (int k = 0; k < rows; k++) {
-                int base = Math.toIntExact(off + ((long) g * rows + k) * h);
-                if (fb != null) {
-                    fb.get(base, rowF, 0, h);
-                    for (int j = 0; j < h; j++) {
-                        row[j] = rowF[j];
-                    }
-                } else {
-                    db.get(base, row, 0, h);
-                }
+                db.get(Math.toIntExact(off + ((long) g * rows + k) * h), row, 0, h);
                 for (int j = 0; j < h; j++) {
                     double v = row[j];
                     double a = Math.abs(v);
-                    l1[o + j] += a;
-                    l2[o + j] += v * v;
-                    linf[o + j] = Math.max(linf[o + j], a);
+                    out.l1[o + j] += a;
+                    out.l2[o + j] += v * v;
+                    out.linf[o + j] = Math.max(out.linf[o + j], a);
                 }
             }
             for (int j = 0; j < h; j++) {
                 out.l2[o + j] = Math.sqrt(out.l2[o + j]);
             }
         }
-        return out;
     }
 }

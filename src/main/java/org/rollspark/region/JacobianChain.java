@@ -144,4 +144,17 @@ public final class JacobianChain {
         state = Nd4j.gemm(masked.reshape('c', (long) batch * rows, masked.size(2)), w, false, true);
         layer++;
     }
+
+    /**
+     * The Jacobian of the logits on this linear region, from the last hidden layer's state:
+     * {@code (T^{L-1} * slopes) W^{L T}}, shape (B*r, K); rows {@code b*r .. b*r+r-1} hold example b's
+     * {@code (d logits / d seed-direction)}. Call at the last hidden layer.
+     */
+    public INDArray logitJacobian() {
+        if (hasNext()) {
+            throw new IllegalStateException("logit Jacobian needs the last hidden layer, at layer " + layer);
+        }
+        INDArray m = masked();
+        return Nd4j.gemm(m.reshape('c', (long) batch * rows, m.size(2)), net.weight(net.numLayers() - 1), false, true);
+    }
 }

@@ -57,6 +57,12 @@ public final class CertificationJob {
             .add("eps_l1", DataTypes.DoubleType, false)
             .add("eps_l2", DataTypes.DoubleType, false)
             .add("eps_linf", DataTypes.DoubleType, false)
+            .add("dec_l1", DataTypes.DoubleType, false)
+            .add("dec_l2", DataTypes.DoubleType, false)
+            .add("dec_linf", DataTypes.DoubleType, false)
+            .add("cert_l1", DataTypes.DoubleType, false)
+            .add("cert_l2", DataTypes.DoubleType, false)
+            .add("cert_linf", DataTypes.DoubleType, false)
             .add("bind_layer_l1", DataTypes.IntegerType, false)
             .add("bind_unit_l1", DataTypes.IntegerType, false)
             .add("bind_layer_l2", DataTypes.IntegerType, false)
@@ -83,6 +89,10 @@ public final class CertificationJob {
                 s = s.add("eps_" + p.label() + "_" + stat, DataTypes.DoubleType, true);
             }
         }
+        for (Norm p : Norm.values()) {
+            s = s.add("cert_radii_" + p.label(), DataTypes.createArrayType(DataTypes.DoubleType, false), false);
+            s = s.add("cert_acc_" + p.label(), DataTypes.createArrayType(DataTypes.DoubleType, false), false);
+        }
         SUMMARY = s;
     }
 
@@ -103,6 +113,21 @@ public final class CertificationJob {
     public static Result run(SparkSession spark, DenseNet net, String modelId, LabeledData data, String dataset,
             String split, String output, String runDate, String runId, int partitions, Map<String, Object> config)
             throws IOException {
+        return run(spark, net, modelId, data, dataset, split, output, runDate, runId, partitions, config, DEFAULT_RADII);
+    }
+
+    /** Default radii (raw MNIST pixel units) at which the summary reports certified accuracy: l1, l2, l_inf. */
+    public static final double[][] DEFAULT_RADII = {{0.05, 0.1, 0.2, 0.5, 1.0}, {0.01, 0.02, 0.05, 0.1, 0.2},
+        {0.001, 0.002, 0.005, 0.01, 0.02}};
+
+    /**
+     * Runs the job.
+     *
+     * @param radii per norm (l1, l2, l_inf) the radii at which the summary reports certified accuracy
+     */
+    public static Result run(SparkSession spark, DenseNet net, String modelId, LabeledData data, String dataset,
+            String split, String output, String runDate, String runId, int partitions, Map<String, Object> config,
+            double[][] radii) throws IOException {
         if (data.numFeatures() != net.inputSize()) {
             throw new IllegalArgumentException(dataset + " has " + data.numFeatures() + " features; the model takes "
                     + net.inputSize());
@@ -133,7 +158,7 @@ public final class CertificationJob {
 
             Dataset<Row> written = spark.read().schema(EXAMPLES).parquet(new Path(staging, "examples").toString());
             written.createOrReplaceTempView("roll_examples_" + runId.replaceAll("[^A-Za-z0-9_]", "_"));
-            Row summary = summarize(spark, written, runId, modelId, dataset, split);
+            Row summary = summarize(spark, written, runId, modelId, dataset, split, radii);
             long n = summary.getLong(4);
             if (n != data.size()) {
                 throw new IllegalStateException("certification wrote " + n + " rows for " + data.size() + " examples");
@@ -193,7 +218,10 @@ public final class CertificationJob {
             boolean bounded = Double.isFinite(c.margin(Norm.L2, i));
             rows.add(RowFactory.create(runId, modelId, dataset, split, shard.id(i), shard.label(i), c.pred(i),
                     c.pred(i) == shard.label(i), c.logitGap(i), c.margin(Norm.L1, i), c.margin(Norm.L2, i),
-                    c.margin(Norm.LINF, i), c.bindingLayer(Norm.L1, i), c.bindingUnit(Norm.L1, i),
+                    c.margin(Norm.LINF, i), c.decisionMargin(Norm.L1, i), c.decisionMargin(Norm.L2, i),
+                    c.decisionMargin(Norm.LINF, i), c.certifiedRadius(Norm.L1, i, shard.label(i)),
+                    c.certifiedRadius(Norm.L2, i, shard.label(i)), c.certifiedRadius(Norm.LINF, i, shard.label(i)),
+                    c.bindingLayer(Norm.L1, i), c.bindingUnit(Norm.L1, i),
                     c.bindingLayer(Norm.L2, i), c.bindingUnit(Norm.L2, i), c.bindingLayer(Norm.LINF, i),
                     c.bindingUnit(Norm.LINF, i), c.pattern(i).hash(), bounded ? "ok" : "unbounded"));
         }
@@ -201,7 +229,7 @@ public final class CertificationJob {
     }
 
     private static Row summarize(SparkSession spark, Dataset<Row> df, String runId, String modelId, String dataset,
-            String split) {
+            String split, double[][] radii) {
         StringBuilder sql = new StringBuilder("SELECT count(*) AS n, avg(CAST(correct AS DOUBLE)) AS accuracy, "
                 + "count(DISTINCT pattern_hash) AS distinct_patterns");
         for (Norm p : Norm.values()) {
@@ -212,6 +240,16 @@ public final class CertificationJob {
                 sql.append(", percentile_disc(").append(q).append(") WITHIN GROUP (ORDER BY ").append(c).append(")");
             }
         }
+        for (Norm p : Norm.values()) {
+            // certified accuracy: examples certified at radius r over ALL examples
+            sql.append(", array(");
+            double[] rs = radii[p.ordinal()];
+            for (int i = 0; i < rs.length; i++) {
+                sql.append(i > 0 ? ", " : "").append("avg(CASE WHEN cert_").append(p.label()).append(" >= ")
+                        .append(Double.toString(rs[i])).append(" AND correct THEN 1.0D ELSE 0.0D END)");
+            }
+            sql.append(")");
+        }
         String view = "roll_examples_" + runId.replaceAll("[^A-Za-z0-9_]", "_");
         Row r = spark.sql(sql.append(" FROM ").append(view).toString()).first();
         Object[] v = new Object[SUMMARY.size()];
@@ -219,8 +257,19 @@ public final class CertificationJob {
         v[1] = modelId;
         v[2] = dataset;
         v[3] = split;
-        for (int i = 0; i < r.size(); i++) {
+        int stats = 3 + 3 * 6;
+        for (int i = 0; i < stats; i++) {
             v[4 + i] = r.get(i);
+        }
+        for (Norm p : Norm.values()) {
+            double[] rs = radii[p.ordinal()];
+            scala.collection.Seq<?> acc = r.getSeq(stats + p.ordinal());
+            v[4 + stats + 2 * p.ordinal()] = toList(rs);
+            java.util.List<Double> a = new ArrayList<>();
+            for (int i = 0; i < acc.size(); i++) {
+                a.add(((Number) acc.apply(i)).doubleValue());
+            }
+            v[4 + stats + 2 * p.ordinal() + 1] = scala.collection.JavaConverters.asScalaBuffer(a).toSeq();
         }
         return new org.apache.spark.sql.catalyst.expressions.GenericRowWithSchema(v, SUMMARY);
     }
@@ -246,5 +295,13 @@ public final class CertificationJob {
         public java.util.Iterator<Row> call(LabeledData shard) {
             return certifyShard(net.value().toNet(), shard, runId, modelId, dataset, split).iterator();
         }
+    }
+
+    private static scala.collection.Seq<Double> toList(double[] v) {
+        java.util.List<Double> l = new ArrayList<>();
+        for (double d : v) {
+            l.add(d);
+        }
+        return scala.collection.JavaConverters.asScalaBuffer(l).toSeq();
     }
 }

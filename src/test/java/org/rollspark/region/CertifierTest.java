@@ -214,7 +214,7 @@ class CertifierTest {
         return ActivationPattern.of(fp.preactHost(), h, 1)[0];
     }
 
-    static double[] add(double[] a, double[] b) {
+    public static double[] add(double[] a, double[] b) {
         double[] o = a.clone();
         for (int i = 0; i < o.length; i++) {
             o[i] += b[i];
@@ -222,7 +222,7 @@ class CertifierTest {
         return o;
     }
 
-    static double[] axpy(double[] x, double t, double[] d) {
+    public static double[] axpy(double[] x, double t, double[] d) {
         double[] o = x.clone();
         for (int i = 0; i < o.length; i++) {
             o[i] += t * d[i];
@@ -230,7 +230,7 @@ class CertifierTest {
         return o;
     }
 
-    static double[] gaussian(SplittableRandom rng, int d) {
+    public static double[] gaussian(SplittableRandom rng, int d) {
         double[] u = new double[d];
         for (int k = 0; k < d; k++) {
             u[k] = Math.sqrt(-2 * Math.log1p(-rng.nextDouble())) * Math.cos(2 * Math.PI * rng.nextDouble());
@@ -239,7 +239,7 @@ class CertifierTest {
     }
 
     /** A random point of the l1 ball of radius r (uniform direction on the simplex, random radius). */
-    static double[] randomL1(SplittableRandom rng, int d, double r) {
+    public static double[] randomL1(SplittableRandom rng, int d, double r) {
         double[] u = new double[d];
         double s = 0;
         for (int k = 0; k < d; k++) {

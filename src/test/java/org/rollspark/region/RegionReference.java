@@ -36,6 +36,30 @@ public final class RegionReference {
         return g;
     }
 
+    /** grad_x f_cls (raw units) of logit cls at example e, by back-propagation. */
+    public static double[] logitGradient(DenseNet net, ForwardPass fp, int e, int cls) {
+        int last = net.numLayers() - 1;
+        double[] w = Host.pull(net.weight(last));
+        int in = net.sizes()[last];
+        double[] g = new double[in];
+        System.arraycopy(w, cls * in, g, 0, in);
+        double[] z = fp.preactHost()[last - 1];
+        for (int k = 0; k < in; k++) {
+            g[k] *= net.activation().slope(z[e * in + k]);
+        }
+        // now g is d f_cls / d h^{last-1} times slopes = d f_cls / d z^{last-1}: continue as a neuron gradient
+        double[] out = new double[net.inputSize()];
+        for (int u = 0; u < in; u++) {
+            if (g[u] != 0) {
+                double[] nu = neuronGradient(net, fp, e, last - 1, u);
+                for (int k = 0; k < out.length; k++) {
+                    out[k] += g[u] * nu[k];
+                }
+            }
+        }
+        return out;
+    }
+
     public static double norm(double[] v, Norm q) {
         double s = 0;
         for (double x : v) {

@@ -75,8 +75,8 @@ class CertificationJobTest {
         // the rows agree with certifying locally, example by example (up to the last digits, which vary
         // with the batch composition through the GEMM blocking)
         Certification local = new Certifier(net).certify(test.allFeatures());
-        List<Row> rows = spark.sql("SELECT example_id, eps_l2, pred, pattern_hash, bind_layer_l2, bind_unit_l2, label "
-                + "FROM ex ORDER BY example_id").collectAsList();
+        List<Row> rows = spark.sql("SELECT example_id, eps_l2, pred, pattern_hash, bind_layer_l2, bind_unit_l2, label, "
+                + "dec_linf, cert_l2, cert_l1 FROM ex ORDER BY example_id").collectAsList();
         for (Row row : rows) {
             int i = (int) row.getLong(0);
             assertEquals(local.margin(Norm.L2, i), row.getDouble(1), 1e-9 * local.margin(Norm.L2, i));
@@ -84,6 +84,9 @@ class CertificationJobTest {
             assertEquals(local.pattern(i).hash(), row.getString(3));
             assertEquals(local.bindingUnit(Norm.L2, i), row.getInt(5));
             assertEquals(test.label(i), row.getInt(6));
+            assertEquals(local.decisionMargin(Norm.LINF, i), row.getDouble(7), 1e-9 * local.decisionMargin(Norm.LINF, i));
+            assertEquals(local.certifiedRadius(Norm.L2, i, test.label(i)), row.getDouble(8), 1e-9);
+            assertEquals(local.certifiedRadius(Norm.L1, i, test.label(i)), row.getDouble(9), 1e-9);
         }
 
         Row s = spark.read().parquet(out + "/summary").where("run_id = 'r1'").first();
@@ -92,6 +95,15 @@ class CertificationJobTest {
         assertEquals(local.distinctPatterns(), s.getLong(s.fieldIndex("distinct_patterns")));
         assertEquals(local.quantile(Norm.L2, 0.5), s.getDouble(s.fieldIndex("eps_l2_p50")), 1e-9 * local.quantile(Norm.L2, 0.5));
         assertEquals(local.quantile(Norm.L1, 1.0), s.getDouble(s.fieldIndex("eps_l1_p100")), 1e-9 * local.quantile(Norm.L1, 1.0));
+
+        List<Double> radii = s.getList(s.fieldIndex("cert_radii_l2"));
+        List<Double> acc = s.getList(s.fieldIndex("cert_acc_l2"));
+        assertEquals(CertificationJob.DEFAULT_RADII[1].length, acc.size());
+        for (int k = 0; k < radii.size(); k++) {
+            assertEquals(local.certifiedAccuracy(Norm.L2, radii.get(k), test.labels()), acc.get(k), 1e-12);
+        }
+        assertEquals(local.certifiedAccuracy(Norm.LINF, CertificationJob.DEFAULT_RADII[2][0], test.labels()),
+                s.<Double>getList(s.fieldIndex("cert_acc_linf")).get(0), 1e-12);
 
         JsonNode manifest = new ObjectMapper().readTree(Path.of(out, "runs/run_date=2026-11-24/run_id=r1/_run.json").toFile());
         assertEquals("succeeded", manifest.path("status").asText());
