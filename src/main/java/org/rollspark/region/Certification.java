@@ -21,9 +21,10 @@ public final class Certification {
     private final int[][] bindLayer;
     private final int[][] bindUnit;
     private final ActivationPattern[] patterns;
+    private final String[] jacobianHash;
 
     Certification(int[] pred, double[] logitGap, double[][] margin, double[][] decision, int[][] bindLayer,
-            int[][] bindUnit, ActivationPattern[] patterns) {
+            int[][] bindUnit, ActivationPattern[] patterns, String[] jacobianHash) {
         this.pred = pred;
         this.logitGap = logitGap;
         this.margin = margin;
@@ -31,6 +32,7 @@ public final class Certification {
         this.bindLayer = bindLayer;
         this.bindUnit = bindUnit;
         this.patterns = patterns;
+        this.jacobianHash = jacobianHash;
     }
 
     public int size() {
@@ -100,6 +102,16 @@ public final class Certification {
         return patterns[i];
     }
 
+    /** Hash of example i's logit Jacobian (normalised input, rounded to 4 decimals). */
+    public String jacobianHash(int i) {
+        return jacobianHash[i];
+    }
+
+    /** Number of distinct logit Jacobians (rounded to 4 decimals) among these examples. */
+    public int distinctJacobians() {
+        return new HashSet<>(Arrays.asList(jacobianHash)).size();
+    }
+
     /** Number of distinct activation patterns (linear regions) among these examples. */
     public int distinctPatterns() {
         Set<ActivationPattern> s = new HashSet<>(Arrays.asList(patterns));
@@ -133,12 +145,14 @@ public final class Certification {
         int[][] bl = new int[3][n];
         int[][] bu = new int[3][n];
         ActivationPattern[] pats = new ActivationPattern[n];
+        String[] jh = new String[n];
         int o = 0;
         for (Certification c : parts) {
             int k = c.size();
             System.arraycopy(c.pred, 0, pred, o, k);
             System.arraycopy(c.logitGap, 0, gap, o, k);
             System.arraycopy(c.patterns, 0, pats, o, k);
+            System.arraycopy(c.jacobianHash, 0, jh, o, k);
             for (int p = 0; p < 3; p++) {
                 System.arraycopy(c.margin[p], 0, m[p], o, k);
                 System.arraycopy(c.decision[p], 0, dec[p], o, k);
@@ -147,6 +161,6 @@ public final class Certification {
             }
             o += k;
         }
-        return new Certification(pred, gap, m, dec, bl, bu, pats);
+        return new Certification(pred, gap, m, dec, bl, bu, pats, jh);
     }
 }

@@ -136,9 +136,15 @@ public final class Certifier {
             pred[e] = best;
             gap[e] = k == 1 ? Double.POSITIVE_INFINITY : logits[e * k + best] - second;
         }
-        double[][] decision = decisionMargins(chain.logitJacobian(), logits, pred, b, k);
+        INDArray logitJac = chain.logitJacobian();
+        double[] jac = Host.pull(logitJac);
+        double[][] decision = decisionMargins(jac, logits, pred, b, k);
+        String[] jacobianHash = new String[b];
+        for (int e = 0; e < b; e++) {
+            jacobianHash[e] = jacobianHash(jac, e, k);
+        }
         ActivationPattern[] patterns = ActivationPattern.of(fp.preactHost(), hiddenSizes(), b);
-        return new Certification(pred, gap, margin, decision, bindLayer, bindUnit, patterns);
+        return new Certification(pred, gap, margin, decision, bindLayer, bindUnit, patterns, jacobianHash);
     }
 
     /**
@@ -168,11 +174,10 @@ public final class Certifier {
      * {@code min over k != pred of (f_pred - f_k) / ||grad (f_pred - f_k)||_q}, the raw-unit distance to
      * the nearest decision hyperplane of the piece. {@code +inf} when no other logit can overtake.
      *
-     * @param jac (B*D, K) logit Jacobian in raw units
+     * @param j (B*D, K) logit Jacobian in raw units, row-major
      */
-    private double[][] decisionMargins(INDArray jac, double[] logits, int[] pred, int b, int k) {
+    private double[][] decisionMargins(double[] j, double[] logits, int[] pred, int b, int k) {
         int d = net.inputSize();
-        double[] j = Host.pull(jac);
         double[][] out = new double[3][b];
         double[] diff = new double[d];
         for (int e = 0; e < b; e++) {
@@ -207,6 +212,24 @@ public final class Certifier {
             }
         }
         return out;
+    }
+
+    /**
+     * A stable hash of example e's end-to-end logit Jacobian with respect to the NORMALISED input,
+     * rounded to 4 decimals (the paper's #CLR count): 16 hex digits of SHA-256 over the rounded values.
+     * Equal Jacobians (same affine piece of the logits) give equal hashes.
+     */
+    private String jacobianHash(double[] j, int e, int k) {
+        int d = net.inputSize();
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(8 * d * k);
+        for (int r = 0; r < d; r++) {
+            double std = net.normalization().std(r);
+            for (int c = 0; c < k; c++) {
+                buf.putLong(Math.round(j[(e * d + r) * k + c] * std * 1e4));
+            }
+        }
+        byte[] digest = org.rollspark.Provenance.digest().digest(buf.array());
+        return java.util.HexFormat.of().formatHex(digest, 0, 8);
     }
 
     private int[] hiddenSizes() {

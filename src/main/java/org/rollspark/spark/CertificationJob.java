@@ -70,6 +70,7 @@ public final class CertificationJob {
             .add("bind_layer_linf", DataTypes.IntegerType, false)
             .add("bind_unit_linf", DataTypes.IntegerType, false)
             .add("pattern_hash", DataTypes.StringType, false)
+            .add("jacobian_hash", DataTypes.StringType, false)
             .add("status", DataTypes.StringType, false);
 
     /** Schema of the run-summary table (quantiles by the exact nearest-rank rule over all examples). */
@@ -83,7 +84,8 @@ public final class CertificationJob {
                 .add("split", DataTypes.StringType, false)
                 .add("n", DataTypes.LongType, false)
                 .add("accuracy", DataTypes.DoubleType, false)
-                .add("distinct_patterns", DataTypes.LongType, false);
+                .add("distinct_patterns", DataTypes.LongType, false)
+                .add("distinct_jacobians", DataTypes.LongType, false);
         for (Norm p : Norm.values()) {
             for (String stat : new String[] {"min", "mean", "p25", "p50", "p75", "p100"}) {
                 s = s.add("eps_" + p.label() + "_" + stat, DataTypes.DoubleType, true);
@@ -175,6 +177,7 @@ public final class CertificationJob {
             manifest.put("examples", n);
             manifest.put("accuracy", summary.getDouble(5));
             manifest.put("distinctPatterns", summary.getLong(6));
+            manifest.put("distinctJacobians", summary.getLong(7));
             manifest.put("marginUnits", "raw input units");
             manifest.put("tables", Map.of("examples", finals[0].toString(), "summary", finals[1].toString()));
             manifest.put("provenance", Provenance.record(config, 0, data.fingerprint()));
@@ -223,7 +226,7 @@ public final class CertificationJob {
                     c.certifiedRadius(Norm.L2, i, shard.label(i)), c.certifiedRadius(Norm.LINF, i, shard.label(i)),
                     c.bindingLayer(Norm.L1, i), c.bindingUnit(Norm.L1, i),
                     c.bindingLayer(Norm.L2, i), c.bindingUnit(Norm.L2, i), c.bindingLayer(Norm.LINF, i),
-                    c.bindingUnit(Norm.LINF, i), c.pattern(i).hash(), bounded ? "ok" : "unbounded"));
+                    c.bindingUnit(Norm.LINF, i), c.pattern(i).hash(), c.jacobianHash(i), bounded ? "ok" : "unbounded"));
         }
         return rows;
     }
@@ -231,7 +234,7 @@ public final class CertificationJob {
     private static Row summarize(SparkSession spark, Dataset<Row> df, String runId, String modelId, String dataset,
             String split, double[][] radii) {
         StringBuilder sql = new StringBuilder("SELECT count(*) AS n, avg(CAST(correct AS DOUBLE)) AS accuracy, "
-                + "count(DISTINCT pattern_hash) AS distinct_patterns");
+                + "count(DISTINCT pattern_hash) AS distinct_patterns, count(DISTINCT jacobian_hash) AS distinct_jacobians");
         for (Norm p : Norm.values()) {
             String c = "eps_" + p.label();
             sql.append(", min(").append(c).append("), avg(").append(c).append(")");
@@ -257,7 +260,7 @@ public final class CertificationJob {
         v[1] = modelId;
         v[2] = dataset;
         v[3] = split;
-        int stats = 3 + 3 * 6;
+        int stats = 4 + 3 * 6;
         for (int i = 0; i < stats; i++) {
             v[4 + i] = r.get(i);
         }

@@ -176,6 +176,36 @@ class DecisionMarginTest {
         assertEquals(atLeast / 20.0, c.certifiedAccuracy(Norm.L2, median, labels), 1e-12);
     }
 
+    /**
+     * #CLR: copies of inputs moved inside their certified region share the input's Jacobian hash; inputs
+     * in different regions have different ones, so distinct Jacobians equal distinct patterns here.
+     */
+    @Test
+    void jacobianHashesIdentifyTheAffinePiece() {
+        DenseNet net = net(new int[] {5, 12, 9, 3}, Activation.relu(), 8);
+        int d = 5;
+        int n = 15;
+        double[] base = Host.pull(TestNets.uniform(4, n, d, -2, 2, DataType.DOUBLE));
+        Certification c0 = new Certifier(net).certify(Host.array(base, DataType.DOUBLE, n, d));
+        double[] both = new double[2 * n * d];
+        System.arraycopy(base, 0, both, 0, n * d);
+        SplittableRandom rng = new SplittableRandom(3);
+        for (int e = 0; e < n; e++) {
+            double[] u = CertifierTest.gaussian(rng, d);
+            double s = 0.5 * c0.margin(Norm.L2, e) / RegionReference.norm(u, Norm.L2);
+            for (int k = 0; k < d; k++) {
+                both[(n + e) * d + k] = base[e * d + k] + s * u[k];
+            }
+        }
+        Certification c = new Certifier(net, 4).certify(Host.array(both, DataType.DOUBLE, 2 * n, d));
+        for (int e = 0; e < n; e++) {
+            assertEquals(c.pattern(e), c.pattern(n + e), "moved inside its region");
+            assertEquals(c.jacobianHash(e), c.jacobianHash(n + e));
+        }
+        assertEquals(c.distinctPatterns(), c.distinctJacobians());
+        assertTrue(c.distinctPatterns() > 1 && c.distinctPatterns() <= n);
+    }
+
     static int predict(DenseNet net, double[] x) {
         double[] f = Host.pull(net.logits(Host.array(x, DataType.DOUBLE, 1, x.length)));
         int best = 0;

@@ -93,6 +93,7 @@ class CertificationJobTest {
         assertEquals(301L, s.getLong(s.fieldIndex("n")));
         assertEquals(local.accuracy(test.labels()), s.getDouble(s.fieldIndex("accuracy")), 1e-12);
         assertEquals(local.distinctPatterns(), s.getLong(s.fieldIndex("distinct_patterns")));
+        assertEquals(local.distinctJacobians(), s.getLong(s.fieldIndex("distinct_jacobians")));
         assertEquals(local.quantile(Norm.L2, 0.5), s.getDouble(s.fieldIndex("eps_l2_p50")), 1e-9 * local.quantile(Norm.L2, 0.5));
         assertEquals(local.quantile(Norm.L1, 1.0), s.getDouble(s.fieldIndex("eps_l1_p100")), 1e-9 * local.quantile(Norm.L1, 1.0));
 
