@@ -105,6 +105,17 @@ public final class JobConfig {
         runDate();
         runIdOrEmpty();
         radii();
+        soundness();
+    }
+
+    public org.rollspark.spark.CertificationJob.Soundness soundness() {
+        int n = intOf("certify.soundnessExamples");
+        int p = intOf("certify.soundnessPoints");
+        if (n < 0 || p < 2) {
+            throw new IllegalArgumentException("roll.certify.soundnessExamples must be >= 0 and soundnessPoints >= 2, got "
+                    + n + " and " + p);
+        }
+        return new org.rollspark.spark.CertificationJob.Soundness(n, p);
     }
 
     private int intOf(String key) {

@@ -190,9 +190,13 @@ public final class Main implements Callable<Integer> {
             String id = runId + (name.isEmpty() ? "" : "-" + name);
             CertificationJob.Result r = CertificationJob.run(spark, net, modelId, test, cfg.dataDir().toString(),
                     cfg.string("certify.split"), Path.of(cfg.string("output.dir")).resolve("certification").toString(),
-                    cfg.runDate(), id, cfg.integer("certify.partitions"), cfg.toMap(), cfg.radii());
+                    cfg.runDate(), id, cfg.integer("certify.partitions"), cfg.toMap(), cfg.radii(), cfg.soundness());
             log(String.format(Locale.ROOT, "certified %d examples of %s into %s (summary %s, manifest %s)", r.rows(),
                     test.name(), r.examplesPath(), r.summaryPath(), r.manifestPath()));
+            Row s = r.summary();
+            log(String.format(Locale.ROOT, "soundness: %d certificates re-verified in float64 with %d sampled points: "
+                    + "%d violations", s.getLong(s.fieldIndex("soundness_examples")), s.getLong(s.fieldIndex("soundness_points")),
+                    s.getLong(s.fieldIndex("soundness_violations"))));
             return r.summary();
         }
     }

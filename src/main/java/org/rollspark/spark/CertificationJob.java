@@ -15,7 +15,7 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.api.java.function.Function2;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -30,6 +30,7 @@ import org.rollspark.net.DenseNet;
 import org.rollspark.region.Certification;
 import org.rollspark.region.Certifier;
 import org.rollspark.region.Norm;
+import org.rollspark.region.SoundnessCheck;
 
 /**
  * Certifies every example of a dataset on the executors and writes two Parquet tables plus a
@@ -71,6 +72,8 @@ public final class CertificationJob {
             .add("bind_unit_linf", DataTypes.IntegerType, false)
             .add("pattern_hash", DataTypes.StringType, false)
             .add("jacobian_hash", DataTypes.StringType, false)
+            .add("sound_points", DataTypes.IntegerType, false)
+            .add("sound_violations", DataTypes.IntegerType, false)
             .add("status", DataTypes.StringType, false);
 
     /** Schema of the run-summary table (quantiles by the exact nearest-rank rule over all examples). */
@@ -85,7 +88,10 @@ public final class CertificationJob {
                 .add("n", DataTypes.LongType, false)
                 .add("accuracy", DataTypes.DoubleType, false)
                 .add("distinct_patterns", DataTypes.LongType, false)
-                .add("distinct_jacobians", DataTypes.LongType, false);
+                .add("distinct_jacobians", DataTypes.LongType, false)
+                .add("soundness_examples", DataTypes.LongType, false)
+                .add("soundness_points", DataTypes.LongType, false)
+                .add("soundness_violations", DataTypes.LongType, false);
         for (Norm p : Norm.values()) {
             for (String stat : new String[] {"min", "mean", "p25", "p50", "p75", "p100"}) {
                 s = s.add("eps_" + p.label() + "_" + stat, DataTypes.DoubleType, true);
@@ -115,8 +121,15 @@ public final class CertificationJob {
     public static Result run(SparkSession spark, DenseNet net, String modelId, LabeledData data, String dataset,
             String split, String output, String runDate, String runId, int partitions, Map<String, Object> config)
             throws IOException {
-        return run(spark, net, modelId, data, dataset, split, output, runDate, runId, partitions, config, DEFAULT_RADII);
+        return run(spark, net, modelId, data, dataset, split, output, runDate, runId, partitions, config, DEFAULT_RADII,
+                new Soundness(64, 100));
     }
+
+    /**
+     * Soundness mode: re-verify the certificates of {@code examples} examples (spread over the shards;
+     * 0 = off) in float64 with {@code points} sampled points per norm each ({@link SoundnessCheck}).
+     */
+    public record Soundness(int examples, int points) implements java.io.Serializable {}
 
     /** Default radii (raw MNIST pixel units) at which the summary reports certified accuracy: l1, l2, l_inf. */
     public static final double[][] DEFAULT_RADII = {{0.05, 0.1, 0.2, 0.5, 1.0}, {0.01, 0.02, 0.05, 0.1, 0.2},
@@ -129,7 +142,7 @@ public final class CertificationJob {
      */
     public static Result run(SparkSession spark, DenseNet net, String modelId, LabeledData data, String dataset,
             String split, String output, String runDate, String runId, int partitions, Map<String, Object> config,
-            double[][] radii) throws IOException {
+            double[][] radii, Soundness soundness) throws IOException {
         if (data.numFeatures() != net.inputSize()) {
             throw new IllegalArgumentException(dataset + " has " + data.numFeatures() + " features; the model takes "
                     + net.inputSize());
@@ -150,10 +163,12 @@ public final class CertificationJob {
         fs.delete(staging, true);
         try {
             Broadcast<NetState> bNet = sc.broadcast(NetState.of(net));
-            JavaRDD<LabeledData> shards = sc.parallelize(Arrays.asList(data.shards(Math.min(partitions, data.size()), 0)),
-                    Math.min(partitions, data.size()));
+            int parts = Math.min(partitions, data.size());
+            JavaRDD<LabeledData> shards = sc.parallelize(Arrays.asList(data.shards(parts, 0)), parts);
+
             sc.setJobDescription("roll certify: " + dataset + " (" + data.size() + " examples)");
-            JavaRDD<Row> rows = shards.flatMap(new CertifyShard(bNet, runId, modelId, dataset, split));
+            JavaRDD<Row> rows = shards.mapPartitionsWithIndex(new CertifyShard(bNet, runId, modelId, dataset, split,
+                    soundness.examples(), parts, soundness.points()), false);
             Dataset<Row> df = spark.createDataFrame(rows, EXAMPLES);
             df.write().mode(SaveMode.ErrorIfExists).parquet(new Path(staging, "examples").toString());
             bNet.destroy();
@@ -178,6 +193,8 @@ public final class CertificationJob {
             manifest.put("accuracy", summary.getDouble(5));
             manifest.put("distinctPatterns", summary.getLong(6));
             manifest.put("distinctJacobians", summary.getLong(7));
+            manifest.put("soundness", Map.of("examples", summary.getLong(8), "points", summary.getLong(9),
+                    "violations", summary.getLong(10)));
             manifest.put("marginUnits", "raw input units");
             manifest.put("tables", Map.of("examples", finals[0].toString(), "summary", finals[1].toString()));
             manifest.put("provenance", Provenance.record(config, 0, data.fingerprint()));
@@ -214,11 +231,18 @@ public final class CertificationJob {
     }
 
     static List<Row> certifyShard(DenseNet net, LabeledData shard, String runId, String modelId, String dataset,
-            String split) {
-        Certification c = new Certifier(net).certify(shard.allFeatures());
+            String split, int soundExamples, int soundPoints) {
+        org.nd4j.linalg.api.ndarray.INDArray x = shard.allFeatures();
+        Certification c = new Certifier(net).certify(x);
+        SoundnessCheck check = soundExamples > 0 ? new SoundnessCheck(net, soundPoints, 1) : null;
+        double[] xs = check == null ? null : org.rollspark.util.Host.pull(x);
+        int d = shard.numFeatures();
         List<Row> rows = new ArrayList<>(c.size());
         for (int i = 0; i < c.size(); i++) {
             boolean bounded = Double.isFinite(c.margin(Norm.L2, i));
+            SoundnessCheck.Report sound = check != null && i < soundExamples
+                    ? check.verify(java.util.Arrays.copyOfRange(xs, i * d, (i + 1) * d), c, i, shard.label(i), shard.id(i))
+                    : new SoundnessCheck.Report(0, 0, 0);
             rows.add(RowFactory.create(runId, modelId, dataset, split, shard.id(i), shard.label(i), c.pred(i),
                     c.pred(i) == shard.label(i), c.logitGap(i), c.margin(Norm.L1, i), c.margin(Norm.L2, i),
                     c.margin(Norm.LINF, i), c.decisionMargin(Norm.L1, i), c.decisionMargin(Norm.L2, i),
@@ -226,7 +250,8 @@ public final class CertificationJob {
                     c.certifiedRadius(Norm.L2, i, shard.label(i)), c.certifiedRadius(Norm.LINF, i, shard.label(i)),
                     c.bindingLayer(Norm.L1, i), c.bindingUnit(Norm.L1, i),
                     c.bindingLayer(Norm.L2, i), c.bindingUnit(Norm.L2, i), c.bindingLayer(Norm.LINF, i),
-                    c.bindingUnit(Norm.LINF, i), c.pattern(i).hash(), c.jacobianHash(i), bounded ? "ok" : "unbounded"));
+                    c.bindingUnit(Norm.LINF, i), c.pattern(i).hash(), c.jacobianHash(i), (int) sound.points(), (int) sound.violations(),
+                    bounded ? "ok" : "unbounded"));
         }
         return rows;
     }
@@ -234,7 +259,8 @@ public final class CertificationJob {
     private static Row summarize(SparkSession spark, Dataset<Row> df, String runId, String modelId, String dataset,
             String split, double[][] radii) {
         StringBuilder sql = new StringBuilder("SELECT count(*) AS n, avg(CAST(correct AS DOUBLE)) AS accuracy, "
-                + "count(DISTINCT pattern_hash) AS distinct_patterns, count(DISTINCT jacobian_hash) AS distinct_jacobians");
+                + "count(DISTINCT pattern_hash) AS distinct_patterns, count(DISTINCT jacobian_hash) AS distinct_jacobians, "
+                + "count_if(sound_points > 0), CAST(sum(sound_points) AS BIGINT), CAST(sum(sound_violations) AS BIGINT)");
         for (Norm p : Norm.values()) {
             String c = "eps_" + p.label();
             sql.append(", min(").append(c).append("), avg(").append(c).append(")");
@@ -260,7 +286,7 @@ public final class CertificationJob {
         v[1] = modelId;
         v[2] = dataset;
         v[3] = split;
-        int stats = 4 + 3 * 6;
+        int stats = 7 + 3 * 6;
         for (int i = 0; i < stats; i++) {
             v[4 + i] = r.get(i);
         }
@@ -277,26 +303,42 @@ public final class CertificationJob {
         return new org.apache.spark.sql.catalyst.expressions.GenericRowWithSchema(v, SUMMARY);
     }
 
-    /** Certifies one shard on an executor. */
-    private static final class CertifyShard implements FlatMapFunction<LabeledData, Row> {
+    /**
+     * Certifies one shard on an executor; shard p re-verifies floor((p+1)N/P) - floor(pN/P) of its
+     * examples in the soundness mode, N over all P shards.
+     */
+    private static final class CertifyShard implements Function2<Integer, java.util.Iterator<LabeledData>, java.util.Iterator<Row>> {
         private static final long serialVersionUID = 1L;
         private final Broadcast<NetState> net;
         private final String runId;
         private final String modelId;
         private final String dataset;
         private final String split;
+        private final int soundExamples;
+        private final int shards;
+        private final int soundPoints;
 
-        CertifyShard(Broadcast<NetState> net, String runId, String modelId, String dataset, String split) {
+        CertifyShard(Broadcast<NetState> net, String runId, String modelId, String dataset, String split,
+                int soundExamples, int shards, int soundPoints) {
             this.net = net;
             this.runId = runId;
             this.modelId = modelId;
             this.dataset = dataset;
             this.split = split;
+            this.soundExamples = soundExamples;
+            this.shards = shards;
+            this.soundPoints = soundPoints;
         }
 
         @Override
-        public java.util.Iterator<Row> call(LabeledData shard) {
-            return certifyShard(net.value().toNet(), shard, runId, modelId, dataset, split).iterator();
+        public java.util.Iterator<Row> call(Integer index, java.util.Iterator<LabeledData> it) {
+            List<Row> rows = new ArrayList<>();
+            long mine = (long) soundExamples * (index + 1) / shards - (long) soundExamples * index / shards;
+            while (it.hasNext()) {
+                rows.addAll(certifyShard(net.value().toNet(), it.next(), runId, modelId, dataset, split, (int) mine,
+                        soundPoints));
+            }
+            return rows.iterator();
         }
     }
 

@@ -94,6 +94,9 @@ class CertificationJobTest {
         assertEquals(local.accuracy(test.labels()), s.getDouble(s.fieldIndex("accuracy")), 1e-12);
         assertEquals(local.distinctPatterns(), s.getLong(s.fieldIndex("distinct_patterns")));
         assertEquals(local.distinctJacobians(), s.getLong(s.fieldIndex("distinct_jacobians")));
+        assertEquals(64L, s.getLong(s.fieldIndex("soundness_examples")), "the default soundness sample");
+        assertEquals(64L * 300, s.getLong(s.fieldIndex("soundness_points")));
+        assertEquals(0L, s.getLong(s.fieldIndex("soundness_violations")));
         assertEquals(local.quantile(Norm.L2, 0.5), s.getDouble(s.fieldIndex("eps_l2_p50")), 1e-9 * local.quantile(Norm.L2, 0.5));
         assertEquals(local.quantile(Norm.L1, 1.0), s.getDouble(s.fieldIndex("eps_l1_p100")), 1e-9 * local.quantile(Norm.L1, 1.0));
 
