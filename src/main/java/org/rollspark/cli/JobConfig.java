@@ -105,17 +105,21 @@ public final class JobConfig {
         runDate();
         runIdOrEmpty();
         radii();
-        soundness();
+        certifyOptions();
     }
 
-    public org.rollspark.spark.CertificationJob.Soundness soundness() {
+    public org.rollspark.spark.CertificationJob.Options certifyOptions() {
         int n = intOf("certify.soundnessExamples");
         int p = intOf("certify.soundnessPoints");
         if (n < 0 || p < 2) {
             throw new IllegalArgumentException("roll.certify.soundnessExamples must be >= 0 and soundnessPoints >= 2, got "
                     + n + " and " + p);
         }
-        return new org.rollspark.spark.CertificationJob.Soundness(n, p);
+        try {
+            return new org.rollspark.spark.CertificationJob.Options(n, p, config.getBoolean("roll.certify.coordinateBounds"));
+        } catch (ConfigException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
     }
 
     private int intOf(String key) {

@@ -190,7 +190,7 @@ public final class Main implements Callable<Integer> {
             String id = runId + (name.isEmpty() ? "" : "-" + name);
             CertificationJob.Result r = CertificationJob.run(spark, net, modelId, test, cfg.dataDir().toString(),
                     cfg.string("certify.split"), Path.of(cfg.string("output.dir")).resolve("certification").toString(),
-                    cfg.runDate(), id, cfg.integer("certify.partitions"), cfg.toMap(), cfg.radii(), cfg.soundness());
+                    cfg.runDate(), id, cfg.integer("certify.partitions"), cfg.toMap(), cfg.radii(), cfg.certifyOptions());
             log(String.format(Locale.ROOT, "certified %d examples of %s into %s (summary %s, manifest %s)", r.rows(),
                     test.name(), r.examplesPath(), r.summaryPath(), r.manifestPath()));
             Row s = r.summary();

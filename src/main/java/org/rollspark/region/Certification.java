@@ -22,9 +22,10 @@ public final class Certification {
     private final int[][] bindUnit;
     private final ActivationPattern[] patterns;
     private final String[] jacobianHash;
+    private final double[][] coordinateBounds;
 
     Certification(int[] pred, double[] logitGap, double[][] margin, double[][] decision, int[][] bindLayer,
-            int[][] bindUnit, ActivationPattern[] patterns, String[] jacobianHash) {
+            int[][] bindUnit, ActivationPattern[] patterns, String[] jacobianHash, double[][] coordinateBounds) {
         this.pred = pred;
         this.logitGap = logitGap;
         this.margin = margin;
@@ -33,6 +34,15 @@ public final class Certification {
         this.bindUnit = bindUnit;
         this.patterns = patterns;
         this.jacobianHash = jacobianHash;
+        this.coordinateBounds = coordinateBounds;
+    }
+
+    /**
+     * Directional certificates along every input coordinate, raw units, or null when not requested
+     * ({@link Certifier#withCoordinateBounds}): [k] is the step along +e_k, [D + k] along -e_k.
+     */
+    public double[] coordinateBounds(int i) {
+        return coordinateBounds == null ? null : coordinateBounds[i].clone();
     }
 
     public int size() {
@@ -146,6 +156,8 @@ public final class Certification {
         int[][] bu = new int[3][n];
         ActivationPattern[] pats = new ActivationPattern[n];
         String[] jh = new String[n];
+        boolean withBounds = parts.stream().allMatch(c -> c.coordinateBounds != null) && !parts.isEmpty();
+        double[][] cb = withBounds ? new double[n][] : null;
         int o = 0;
         for (Certification c : parts) {
             int k = c.size();
@@ -153,6 +165,9 @@ public final class Certification {
             System.arraycopy(c.logitGap, 0, gap, o, k);
             System.arraycopy(c.patterns, 0, pats, o, k);
             System.arraycopy(c.jacobianHash, 0, jh, o, k);
+            if (withBounds) {
+                System.arraycopy(c.coordinateBounds, 0, cb, o, k);
+            }
             for (int p = 0; p < 3; p++) {
                 System.arraycopy(c.margin[p], 0, m[p], o, k);
                 System.arraycopy(c.decision[p], 0, dec[p], o, k);
@@ -161,6 +176,6 @@ public final class Certification {
             }
             o += k;
         }
-        return new Certification(pred, gap, m, dec, bl, bu, pats, jh);
+        return new Certification(pred, gap, m, dec, bl, bu, pats, jh, cb);
     }
 }

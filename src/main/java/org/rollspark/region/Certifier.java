@@ -37,6 +37,7 @@ public final class Certifier {
      */
     static final double FLOAT32_SAFETY = 1e-4;
     private final double shrink;
+    private boolean coordinateBounds;
     private final INDArray rawSeed;
     private final ColumnNorms firstLayerNorms;
 
@@ -55,6 +56,16 @@ public final class Certifier {
         this.shrink = net.dataType() == org.nd4j.linalg.api.buffer.DataType.DOUBLE ? 1.0 : 1 - FLOAT32_SAFETY;
         this.rawSeed = scaledFirstLayer(Nd4j.eye(net.inputSize()).castTo(net.dataType()));
         this.firstLayerNorms = ColumnNorms.of(rawSeed, 1, net.inputSize());
+    }
+
+    /**
+     * Also compute, per example, the directional certificates along +e_k and -e_k for every input
+     * coordinate k (METHOD.md section 2; the paper's stability bounds), see
+     * {@link Certification#coordinateBounds}. Costs one more pass over each Jacobian.
+     */
+    public Certifier withCoordinateBounds(boolean on) {
+        this.coordinateBounds = on;
+        return this;
     }
 
     public int chunkSize() {
@@ -106,6 +117,12 @@ public final class Certifier {
             java.util.Arrays.fill(bindUnit[p], -1);
         }
         JacobianChain chain = new JacobianChain(net, JacobianChain.slopes(net, fp), rawSeed);
+        double[][] bounds = coordinateBounds ? new double[b][2 * net.inputSize()] : null;
+        if (bounds != null) {
+            for (double[] row : bounds) {
+                java.util.Arrays.fill(row, Double.POSITIVE_INFINITY);
+            }
+        }
         for (int i = 0; i < hidden; i++) {
             if (i > 0) {
                 chain.advance();
@@ -113,6 +130,9 @@ public final class Certifier {
             ColumnNorms norms = i == 0 ? firstLayerNorms : ColumnNorms.of(chain.state(), b, net.inputSize());
             int h = net.hiddenSize(i);
             double[] z = fp.preactHost()[i];
+            if (coordinateBounds) {
+                coordinateSteps(i == 0 ? Host.pull(rawSeed) : Host.pull(chain.state()), i == 0, z, b, h, bounds);
+            }
             for (Norm p : Norm.values()) {
                 double[] g = norms.get(p.dual());
                 int pi = p.ordinal();
@@ -165,8 +185,15 @@ public final class Certifier {
                 decision[p][e] *= shrink;
             }
         }
+        if (bounds != null) {
+            for (double[] row : bounds) {
+                for (int q = 0; q < row.length; q++) {
+                    row[q] *= shrink;
+                }
+            }
+        }
         ActivationPattern[] patterns = ActivationPattern.of(fp.preactHost(), hiddenSizes(), b);
-        return new Certification(pred, gap, margin, decision, bindLayer, bindUnit, patterns, jacobianHash);
+        return new Certification(pred, gap, margin, decision, bindLayer, bindUnit, patterns, jacobianHash, bounds);
     }
 
     /**
@@ -234,6 +261,39 @@ public final class Certifier {
             }
         }
         return out;
+    }
+
+    /**
+     * Steps along +e_k and -e_k (raw units) from each example's Jacobian rows at one hidden layer:
+     * a neuron binds along +e_k when it is active and dz/dx_k < 0, or inactive and dz/dx_k > 0 (the
+     * reverse along -e_k), at |z| / |dz/dx_k|. {@code bounds[e]} holds +e_k at k and -e_k at D + k.
+     */
+    private void coordinateSteps(double[] t, boolean shared, double[] z, int b, int h, double[][] bounds) {
+        int d = net.inputSize();
+        for (int e = 0; e < b; e++) {
+            double[] out = bounds[e];
+            for (int k = 0; k < d; k++) {
+                int row = ((shared ? 0 : e) * d + k) * h;
+                double pos = out[k];
+                double neg = out[d + k];
+                for (int j = 0; j < h; j++) {
+                    double s = t[row + j];
+                    if (s == 0) {
+                        continue;
+                    }
+                    double zj = z[e * h + j];
+                    double step = Math.abs(zj) / Math.abs(s);
+                    boolean towardPos = zj > 0 ? s < 0 : s > 0;
+                    if (towardPos) {
+                        pos = Math.min(pos, step);
+                    } else {
+                        neg = Math.min(neg, step);
+                    }
+                }
+                out[k] = pos;
+                out[d + k] = neg;
+            }
+        }
     }
 
     /**

@@ -74,6 +74,8 @@ public final class CertificationJob {
             .add("jacobian_hash", DataTypes.StringType, false)
             .add("sound_points", DataTypes.IntegerType, false)
             .add("sound_violations", DataTypes.IntegerType, false)
+            .add("dir_pos", DataTypes.createArrayType(DataTypes.DoubleType, false), true)
+            .add("dir_neg", DataTypes.createArrayType(DataTypes.DoubleType, false), true)
             .add("status", DataTypes.StringType, false);
 
     /** Schema of the run-summary table (quantiles by the exact nearest-rank rule over all examples). */
@@ -122,14 +124,17 @@ public final class CertificationJob {
             String split, String output, String runDate, String runId, int partitions, Map<String, Object> config)
             throws IOException {
         return run(spark, net, modelId, data, dataset, split, output, runDate, runId, partitions, config, DEFAULT_RADII,
-                new Soundness(64, 100));
+                new Options(64, 100, false));
     }
 
     /**
-     * Soundness mode: re-verify the certificates of {@code examples} examples (spread over the shards;
-     * 0 = off) in float64 with {@code points} sampled points per norm each ({@link SoundnessCheck}).
+     * Optional parts of a run. Soundness mode: re-verify the certificates of {@code soundnessExamples}
+     * examples (spread over the shards; 0 = off) in float64 with {@code soundnessPoints} sampled points
+     * per norm each ({@link SoundnessCheck}). {@code coordinateBounds}: store the directional
+     * certificates along +e_k and -e_k of every input coordinate as array columns.
      */
-    public record Soundness(int examples, int points) implements java.io.Serializable {}
+    public record Options(int soundnessExamples, int soundnessPoints, boolean coordinateBounds)
+            implements java.io.Serializable {}
 
     /** Default radii (raw MNIST pixel units) at which the summary reports certified accuracy: l1, l2, l_inf. */
     public static final double[][] DEFAULT_RADII = {{0.05, 0.1, 0.2, 0.5, 1.0}, {0.01, 0.02, 0.05, 0.1, 0.2},
@@ -142,7 +147,7 @@ public final class CertificationJob {
      */
     public static Result run(SparkSession spark, DenseNet net, String modelId, LabeledData data, String dataset,
             String split, String output, String runDate, String runId, int partitions, Map<String, Object> config,
-            double[][] radii, Soundness soundness) throws IOException {
+            double[][] radii, Options options) throws IOException {
         if (data.numFeatures() != net.inputSize()) {
             throw new IllegalArgumentException(dataset + " has " + data.numFeatures() + " features; the model takes "
                     + net.inputSize());
@@ -168,7 +173,7 @@ public final class CertificationJob {
 
             sc.setJobDescription("roll certify: " + dataset + " (" + data.size() + " examples)");
             JavaRDD<Row> rows = shards.mapPartitionsWithIndex(new CertifyShard(bNet, runId, modelId, dataset, split,
-                    soundness.examples(), parts, soundness.points()), false);
+                    options, parts), false);
             Dataset<Row> df = spark.createDataFrame(rows, EXAMPLES);
             df.write().mode(SaveMode.ErrorIfExists).parquet(new Path(staging, "examples").toString());
             bNet.destroy();
@@ -231,10 +236,10 @@ public final class CertificationJob {
     }
 
     static List<Row> certifyShard(DenseNet net, LabeledData shard, String runId, String modelId, String dataset,
-            String split, int soundExamples, int soundPoints) {
+            String split, int soundExamples, Options options) {
         org.nd4j.linalg.api.ndarray.INDArray x = shard.allFeatures();
-        Certification c = new Certifier(net).certify(x);
-        SoundnessCheck check = soundExamples > 0 ? new SoundnessCheck(net, soundPoints, 1) : null;
+        Certification c = new Certifier(net).withCoordinateBounds(options.coordinateBounds()).certify(x);
+        SoundnessCheck check = soundExamples > 0 ? new SoundnessCheck(net, options.soundnessPoints(), 1) : null;
         double[] xs = check == null ? null : org.rollspark.util.Host.pull(x);
         int d = shard.numFeatures();
         List<Row> rows = new ArrayList<>(c.size());
@@ -251,7 +256,7 @@ public final class CertificationJob {
                     c.bindingLayer(Norm.L1, i), c.bindingUnit(Norm.L1, i),
                     c.bindingLayer(Norm.L2, i), c.bindingUnit(Norm.L2, i), c.bindingLayer(Norm.LINF, i),
                     c.bindingUnit(Norm.LINF, i), c.pattern(i).hash(), c.jacobianHash(i), (int) sound.points(), (int) sound.violations(),
-                    bounded ? "ok" : "unbounded"));
+                    half(c.coordinateBounds(i), 0), half(c.coordinateBounds(i), 1), bounded ? "ok" : "unbounded"));
         }
         return rows;
     }
@@ -314,29 +319,28 @@ public final class CertificationJob {
         private final String modelId;
         private final String dataset;
         private final String split;
-        private final int soundExamples;
+        private final Options options;
         private final int shards;
-        private final int soundPoints;
 
         CertifyShard(Broadcast<NetState> net, String runId, String modelId, String dataset, String split,
-                int soundExamples, int shards, int soundPoints) {
+                Options options, int shards) {
             this.net = net;
             this.runId = runId;
             this.modelId = modelId;
             this.dataset = dataset;
             this.split = split;
-            this.soundExamples = soundExamples;
+            this.options = options;
             this.shards = shards;
-            this.soundPoints = soundPoints;
         }
 
         @Override
         public java.util.Iterator<Row> call(Integer index, java.util.Iterator<LabeledData> it) {
             List<Row> rows = new ArrayList<>();
-            long mine = (long) soundExamples * (index + 1) / shards - (long) soundExamples * index / shards;
+            long n = options.soundnessExamples();
+            long mine = n * (index + 1) / shards - n * index / shards;
             while (it.hasNext()) {
                 rows.addAll(certifyShard(net.value().toNet(), it.next(), runId, modelId, dataset, split, (int) mine,
-                        soundPoints));
+                        options));
             }
             return rows.iterator();
         }
@@ -348,5 +352,14 @@ public final class CertificationJob {
             l.add(d);
         }
         return scala.collection.JavaConverters.asScalaBuffer(l).toSeq();
+    }
+
+    /** The first (part 0) or second (part 1) half of a bounds array as a Spark array value; null stays null. */
+    private static scala.collection.Seq<Double> half(double[] bounds, int part) {
+        if (bounds == null) {
+            return null;
+        }
+        int d = bounds.length / 2;
+        return toList(java.util.Arrays.copyOfRange(bounds, part * d, (part + 1) * d));
     }
 }

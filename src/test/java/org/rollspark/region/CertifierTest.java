@@ -197,6 +197,35 @@ class CertifierTest {
         }
     }
 
+    /** Per-coordinate bounds (+e_k and -e_k) equal the directional certificates along the axes. */
+    @Test
+    void coordinateBoundsMatchDirectionalCertificatesAlongTheAxes() {
+        for (int sh = 0; sh < SHAPES.length; sh++) {
+            DenseNet net = net(sh, Activation.leakyRelu(0.1));
+            int d = net.inputSize();
+            INDArray x = TestNets.uniform(70 + sh, 5, d, -1, 2, DataType.DOUBLE);
+            Certification c = new Certifier(net, 2).withCoordinateBounds(true).certify(x);
+            double[] axes = new double[2 * d * d];
+            for (int k = 0; k < d; k++) {
+                axes[k * d + k] = 1;
+                axes[(d + k) * d + k] = -1;
+            }
+            double[][] steps = new Certifier(net).directional(x, Host.array(axes, DataType.DOUBLE, 2 * d, d));
+            for (int e = 0; e < 5; e++) {
+                double[] b = c.coordinateBounds(e);
+                for (int q = 0; q < 2 * d; q++) {
+                    if (Double.isInfinite(steps[e][q])) {
+                        assertEquals(steps[e][q], b[q]);
+                    } else {
+                        assertEquals(steps[e][q], b[q], 1e-12 * steps[e][q], "example " + e + " direction " + q);
+                    }
+                }
+            }
+        }
+        assertEquals(null, new Certifier(net(0, Activation.relu())).certify(
+                TestNets.uniform(1, 2, 6, 0, 1, DataType.DOUBLE)).coordinateBounds(0));
+    }
+
     static int offset(DenseNet net, int layer) {
         int o = 0;
         for (int i = 0; i < layer; i++) {

@@ -117,6 +117,27 @@ class CertificationJobTest {
     }
 
     @Test
+    void coordinateBoundsAreStoredOnRequest() throws IOException {
+        String out = tmp.resolve("out4").toString();
+        LabeledData small = test.subset("small", new int[] {3, 4, 5, 6});
+        CertificationJob.run(spark, net, "m1", small, "d", "test", out, "2026-11-24", "r4", 2, Map.of(),
+                CertificationJob.DEFAULT_RADII, new CertificationJob.Options(0, 2, true));
+        Certification local = new Certifier(net).withCoordinateBounds(true).certify(small.allFeatures());
+        List<Row> rows = spark.read().parquet(out + "/examples").orderBy("example_id").collectAsList();
+        assertEquals(4, rows.size());
+        for (int i = 0; i < 4; i++) {
+            List<Double> pos = rows.get(i).getList(rows.get(i).fieldIndex("dir_pos"));
+            List<Double> neg = rows.get(i).getList(rows.get(i).fieldIndex("dir_neg"));
+            assertEquals(784, pos.size());
+            assertEquals(local.coordinateBounds(i)[100], pos.get(100), 1e-9 * local.coordinateBounds(i)[100]);
+            assertEquals(local.coordinateBounds(i)[784 + 300], neg.get(300), 1e-9 * local.coordinateBounds(i)[784 + 300]);
+            assertEquals(0, rows.get(i).getInt(rows.get(i).fieldIndex("sound_points")));
+        }
+        Row s = spark.read().parquet(out + "/summary").first();
+        assertEquals(0L, s.getLong(s.fieldIndex("soundness_examples")));
+    }
+
+    @Test
     void aFailedRunLeavesNoPartialTable() throws IOException {
         Path out = tmp.resolve("out2");
         Files.createDirectories(out);
