@@ -116,7 +116,15 @@ public final class JobConfig {
                     + n + " and " + p);
         }
         try {
-            return new org.rollspark.spark.CertificationJob.Options(n, p, config.getBoolean("roll.certify.coordinateBounds"));
+            var g = new org.rollspark.spark.CertificationJob.Gradient(intOf("certify.gradientExamples"),
+                    doubleOf("certify.gradientEps"), doubleOf("certify.gradientBoxLow"), doubleOf("certify.gradientBoxHigh"),
+                    intOf("certify.gradientSamples"), intOf("certify.gradientPopulation"), intOf("certify.gradientGenerations"));
+            if (g.examples() < 0 || g.samples() < 1 || g.population() < 0 || g.generations() < 0 || !(g.eps() >= 0)
+                    || !(g.boxLow() < g.boxHigh())) {
+                throw new IllegalArgumentException("roll.certify.gradient*: need examples >= 0, samples >= 1, population "
+                        + "and generations >= 0, eps >= 0 and gradientBoxLow < gradientBoxHigh; got " + g);
+            }
+            return new org.rollspark.spark.CertificationJob.Options(n, p, config.getBoolean("roll.certify.coordinateBounds"), g);
         } catch (ConfigException e) {
             throw new IllegalArgumentException(e.getMessage(), e);
         }

@@ -30,6 +30,7 @@ import org.rollspark.net.DenseNet;
 import org.rollspark.region.Certification;
 import org.rollspark.region.Certifier;
 import org.rollspark.region.Norm;
+import org.rollspark.region.GradientStability;
 import org.rollspark.region.SoundnessCheck;
 
 /**
@@ -74,6 +75,8 @@ public final class CertificationJob {
             .add("jacobian_hash", DataTypes.StringType, false)
             .add("sound_points", DataTypes.IntegerType, false)
             .add("sound_violations", DataTypes.IntegerType, false)
+            .add("grad_dist_mean", DataTypes.DoubleType, true)
+            .add("grad_dist_max", DataTypes.DoubleType, true)
             .add("dir_pos", DataTypes.createArrayType(DataTypes.DoubleType, false), true)
             .add("dir_neg", DataTypes.createArrayType(DataTypes.DoubleType, false), true)
             .add("status", DataTypes.StringType, false);
@@ -93,7 +96,10 @@ public final class CertificationJob {
                 .add("distinct_jacobians", DataTypes.LongType, false)
                 .add("soundness_examples", DataTypes.LongType, false)
                 .add("soundness_points", DataTypes.LongType, false)
-                .add("soundness_violations", DataTypes.LongType, false);
+                .add("soundness_violations", DataTypes.LongType, false)
+                .add("grad_dist_examples", DataTypes.LongType, false)
+                .add("grad_dist_mean_p50", DataTypes.DoubleType, true)
+                .add("grad_dist_max_p50", DataTypes.DoubleType, true);
         for (Norm p : Norm.values()) {
             for (String stat : new String[] {"min", "mean", "p25", "p50", "p75", "p100"}) {
                 s = s.add("eps_" + p.label() + "_" + stat, DataTypes.DoubleType, true);
@@ -133,8 +139,23 @@ public final class CertificationJob {
      * per norm each ({@link SoundnessCheck}). {@code coordinateBounds}: store the directional
      * certificates along +e_k and -e_k of every input coordinate as array columns.
      */
-    public record Options(int soundnessExamples, int soundnessPoints, boolean coordinateBounds)
-            implements java.io.Serializable {}
+    public record Options(int soundnessExamples, int soundnessPoints, boolean coordinateBounds, Gradient gradient)
+            implements java.io.Serializable {
+        public Options(int soundnessExamples, int soundnessPoints, boolean coordinateBounds) {
+            this(soundnessExamples, soundnessPoints, coordinateBounds, Gradient.OFF);
+        }
+    }
+
+    /**
+     * Gradient stability ({@link GradientStability}) for {@code examples} examples (spread over the
+     * shards; 0 = off): l_inf ball of radius {@code eps} intersected with [{@code boxLow},
+     * {@code boxHigh}] (raw units), {@code samples} uniform samples, genetic search with
+     * {@code population} and {@code generations}. The paper: eps 8/256, 8000, 4800, 30.
+     */
+    public record Gradient(int examples, double eps, double boxLow, double boxHigh, int samples, int population,
+            int generations) implements java.io.Serializable {
+        public static final Gradient OFF = new Gradient(0, 8.0 / 256, 0, 1, 8000, 4800, 30);
+    }
 
     /** Default radii (raw MNIST pixel units) at which the summary reports certified accuracy: l1, l2, l_inf. */
     public static final double[][] DEFAULT_RADII = {{0.05, 0.1, 0.2, 0.5, 1.0}, {0.01, 0.02, 0.05, 0.1, 0.2},
@@ -236,12 +257,23 @@ public final class CertificationJob {
     }
 
     static List<Row> certifyShard(DenseNet net, LabeledData shard, String runId, String modelId, String dataset,
-            String split, int soundExamples, Options options) {
+            String split, int soundExamples, int gradExamples, Options options) {
         org.nd4j.linalg.api.ndarray.INDArray x = shard.allFeatures();
         Certification c = new Certifier(net).withCoordinateBounds(options.coordinateBounds()).certify(x);
         SoundnessCheck check = soundExamples > 0 ? new SoundnessCheck(net, options.soundnessPoints(), 1) : null;
         double[] xs = check == null ? null : org.rollspark.util.Host.pull(x);
         int d = shard.numFeatures();
+        GradientStability.Result[] grad = new GradientStability.Result[c.size()];
+        if (gradExamples > 0) {
+            Gradient gc = options.gradient();
+            GradientStability gs = new GradientStability(net.castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE), gc.eps(),
+                    gc.boxLow(), gc.boxHigh());
+            double[] all = xs != null ? xs : org.rollspark.util.Host.pull(x);
+            for (int i = 0; i < Math.min(gradExamples, c.size()); i++) {
+                grad[i] = gs.evaluate(java.util.Arrays.copyOfRange(all, i * d, (i + 1) * d), shard.label(i), gc.samples(),
+                        gc.population(), gc.generations(), shard.id(i));
+            }
+        }
         List<Row> rows = new ArrayList<>(c.size());
         for (int i = 0; i < c.size(); i++) {
             boolean bounded = Double.isFinite(c.margin(Norm.L2, i));
@@ -256,6 +288,7 @@ public final class CertificationJob {
                     c.bindingLayer(Norm.L1, i), c.bindingUnit(Norm.L1, i),
                     c.bindingLayer(Norm.L2, i), c.bindingUnit(Norm.L2, i), c.bindingLayer(Norm.LINF, i),
                     c.bindingUnit(Norm.LINF, i), c.pattern(i).hash(), c.jacobianHash(i), (int) sound.points(), (int) sound.violations(),
+                    grad[i] == null ? null : grad[i].expected(), grad[i] == null ? null : grad[i].maximum(),
                     half(c.coordinateBounds(i), 0), half(c.coordinateBounds(i), 1), bounded ? "ok" : "unbounded"));
         }
         return rows;
@@ -265,7 +298,9 @@ public final class CertificationJob {
             String split, double[][] radii) {
         StringBuilder sql = new StringBuilder("SELECT count(*) AS n, avg(CAST(correct AS DOUBLE)) AS accuracy, "
                 + "count(DISTINCT pattern_hash) AS distinct_patterns, count(DISTINCT jacobian_hash) AS distinct_jacobians, "
-                + "count_if(sound_points > 0), CAST(sum(sound_points) AS BIGINT), CAST(sum(sound_violations) AS BIGINT)");
+                + "count_if(sound_points > 0), CAST(sum(sound_points) AS BIGINT), CAST(sum(sound_violations) AS BIGINT), "
+                + "count(grad_dist_mean), percentile_disc(0.5) WITHIN GROUP (ORDER BY grad_dist_mean), "
+                + "percentile_disc(0.5) WITHIN GROUP (ORDER BY grad_dist_max)");
         for (Norm p : Norm.values()) {
             String c = "eps_" + p.label();
             sql.append(", min(").append(c).append("), avg(").append(c).append(")");
@@ -291,7 +326,7 @@ public final class CertificationJob {
         v[1] = modelId;
         v[2] = dataset;
         v[3] = split;
-        int stats = 7 + 3 * 6;
+        int stats = 10 + 3 * 6;
         for (int i = 0; i < stats; i++) {
             v[4 + i] = r.get(i);
         }
@@ -338,9 +373,11 @@ public final class CertificationJob {
             List<Row> rows = new ArrayList<>();
             long n = options.soundnessExamples();
             long mine = n * (index + 1) / shards - n * index / shards;
+            long g = options.gradient().examples();
+            long mineGrad = g * (index + 1) / shards - g * index / shards;
             while (it.hasNext()) {
                 rows.addAll(certifyShard(net.value().toNet(), it.next(), runId, modelId, dataset, split, (int) mine,
-                        options));
+                        (int) mineGrad, options));
             }
             return rows.iterator();
         }
