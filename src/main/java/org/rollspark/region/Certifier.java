@@ -38,6 +38,7 @@ public final class Certifier {
     static final double FLOAT32_SAFETY = 1e-4;
     private final double shrink;
     private boolean coordinateBounds;
+    private int coordinateBlock;
     private final INDArray rawSeed;
     private final ColumnNorms firstLayerNorms;
 
@@ -54,7 +55,7 @@ public final class Certifier {
                 : net.castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE);
         this.chunkSize = chunkSize;
         this.shrink = net.dataType() == org.nd4j.linalg.api.buffer.DataType.DOUBLE ? 1.0 : 1 - FLOAT32_SAFETY;
-        this.rawSeed = scaledFirstLayer(Nd4j.eye(net.inputSize()).castTo(net.dataType()));
+        this.rawSeed = rawFirstLayer();
         this.firstLayerNorms = ColumnNorms.of(rawSeed, 1, net.inputSize());
     }
 
@@ -68,8 +69,35 @@ public final class Certifier {
         return this;
     }
 
+    /**
+     * Process the Jacobian in blocks of this many input coordinates (0 = automatic: all of them unless
+     * a chunk's Jacobian state would pass ~256 MB). Bounds memory for wide inputs; results do not
+     * depend on it.
+     */
+    public Certifier withCoordinateBlock(int rows) {
+        if (rows < 0) {
+            throw new IllegalArgumentException("coordinate block must be >= 0 (0 = automatic), got " + rows);
+        }
+        this.coordinateBlock = rows;
+        return this;
+    }
+
     public int chunkSize() {
         return chunkSize;
+    }
+
+    /** {@code diag(1/std) W_1^T}, (D, H_1): the first layer's raw-unit Jacobian, transposed (no D x D identity). */
+    private INDArray rawFirstLayer() {
+        INDArray t = net.weight(0).transpose().dup('c');
+        if (net.normalization().isScalar()) {
+            return t.divi(net.normalization().std(0));
+        }
+        int d = net.inputSize();
+        double[] std = new double[d];
+        for (int k = 0; k < d; k++) {
+            std[k] = net.normalization().std(k);
+        }
+        return t.diviColumnVector(Host.array(std, net.dataType(), d, 1));
     }
 
     /**
@@ -108,52 +136,9 @@ public final class Certifier {
         ForwardPass fp = exact.forward(raw);
         int b = fp.batchSize();
         int hidden = net.numHidden();
-        double[][] margin = new double[3][b];
-        int[][] bindLayer = new int[3][b];
-        int[][] bindUnit = new int[3][b];
-        for (int p = 0; p < 3; p++) {
-            java.util.Arrays.fill(margin[p], Double.POSITIVE_INFINITY);
-            java.util.Arrays.fill(bindLayer[p], -1);
-            java.util.Arrays.fill(bindUnit[p], -1);
-        }
-        JacobianChain chain = new JacobianChain(net, JacobianChain.slopes(net, fp), rawSeed);
-        double[][] bounds = coordinateBounds ? new double[b][2 * net.inputSize()] : null;
-        if (bounds != null) {
-            for (double[] row : bounds) {
-                java.util.Arrays.fill(row, Double.POSITIVE_INFINITY);
-            }
-        }
-        for (int i = 0; i < hidden; i++) {
-            if (i > 0) {
-                chain.advance();
-            }
-            ColumnNorms norms = i == 0 ? firstLayerNorms : ColumnNorms.of(chain.state(), b, net.inputSize());
-            int h = net.hiddenSize(i);
-            double[] z = fp.preactHost()[i];
-            if (coordinateBounds) {
-                coordinateSteps(i == 0 ? Host.pull(rawSeed) : Host.pull(chain.state()), i == 0, z, b, h, bounds);
-            }
-            for (Norm p : Norm.values()) {
-                double[] g = norms.get(p.dual());
-                int pi = p.ordinal();
-                for (int e = 0; e < b; e++) {
-                    int gOff = i == 0 ? 0 : e * h;
-                    for (int j = 0; j < h; j++) {
-                        double gn = g[gOff + j];
-                        if (gn > 0) {
-                            double t = Math.abs(z[e * h + j]) / gn;
-                            if (t < margin[pi][e]) {
-                                margin[pi][e] = t;
-                                bindLayer[pi][e] = i;
-                                bindUnit[pi][e] = j;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        double[] logits = Host.pull(fp.logits());
+        int d = net.inputSize();
         int k = net.outputSize();
+        double[] logits = Host.pull(fp.logits());
         int[] pred = new int[b];
         double[] gap = new double[b];
         for (int e = 0; e < b; e++) {
@@ -172,12 +157,81 @@ public final class Certifier {
             pred[e] = best;
             gap[e] = k == 1 ? Double.POSITIVE_INFINITY : logits[e * k + best] - second;
         }
-        INDArray logitJac = chain.logitJacobian();
-        double[] jac = Host.pull(logitJac);
-        double[][] decision = decisionMargins(jac, logits, pred, b, k);
+        // the Jacobians, in blocks of input coordinates: norms, decision norms, hashes and bounds accumulate
+        INDArray[] slopes = JacobianChain.slopes(net, fp);
+        ColumnNorms[] norms = new ColumnNorms[hidden];
+        norms[0] = firstLayerNorms;
+        for (int i = 1; i < hidden; i++) {
+            norms[i] = ColumnNorms.zeros(b * net.hiddenSize(i));
+        }
+        double[][][] dec = new double[3][b][k]; // l1 sums, squared l2 sums, l_inf maxima of grad(f_pred - f_other)
+        java.security.MessageDigest[] digests = new java.security.MessageDigest[b];
+        for (int e = 0; e < b; e++) {
+            digests[e] = org.rollspark.Provenance.digest();
+        }
+        double[][] bounds = coordinateBounds ? new double[b][2 * d] : null;
+        if (bounds != null) {
+            for (double[] row : bounds) {
+                java.util.Arrays.fill(row, Double.POSITIVE_INFINITY);
+            }
+        }
+        int block = coordinateBlock(b);
+        for (int k0 = 0; k0 < d; k0 += block) {
+            // a scope per block: a workspace frees memory only when its scope closes
+            try (MemoryWorkspace ws = Workspaces.open("certify-block")) {
+                certifyBlock(fp, slopes, k0, Math.min(block, d - k0), pred, norms, dec, digests, bounds);
+            }
+        }
+        double[][] margin = new double[3][b];
+        int[][] bindLayer = new int[3][b];
+        int[][] bindUnit = new int[3][b];
+        for (int p = 0; p < 3; p++) {
+            java.util.Arrays.fill(margin[p], Double.POSITIVE_INFINITY);
+            java.util.Arrays.fill(bindLayer[p], -1);
+            java.util.Arrays.fill(bindUnit[p], -1);
+        }
+        for (int i = 0; i < hidden; i++) {
+            ColumnNorms n = i == 0 ? norms[0] : norms[i].finish();
+            int h = net.hiddenSize(i);
+            double[] z = fp.preactHost()[i];
+            for (Norm p : Norm.values()) {
+                double[] g = n.get(p.dual());
+                int pi = p.ordinal();
+                for (int e = 0; e < b; e++) {
+                    int gOff = i == 0 ? 0 : e * h;
+                    for (int j = 0; j < h; j++) {
+                        double gn = g[gOff + j];
+                        if (gn > 0) {
+                            double t = Math.abs(z[e * h + j]) / gn;
+                            if (t < margin[pi][e]) {
+                                margin[pi][e] = t;
+                                bindLayer[pi][e] = i;
+                                bindUnit[pi][e] = j;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        double[][] decision = new double[3][b];
         String[] jacobianHash = new String[b];
         for (int e = 0; e < b; e++) {
-            jacobianHash[e] = jacobianHash(jac, e, k);
+            jacobianHash[e] = java.util.HexFormat.of().formatHex(digests[e].digest(), 0, 8);
+            for (int p = 0; p < 3; p++) {
+                decision[p][e] = Double.POSITIVE_INFINITY;
+            }
+            for (int other = 0; other < k; other++) {
+                if (other == pred[e]) {
+                    continue;
+                }
+                double diff = logits[e * k + pred[e]] - logits[e * k + other];
+                double[] dual = {dec[2][e][other], Math.sqrt(dec[1][e][other]), dec[0][e][other]}; // q for p = 1, 2, inf
+                for (int p = 0; p < 3; p++) {
+                    if (dual[p] > 0) {
+                        decision[p][e] = Math.min(decision[p][e], diff / dual[p]);
+                    }
+                }
+            }
         }
         for (int p = 0; p < 3; p++) {
             for (int e = 0; e < b; e++) {
@@ -194,6 +248,91 @@ public final class Certifier {
         }
         ActivationPattern[] patterns = ActivationPattern.of(fp.preactHost(), hiddenSizes(), b);
         return new Certification(pred, gap, margin, decision, bindLayer, bindUnit, patterns, jacobianHash, bounds);
+    }
+
+    /** One block of input coordinates [k0, k0 + rows): Jacobians through every layer, accumulated. */
+    private void certifyBlock(ForwardPass fp, INDArray[] slopes, int k0, int rows, int[] pred, ColumnNorms[] norms,
+            double[][][] dec, java.security.MessageDigest[] digests, double[][] bounds) {
+        int b = fp.batchSize();
+        int d = net.inputSize();
+        int k = net.outputSize();
+        int hidden = net.numHidden();
+        INDArray seed = rows == d ? rawSeed : rawSeed.get(NDArrayIndex.interval(k0, k0 + rows), NDArrayIndex.all()).dup();
+        JacobianChain chain = new JacobianChain(net, slopes, seed);
+        for (int i = 0; i < hidden; i++) {
+            if (i > 0) {
+                chain.advance();
+                norms[i].add(chain.state(), b, rows);
+            }
+            if (bounds != null) {
+                coordinateSteps(Host.pull(chain.state()), i == 0, fp.preactHost()[i], b, net.hiddenSize(i), bounds,
+                        k0, rows);
+            }
+        }
+        double[] jac = Host.pull(chain.logitJacobian());
+        accumulateDecision(jac, rows, pred, b, k, dec);
+        hashRows(jac, rows, k0, b, k, digests);
+    }
+
+    /** Input coordinates per Jacobian block: all of them unless a chunk's state would pass 16M values. */
+    int coordinateBlock(int batch) {
+        if (coordinateBlock > 0) {
+            return coordinateBlock;
+        }
+        int widest = 1;
+        for (int i = 0; i < net.numHidden(); i++) {
+            widest = Math.max(widest, net.hiddenSize(i));
+        }
+        long budget = 16L << 20; // values per state (64 MB in float32)
+        return (int) Math.max(1, Math.min(net.inputSize(), budget / ((long) batch * widest)));
+    }
+
+    /**
+     * Adds the rows of a block of the logit Jacobian, (B*rows, K), to the per-example l1 sums, squared
+     * l2 sums and l_inf maxima of grad(f_pred - f_other) over input coordinates.
+     */
+    private static void accumulateDecision(double[] j, int rows, int[] pred, int b, int k, double[][][] dec) {
+        for (int e = 0; e < b; e++) {
+            int c = pred[e];
+            for (int other = 0; other < k; other++) {
+                if (other == c) {
+                    continue;
+                }
+                double l1 = 0;
+                double l2 = 0;
+                double linf = dec[2][e][other];
+                for (int r = 0; r < rows; r++) {
+                    int row = (e * rows + r) * k;
+                    double v = j[row + c] - j[row + other];
+                    double a = Math.abs(v);
+                    l1 += a;
+                    l2 += v * v;
+                    linf = Math.max(linf, a);
+                }
+                dec[0][e][other] += l1;
+                dec[1][e][other] += l2;
+                dec[2][e][other] = linf;
+            }
+        }
+    }
+
+    /**
+     * Feeds a block of logit-Jacobian rows into each example's #CLR hash: the Jacobian with respect to
+     * the NORMALISED input, rounded to 4 decimals, row by row (big-endian longs), so that the hash does
+     * not depend on the block size. Equal Jacobians (same affine piece of the logits) give equal hashes.
+     */
+    private void hashRows(double[] j, int rows, int k0, int b, int k, java.security.MessageDigest[] digests) {
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(8 * rows * k);
+        for (int e = 0; e < b; e++) {
+            buf.clear();
+            for (int r = 0; r < rows; r++) {
+                double std = net.normalization().std(k0 + r);
+                for (int c = 0; c < k; c++) {
+                    buf.putLong(Math.round(j[(e * rows + r) * k + c] * std * 1e4));
+                }
+            }
+            digests[e].update(buf.array(), 0, buf.position());
+        }
     }
 
     /**
@@ -219,61 +358,18 @@ public final class Certifier {
     }
 
     /**
-     * Decision margins on the affine piece (METHOD.md section 2, from MMR): for each norm p and example,
-     * {@code min over k != pred of (f_pred - f_k) / ||grad (f_pred - f_k)||_q}, the raw-unit distance to
-     * the nearest decision hyperplane of the piece. {@code +inf} when no other logit can overtake.
-     *
-     * @param j (B*D, K) logit Jacobian in raw units, row-major
-     */
-    private double[][] decisionMargins(double[] j, double[] logits, int[] pred, int b, int k) {
-        int d = net.inputSize();
-        double[][] out = new double[3][b];
-        double[] diff = new double[d];
-        for (int e = 0; e < b; e++) {
-            for (double[] o : out) {
-                o[e] = Double.POSITIVE_INFINITY;
-            }
-            int c = pred[e];
-            for (int other = 0; other < k; other++) {
-                if (other == c) {
-                    continue;
-                }
-                double l1 = 0;
-                double l2 = 0;
-                double linf = 0;
-                for (int r = 0; r < d; r++) {
-                    int row = (e * d + r) * k;
-                    double v = j[row + c] - j[row + other];
-                    diff[r] = v;
-                    double a = Math.abs(v);
-                    l1 += a;
-                    l2 += v * v;
-                    linf = Math.max(linf, a);
-                }
-                double gap = logits[e * k + c] - logits[e * k + other];
-                double[] dual = {linf, Math.sqrt(l2), l1}; // q for p = 1, 2, inf
-                for (Norm p : Norm.values()) {
-                    double q = dual[p.ordinal()];
-                    if (q > 0) {
-                        out[p.ordinal()][e] = Math.min(out[p.ordinal()][e], gap / q);
-                    }
-                }
-            }
-        }
-        return out;
-    }
-
-    /**
      * Steps along +e_k and -e_k (raw units) from each example's Jacobian rows at one hidden layer:
      * a neuron binds along +e_k when it is active and dz/dx_k < 0, or inactive and dz/dx_k > 0 (the
      * reverse along -e_k), at |z| / |dz/dx_k|. {@code bounds[e]} holds +e_k at k and -e_k at D + k.
      */
-    private void coordinateSteps(double[] t, boolean shared, double[] z, int b, int h, double[][] bounds) {
+    private void coordinateSteps(double[] t, boolean shared, double[] z, int b, int h, double[][] bounds, int k0,
+            int rows) {
         int d = net.inputSize();
         for (int e = 0; e < b; e++) {
             double[] out = bounds[e];
-            for (int k = 0; k < d; k++) {
-                int row = ((shared ? 0 : e) * d + k) * h;
+            for (int r = 0; r < rows; r++) {
+                int k = k0 + r;
+                int row = ((shared ? 0 : e) * rows + r) * h;
                 double pos = out[k];
                 double neg = out[d + k];
                 for (int j = 0; j < h; j++) {
@@ -294,24 +390,6 @@ public final class Certifier {
                 out[d + k] = neg;
             }
         }
-    }
-
-    /**
-     * A stable hash of example e's end-to-end logit Jacobian with respect to the NORMALISED input,
-     * rounded to 4 decimals (the paper's #CLR count): 16 hex digits of SHA-256 over the rounded values.
-     * Equal Jacobians (same affine piece of the logits) give equal hashes.
-     */
-    private String jacobianHash(double[] j, int e, int k) {
-        int d = net.inputSize();
-        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(8 * d * k);
-        for (int r = 0; r < d; r++) {
-            double std = net.normalization().std(r);
-            for (int c = 0; c < k; c++) {
-                buf.putLong(Math.round(j[(e * d + r) * k + c] * std * 1e4));
-            }
-        }
-        byte[] digest = org.rollspark.Provenance.digest().digest(buf.array());
-        return java.util.HexFormat.of().formatHex(digest, 0, 8);
     }
 
     private int[] hiddenSizes() {

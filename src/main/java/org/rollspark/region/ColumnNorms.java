@@ -32,9 +32,32 @@ final class ColumnNorms {
 
     /** Norms of a (groups*rows, h) array, one set per group: results are (groups * h). */
     static ColumnNorms of(INDArray t, int groups, int rows) {
+        ColumnNorms out = new ColumnNorms(groups * (int) t.size(t.rank() - 1));
+        out.add(t, groups, rows);
+        return out.finish();
+    }
+
+    /** Empty accumulators for {@code n} columns. */
+    static ColumnNorms zeros(int n) {
+        return new ColumnNorms(n);
+    }
+
+    /** Takes the square roots of the l2 sums: call once, after the last {@link #add}. */
+    ColumnNorms finish() {
+        for (int i = 0; i < l2.length; i++) {
+            l2[i] = Math.sqrt(l2[i]);
+        }
+        return this;
+    }
+
+    /**
+     * Adds the rows of a (groups*rows, h) block to the accumulators (l1 and squared l2 sums, l_inf
+     * maxima), so that the rows of a Jacobian can come in several blocks of input coordinates.
+     */
+    void add(INDArray t, int groups, int rows) {
         INDArray c = Host.isDense(t) ? t : t.dup('c');
         int h = (int) c.size(c.rank() - 1);
-        ColumnNorms out = new ColumnNorms(groups * h);
+        ColumnNorms out = this;
         long off = c.offset();
         FloatBuffer fb = c.dataType() == DataType.FLOAT ? c.data().asNioFloat() : null;
         DoubleBuffer db = c.dataType() == DataType.DOUBLE ? c.data().asNioDouble() : null;
@@ -46,7 +69,6 @@ final class ColumnNorms {
         } else {
             accumulateDouble(db, off, groups, rows, h, out);
         }
-        return out;
     }
 
     /** float32 states: float accumulators, so the loop vectorises without a conversion pass. */
@@ -70,9 +92,9 @@ final class ColumnNorms {
                 }
             }
             for (int j = 0; j < h; j++) {
-                out.l1[g * h + j] = l1[j];
-                out.l2[g * h + j] = Math.sqrt(l2[j]);
-                out.linf[g * h + j] = linf[j];
+                out.l1[g * h + j] += l1[j];
+                out.l2[g * h + j] += l2[j];
+                out.linf[g * h + j] = Math.max(out.linf[g * h + j], linf[j]);
             }
         }
     }
@@ -91,9 +113,6 @@ final class ColumnNorms {
                     out.l2[o + j] += v * v;
                     out.linf[o + j] = Math.max(out.linf[o + j], a);
                 }
-            }
-            for (int j = 0; j < h; j++) {
-                out.l2[o + j] = Math.sqrt(out.l2[o + j]);
             }
         }
     }

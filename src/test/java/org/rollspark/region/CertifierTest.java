@@ -226,6 +226,42 @@ class CertifierTest {
                 TestNets.uniform(1, 2, 6, 0, 1, DataType.DOUBLE)).coordinateBounds(0));
     }
 
+    /** Processing the Jacobian in blocks of input coordinates (bounded memory) changes no result. */
+    @Test
+    void coordinateBlocksGiveTheSameCertificates() {
+        for (int sh = 0; sh < SHAPES.length; sh++) {
+            DenseNet net = net(sh, Activation.leakyRelu(0.1));
+            INDArray x = TestNets.uniform(90 + sh, 7, net.inputSize(), -1, 2, DataType.DOUBLE);
+            Certification whole = new Certifier(net, 4).withCoordinateBounds(true).certify(x);
+            Certification blocks = new Certifier(net, 4).withCoordinateBounds(true).withCoordinateBlock(3).certify(x);
+            for (int e = 0; e < 7; e++) {
+                for (Norm p : Norm.values()) {
+                    assertEquals(whole.margin(p, e), blocks.margin(p, e), 1e-12 * whole.margin(p, e));
+                    assertEquals(whole.decisionMargin(p, e), blocks.decisionMargin(p, e), 1e-12 * whole.decisionMargin(p, e));
+                    assertEquals(whole.bindingUnit(p, e), blocks.bindingUnit(p, e));
+                }
+                assertEquals(whole.jacobianHash(e), blocks.jacobianHash(e));
+                org.junit.jupiter.api.Assertions.assertArrayEquals(whole.coordinateBounds(e), blocks.coordinateBounds(e), 1e-12);
+            }
+        }
+    }
+
+    /** A 3x224x224 input certifies in blocks of coordinates (no D x D or whole-Jacobian allocation). */
+    @Test
+    void wideInputsCertifyInBlocks() {
+        int d = 3 * 224 * 224;
+        DenseNet net = DenseNet.init(new int[] {d, 64, 32, 10}, Activation.relu(), Normalization.scalar(0.45, 0.25),
+                Init.UNIFORM_FAN_IN, 1, DataType.FLOAT);
+        Certifier certifier = new Certifier(net);
+        assertTrue(certifier.coordinateBlock(certifier.chunkSize()) < d, "the Jacobian is processed in blocks");
+        Certification c = certifier.certify(org.rollspark.TestData.uniform(3, 20, d));
+        for (int e = 0; e < 20; e++) {
+            for (Norm p : Norm.values()) {
+                assertTrue(c.margin(p, e) > 0 && Double.isFinite(c.margin(p, e)));
+            }
+        }
+    }
+
     static int offset(DenseNet net, int layer) {
         int o = 0;
         for (int i = 0; i < layer; i++) {
