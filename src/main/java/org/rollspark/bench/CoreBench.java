@@ -26,7 +26,8 @@ import org.rollspark.train.Sgd;
  * neurons). Each figure is the median over repetitions of examples per second; the thread count is
  * set from outside (OMP_NUM_THREADS and OPENBLAS_NUM_THREADS; see jobs/bench.sh).
  *
- * <p>Usage: {@code CoreBench [reps] [seconds-per-rep]}; prints a table and one JSON line.
+ * <p>Usage: {@code CoreBench [reps] [seconds-per-rep] [vanilla|roll|certify]}; prints a table and one
+ * JSON line. {@code CoreBench 0 0 certify-mnist [dir]} certifies the real MNIST test set instead.
  */
 public final class CoreBench {
     static final int[] SIZES = {784, 300, 300, 300, 300, 10};
@@ -34,10 +35,14 @@ public final class CoreBench {
 
     private CoreBench() {}
 
-    public static void main(String[] args) {
+    public static void main(String[] args) throws java.io.IOException {
         int reps = args.length > 0 ? Integer.parseInt(args[0]) : 7;
         double seconds = args.length > 1 ? Double.parseDouble(args[1]) : 2.0;
         String only = args.length > 2 ? args[2] : "all";
+        if (only.equals("certify-mnist")) {
+            certifyMnist(java.nio.file.Path.of(args.length > 3 ? args[3] : "data/full/mnist"));
+            return;
+        }
         DenseNet net = DenseNet.init(SIZES, Activation.relu(), Normalization.mnist(), Init.UNIFORM_FAN_IN, 1, DataType.FLOAT);
         INDArray x = TestData.uniform(2, BATCH, SIZES[0]);
         int[] y = TestData.labels(3, BATCH, 10);
@@ -80,6 +85,25 @@ public final class CoreBench {
             json.append(e.getValue() instanceof String s ? '"' + s + '"' : e.getValue());
         }
         System.out.println(json.append('}'));
+    }
+
+    /**
+     * Certifies the MNIST test set (t10k files in {@code dir}) with the paper's net: all three region
+     * margins, decision margins, certified radii, patterns and Jacobian hashes; prints examples/s.
+     */
+    static void certifyMnist(java.nio.file.Path dir) throws java.io.IOException {
+        org.rollspark.data.LabeledData test = org.rollspark.data.LabeledData.fromIdx("t10k",
+                dir.resolve("t10k-images-idx3-ubyte"), dir.resolve("t10k-labels-idx1-ubyte"), Integer.MAX_VALUE);
+        DenseNet net = DenseNet.init(SIZES, Activation.relu(), Normalization.mnist(), Init.UNIFORM_FAN_IN, 1, DataType.FLOAT);
+        INDArray x = test.allFeatures();
+        new Certifier(net).certify(x.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, 256),
+                org.nd4j.linalg.indexing.NDArrayIndex.all())); // warm-up
+        long t0 = System.nanoTime();
+        org.rollspark.region.Certification c = new Certifier(net).certify(x);
+        double secs = (System.nanoTime() - t0) / 1e9;
+        System.out.printf(Locale.ROOT, "certified %d MNIST test images in %.1f s: %.1f ex/s (threads %s); %d distinct "
+                + "patterns, %d distinct Jacobians%n", c.size(), secs, c.size() / secs,
+                System.getenv().getOrDefault("OMP_NUM_THREADS", "unset"), c.distinctPatterns(), c.distinctJacobians());
     }
 
     /** Runs {@code step} (one batch) for about {@code seconds} per repetition; returns the median ex/s. */

@@ -97,6 +97,20 @@ class ModelIOTest {
         }
         assertArrayEquals(f, Host.pull(net.logits(Host.array(x, DataType.DOUBLE, 1, 3))), 1e-12);
         assertArrayEquals(sizes, net.sizes());
+        // and it certifies: one hidden layer, so the l2 margin is min_j |z_j| / ||w0_j / std||_2 by hand
+        double expected = Double.POSITIVE_INFINITY;
+        for (int o = 0; o < 4; o++) {
+            double z = b0[o];
+            double g2 = 0;
+            for (int k = 0; k < 3; k++) {
+                z += w0[o][k] * (x[k] - 0.5) / std[k];
+                g2 += (w0[o][k] / std[k]) * (w0[o][k] / std[k]);
+            }
+            expected = Math.min(expected, Math.abs(z) / Math.sqrt(g2));
+        }
+        org.rollspark.region.Certification c = new org.rollspark.region.Certifier(net)
+                .certify(Host.array(x, DataType.DOUBLE, 1, 3));
+        assertEquals(expected, c.margin(org.rollspark.region.Norm.L2, 0), 1e-12);
     }
 
     @Test
