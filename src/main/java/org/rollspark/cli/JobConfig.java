@@ -118,7 +118,8 @@ public final class JobConfig {
         try {
             var g = new org.rollspark.spark.CertificationJob.Gradient(intOf("certify.gradientExamples"),
                     doubleOf("certify.gradientEps"), doubleOf("certify.gradientBoxLow"), doubleOf("certify.gradientBoxHigh"),
-                    intOf("certify.gradientSamples"), intOf("certify.gradientPopulation"), intOf("certify.gradientGenerations"));
+                    intOf("certify.gradientSamples"), intOf("certify.gradientPopulation"), intOf("certify.gradientGenerations"),
+                    config.getLong("roll.certify.gradientSeed"));
             if (g.examples() < 0 || g.samples() < 1 || g.population() < 0 || g.generations() < 0 || !(g.eps() >= 0)
                     || !(g.boxLow() < g.boxHigh())) {
                 throw new IllegalArgumentException("roll.certify.gradient*: need examples >= 0, samples >= 1, population "

@@ -275,6 +275,15 @@ public final class Main implements Callable<Integer> {
             for (String p : new String[] {"l1", "l2", "linf"}) {
                 out.printf(Locale.ROOT, "eps_%-4s (raw units x 1e-4) P25 / P50 / P75 / P100: %s%n", p, quartiles(s, p));
             }
+            for (String p : new String[] {"l1", "l2", "linf"}) {
+                out.printf(Locale.ROOT, "certified accuracy (%s) at radii %s: %s%n", p, s.getList(s.fieldIndex("cert_radii_" + p)),
+                        s.getList(s.fieldIndex("cert_acc_" + p)));
+            }
+            if (s.getLong(s.fieldIndex("grad_dist_examples")) > 0) {
+                out.printf(Locale.ROOT, "gradient stability over %d examples: median expected l1 distortion %.4g, median "
+                        + "maximum %.4g%n", s.getLong(s.fieldIndex("grad_dist_examples")),
+                        s.getDouble(s.fieldIndex("grad_dist_mean_p50")), s.getDouble(s.fieldIndex("grad_dist_max_p50")));
+            }
             return 0;
         }
     }

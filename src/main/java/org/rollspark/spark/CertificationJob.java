@@ -150,11 +150,17 @@ public final class CertificationJob {
      * Gradient stability ({@link GradientStability}) for {@code examples} examples (spread over the
      * shards; 0 = off): l_inf ball of radius {@code eps} intersected with [{@code boxLow},
      * {@code boxHigh}] (raw units), {@code samples} uniform samples, genetic search with
-     * {@code population} and {@code generations}. The paper: eps 8/256, 8000, 4800, 30.
+     * {@code population} and {@code generations}; sampling and search are seeded by {@code seed} and the
+     * example id. The paper: eps 8/256, 8000, 4800, 30.
      */
     public record Gradient(int examples, double eps, double boxLow, double boxHigh, int samples, int population,
-            int generations) implements java.io.Serializable {
-        public static final Gradient OFF = new Gradient(0, 8.0 / 256, 0, 1, 8000, 4800, 30);
+            int generations, long seed) implements java.io.Serializable {
+        public static final Gradient OFF = new Gradient(0, 8.0 / 256, 0, 1, 8000, 4800, 30, 0);
+
+        /** The seed of one example's sampling and search. */
+        public long seedFor(long exampleId) {
+            return seed * 0x9E3779B97F4A7C15L + exampleId;
+        }
     }
 
     /** Default radii (raw MNIST pixel units) at which the summary reports certified accuracy: l1, l2, l_inf. */
@@ -271,7 +277,7 @@ public final class CertificationJob {
             double[] all = xs != null ? xs : org.rollspark.util.Host.pull(x);
             for (int i = 0; i < Math.min(gradExamples, c.size()); i++) {
                 grad[i] = gs.evaluate(java.util.Arrays.copyOfRange(all, i * d, (i + 1) * d), shard.label(i), gc.samples(),
-                        gc.population(), gc.generations(), shard.id(i));
+                        gc.population(), gc.generations(), gc.seedFor(shard.id(i)));
             }
         }
         List<Row> rows = new ArrayList<>(c.size());

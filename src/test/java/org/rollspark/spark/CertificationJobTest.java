@@ -141,7 +141,7 @@ class CertificationJobTest {
     void gradientStabilityForASampleOfExamples() throws IOException {
         String out = tmp.resolve("out5").toString();
         LabeledData small = test.subset("small", new int[] {10, 11, 12, 13, 14, 15});
-        var g = new CertificationJob.Gradient(3, 0.05, 0, 1, 40, 16, 2);
+        var g = new CertificationJob.Gradient(3, 0.05, 0, 1, 40, 16, 2, 11);
         CertificationJob.run(spark, net, "m1", small, "d", "test", out, "2026-11-24", "r5", 3, Map.of(),
                 CertificationJob.DEFAULT_RADII, new CertificationJob.Options(0, 2, false, g));
         List<Row> rows = spark.read().parquet(out + "/examples").where("grad_dist_mean IS NOT NULL").collectAsList();
@@ -151,7 +151,7 @@ class CertificationJobTest {
             long id = r.getLong(r.fieldIndex("example_id"));
             int i = java.util.Arrays.asList(10L, 11L, 12L, 13L, 14L, 15L).indexOf(id);
             double[] x = org.rollspark.util.Host.pull(small.features(new int[] {i}, 0, 1));
-            var local = gs.evaluate(x, small.label(i), 40, 16, 2, small.id(i));
+            var local = gs.evaluate(x, small.label(i), 40, 16, 2, g.seedFor(small.id(i)));
             assertEquals(local.expected(), r.getDouble(r.fieldIndex("grad_dist_mean")), 1e-9 * (1 + local.expected()));
             assertEquals(local.maximum(), r.getDouble(r.fieldIndex("grad_dist_max")), 1e-9 * (1 + local.maximum()));
             assertTrue(local.maximum() >= local.expected());
