@@ -30,4 +30,51 @@ public final class TestNets {
     public static int[] labels(long seed, int n, int k) {
         return TestData.labels(seed, n, k);
     }
+
+    /** A small residual conv net on (1, 6, 6): conv, batch norm, identity and projection blocks, pooling, dense. */
+    public static final String RESNET = """
+            [{"type": "conv2d", "filters": 3, "kernel": 3, "padding": 1, "bias": false},
+             {"type": "batchnorm"},
+             {"type": "relu"},
+             {"type": "residual", "main": [{"type": "conv2d", "filters": 3, "kernel": 3, "padding": 1},
+                                          {"type": "relu"},
+                                          {"type": "conv2d", "filters": 3, "kernel": 3, "padding": 1}],
+              "activation": "leaky_relu:0.1"},
+             {"type": "residual", "main": [{"type": "conv2d", "filters": 4, "kernel": 3, "stride": 2, "padding": 1},
+                                          {"type": "batchnorm"},
+                                          {"type": "relu"},
+                                          {"type": "conv2d", "filters": 4, "kernel": 3, "padding": 1}],
+              "shortcut": [{"type": "conv2d", "filters": 4, "kernel": 1, "stride": 2}]},
+             {"type": "avgpool", "kernel": 3},
+             {"type": "dense", "units": 3}]
+            """;
+
+    /** A conv net ending in global average pooling. */
+    public static final String CONVNET = """
+            [{"type": "conv2d", "filters": 2, "kernel": 3, "stride": 1, "padding": 0},
+             {"type": "leaky_relu", "alpha": 0.2},
+             {"type": "conv2d", "filters": 3, "kernel": 2, "stride": 2},
+             {"type": "relu"},
+             {"type": "global_avgpool"},
+             {"type": "dense", "units": 3}]
+            """;
+
+    /** A recurrent net over (5, 3) sequences. */
+    public static final String RNN = """
+            [{"type": "rnn", "hidden": 4, "activation": "leaky_relu:0.1"},
+             {"type": "dense", "units": 3}]
+            """;
+
+    public static com.fasterxml.jackson.databind.node.ArrayNode layers(String json) {
+        try {
+            return (com.fasterxml.jackson.databind.node.ArrayNode) new com.fasterxml.jackson.databind.ObjectMapper().readTree(json);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    public static org.rollspark.graph.GraphNet graph(long seed, String json, int[] inputShape, DataType type) {
+        return org.rollspark.graph.GraphNet.init(inputShape, layers(json), Normalization.scalar(0.2, 0.7),
+                Init.UNIFORM_FAN_IN, seed, type);
+    }
 }

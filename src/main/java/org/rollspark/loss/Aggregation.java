@@ -55,4 +55,41 @@ public record Aggregation(boolean max, double gamma) implements java.io.Serializ
     public String spec() {
         return max ? "max" : (gamma == Math.rint(gamma) ? Long.toString((long) gamma) : Double.toString(gamma));
     }
+
+    /**
+     * Fills {@code w[0..n)} with the weights of the terms {@code t[0..n)} in the aggregate (mean of the
+     * top {@link #count} terms; ties broken by position) and returns the aggregated value.
+     */
+    public double weights(double[] t, int n, double[] w) {
+        java.util.Arrays.fill(w, 0, n, 0);
+        if (isMean()) {
+            double s = 0;
+            for (int j = 0; j < n; j++) {
+                s += t[j];
+            }
+            java.util.Arrays.fill(w, 0, n, 1.0 / n);
+            return s / n;
+        }
+        int top = count(n);
+        double[] sorted = java.util.Arrays.copyOf(t, n);
+        java.util.Arrays.sort(sorted);
+        double threshold = sorted[n - top];
+        int chosen = 0;
+        double s = 0;
+        for (int j = 0; j < n && chosen < top; j++) {
+            if (t[j] > threshold) {
+                w[j] = 1.0 / top;
+                s += t[j];
+                chosen++;
+            }
+        }
+        for (int j = 0; j < n && chosen < top; j++) {
+            if (t[j] == threshold) {
+                w[j] = 1.0 / top;
+                s += t[j];
+                chosen++;
+            }
+        }
+        return s / top;
+    }
 }

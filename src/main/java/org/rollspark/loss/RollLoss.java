@@ -33,8 +33,13 @@ public final class RollLoss implements java.io.Serializable {
     private final double lambda;
     private final double c;
     private final Aggregation aggregation;
+    private final Sampling sampling;
 
     public RollLoss(double lambda, double c, Aggregation aggregation) {
+        this(lambda, c, aggregation, Sampling.exact());
+    }
+
+    public RollLoss(double lambda, double c, Aggregation aggregation, Sampling sampling) {
         if (!(lambda >= 0) || !Double.isFinite(lambda)) {
             throw new IllegalArgumentException("roll lambda must be finite and >= 0, got " + lambda);
         }
@@ -44,6 +49,20 @@ public final class RollLoss implements java.io.Serializable {
         this.lambda = lambda;
         this.c = c;
         this.aggregation = aggregation;
+        this.sampling = sampling;
+        if (!sampling.isExact() && !aggregation.isMean()) {
+            throw new IllegalArgumentException("sampled ROLL (roll.samples = " + sampling.coordinates()
+                    + ") is unbiased only for the mean over neurons (gamma = 100), not " + aggregation.spec());
+        }
+    }
+
+    /** The same loss with the gradient term sampled over input coordinates (or exact again). */
+    public RollLoss withSampling(Sampling s) {
+        return new RollLoss(lambda, c, aggregation, s);
+    }
+
+    public Sampling sampling() {
+        return sampling;
     }
 
     public static RollLoss vanilla() {
@@ -108,35 +127,10 @@ public final class RollLoss implements java.io.Serializable {
         if (labels.length != batch) {
             throw new IllegalArgumentException(labels.length + " labels for a batch of " + batch);
         }
-        double[] f = Host.pull(fp.logits());
         double[] dLogits = new double[batch * k];
-        double ce = 0;
-        int correct = 0;
-        for (int b = 0; b < batch; b++) {
-            int y = labels[b];
-            if (y < 0 || y >= k) {
-                throw new IllegalArgumentException("label " + y + " of example " + b + " is outside [0, " + k + ")");
-            }
-            int o = b * k;
-            int arg = 0;
-            for (int j = 1; j < k; j++) {
-                if (f[o + j] > f[o + arg]) {
-                    arg = j;
-                }
-            }
-            double mx = f[o + arg];
-            double sum = 0;
-            for (int j = 0; j < k; j++) {
-                sum += Math.exp(f[o + j] - mx);
-            }
-            double lse = mx + Math.log(sum);
-            ce += lse - f[o + y];
-            correct += arg == y ? 1 : 0;
-            for (int j = 0; j < k; j++) {
-                dLogits[o + j] = (Math.exp(f[o + j] - lse) - (j == y ? 1 : 0)) / batch;
-            }
-        }
-        ce /= batch;
+        CrossEntropy xe = CrossEntropy.of(Host.pull(fp.logits()), labels, k, dLogits);
+        double ce = xe.mean();
+        int correct = xe.correct();
         if (lambda == 0) {
             if (grad != null) {
                 backprop(net, fp, dLogits, null, grad, false);
@@ -202,7 +196,6 @@ public final class RollLoss implements java.io.Serializable {
     private NeuronWeights aggregate(DenseNet net, ForwardPass fp, double[][] sq, int batch) {
         int hidden = net.numHidden();
         int n = net.numNeurons();
-        int top = aggregation.count(n);
         double[] t = new double[n];
         double[] w = new double[n];
         double[][] u = new double[hidden][];
@@ -222,7 +215,7 @@ public final class RollLoss implements java.io.Serializable {
                     t[pos++] = sq[i][sqOff + j] + c * Math.max(0, 1 - Math.abs(z[b * h + j]));
                 }
             }
-            total += weights(t, top, w);
+            total += aggregation.weights(t, t.length, w);
             pos = 0;
             for (int i = 0; i < hidden; i++) {
                 int h = net.hiddenSize(i);
@@ -236,43 +229,6 @@ public final class RollLoss implements java.io.Serializable {
             }
         }
         return new NeuronWeights(total / batch, u, hinge);
-    }
-
-    /**
-     * Fills {@code w} with the aggregation weights of the terms {@code t} (mean of the {@code top}
-     * largest; ties broken by neuron order) and returns the aggregated value.
-     */
-    private double weights(double[] t, int top, double[] w) {
-        int n = t.length;
-        Arrays.fill(w, 0);
-        if (aggregation.isMean()) {
-            double s = 0;
-            for (double v : t) {
-                s += v;
-            }
-            Arrays.fill(w, 1.0 / n);
-            return s / n;
-        }
-        double[] sorted = t.clone();
-        Arrays.sort(sorted);
-        double threshold = sorted[n - top];
-        int chosen = 0;
-        double s = 0;
-        for (int j = 0; j < n && chosen < top; j++) {
-            if (t[j] > threshold) {
-                w[j] = 1.0 / top;
-                s += t[j];
-                chosen++;
-            }
-        }
-        for (int j = 0; j < n && chosen < top; j++) {
-            if (t[j] == threshold) {
-                w[j] = 1.0 / top;
-                s += t[j];
-                chosen++;
-            }
-        }
-        return s / top;
     }
 
     /**

@@ -196,16 +196,7 @@ public final class DenseNet {
     /** Normalised copy of a (B, D) raw input batch, in this network's data type. */
     public INDArray normalize(INDArray raw) {
         checkInput(raw);
-        int b = (int) raw.size(0);
-        int d = inputSize();
-        double[] x = Host.pull(raw);
-        for (int r = 0; r < b; r++) {
-            for (int k = 0; k < d; k++) {
-                int i = r * d + k;
-                x[i] = (x[i] - normalization.mean(k)) / normalization.std(k);
-            }
-        }
-        return Host.array(x, dataType(), b, d);
+        return normalization.apply(raw, dataType());
     }
 
     private void checkInput(INDArray raw) {

@@ -21,25 +21,20 @@ public enum Init {
     }
 
     void fill(double[] weight, double[] bias, int fanIn, SplittableRandom rng) {
-        switch (this) {
-            case UNIFORM_FAN_IN -> {
-                double bound = 1.0 / Math.sqrt(fanIn);
-                for (int i = 0; i < weight.length; i++) {
-                    weight[i] = (2 * rng.nextDouble() - 1) * bound;
-                }
-                for (int i = 0; i < bias.length; i++) {
-                    bias[i] = (2 * rng.nextDouble() - 1) * bound;
-                }
-            }
-            case HE_NORMAL -> {
-                double sd = Math.sqrt(2.0 / fanIn);
-                for (int i = 0; i < weight.length; i++) {
-                    weight[i] = gaussian(rng) * sd;
-                }
-                java.util.Arrays.fill(bias, 0);
-            }
-            default -> throw new AssertionError(this);
+        for (int i = 0; i < weight.length; i++) {
+            weight[i] = sample(false, fanIn, rng);
         }
+        for (int i = 0; i < bias.length; i++) {
+            bias[i] = sample(true, fanIn, rng);
+        }
+    }
+
+    /** One draw for a weight ({@code bias} false) or a bias of a unit with this fan-in. */
+    public double sample(boolean bias, int fanIn, SplittableRandom rng) {
+        return switch (this) {
+            case UNIFORM_FAN_IN -> (2 * rng.nextDouble() - 1) * (1.0 / Math.sqrt(fanIn));
+            case HE_NORMAL -> bias ? 0 : gaussian(rng) * Math.sqrt(2.0 / fanIn);
+        };
     }
 
     private static double gaussian(SplittableRandom rng) {

@@ -66,6 +66,22 @@ public record Normalization(double[] mean, double[] std) implements java.io.Seri
         return std.clone();
     }
 
+    /** {@code (x - mean) / std} of a raw (B, D) batch, as a new array of the given type. */
+    public org.nd4j.linalg.api.ndarray.INDArray apply(org.nd4j.linalg.api.ndarray.INDArray raw,
+            org.nd4j.linalg.api.buffer.DataType type) {
+        int b = (int) raw.size(0);
+        int d = (int) raw.size(1);
+        checkInputSize(d);
+        double[] x = org.rollspark.util.Host.pull(raw);
+        for (int r = 0; r < b; r++) {
+            for (int k = 0; k < d; k++) {
+                int i = r * d + k;
+                x[i] = (x[i] - mean(k)) / std(k);
+            }
+        }
+        return org.rollspark.util.Host.array(x, type, b, d);
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof Normalization n && Arrays.equals(mean, n.mean) && Arrays.equals(std, n.std);
