@@ -24,6 +24,14 @@ public final class ActivationPattern {
 
     /** Patterns of every example of a batch from host pre-activations, one (B*H_i) array per layer. */
     public static ActivationPattern[] of(double[][] preact, int[] hiddenSizes, int batch) {
+        return of(preact, null, hiddenSizes, batch);
+    }
+
+    /**
+     * Patterns from host pre-activations, one (B*H_i) array per neuron group; where {@code valid} has
+     * a (B*H_i) array, its zeros (padded sequence steps) count as inactive.
+     */
+    public static ActivationPattern[] of(double[][] preact, double[][] valid, int[] hiddenSizes, int batch) {
         int n = Arrays.stream(hiddenSizes).sum();
         ActivationPattern[] out = new ActivationPattern[batch];
         for (int b = 0; b < batch; b++) {
@@ -32,7 +40,7 @@ public final class ActivationPattern {
             for (int i = 0; i < hiddenSizes.length; i++) {
                 int h = hiddenSizes[i];
                 for (int j = 0; j < h; j++, pos++) {
-                    if (preact[i][b * h + j] > 0) {
+                    if (preact[i][b * h + j] > 0 && (valid == null || valid[i] == null || valid[i][b * h + j] != 0)) {
                         w[pos >>> 6] |= 1L << (pos & 63);
                     }
                 }

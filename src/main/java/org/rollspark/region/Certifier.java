@@ -25,7 +25,7 @@ import org.rollspark.util.Workspaces;
  * <p>Inputs are processed in chunks of {@link #chunkSize} examples so the (chunk, D, H) Jacobian stays
  * in cache and memory stays bounded whatever the input size.
  */
-public final class Certifier {
+public final class Certifier implements RegionCertifier {
     private final DenseNet net;
     /** float64 copy for pre-activations and logits (cancellation in small |z| is where float32 errs). */
     private final DenseNet exact;
@@ -64,6 +64,7 @@ public final class Certifier {
      * coordinate k (METHOD.md section 2; the paper's stability bounds), see
      * {@link Certification#coordinateBounds}. Costs one more pass over each Jacobian.
      */
+    @Override
     public Certifier withCoordinateBounds(boolean on) {
         this.coordinateBounds = on;
         return this;
@@ -74,6 +75,7 @@ public final class Certifier {
      * a chunk's Jacobian state would pass ~256 MB). Bounds memory for wide inputs; results do not
      * depend on it.
      */
+    @Override
     public Certifier withCoordinateBlock(int rows) {
         if (rows < 0) {
             throw new IllegalArgumentException("coordinate block must be >= 0 (0 = automatic), got " + rows);
@@ -118,6 +120,7 @@ public final class Certifier {
     }
 
     /** Certifies every row of a raw (N, D) input matrix. */
+    @Override
     public Certification certify(INDArray raw) {
         long n = raw.size(0);
         List<Certification> parts = new ArrayList<>();
@@ -131,17 +134,9 @@ public final class Certifier {
         return Certification.concat(parts);
     }
 
-    private Certification certifyChunk(INDArray raw) {
-        // z, patterns and logits in float64 whatever the network's type; the Jacobians in its own type
-        ForwardPass fp = exact.forward(raw);
-        int b = fp.batchSize();
-        int hidden = net.numHidden();
-        int d = net.inputSize();
-        int k = net.outputSize();
-        double[] logits = Host.pull(fp.logits());
-        int[] pred = new int[b];
-        double[] gap = new double[b];
-        for (int e = 0; e < b; e++) {
+    /** Arg max (lowest index on ties) and top-minus-runner-up gap of each row of (B, K) logits. */
+    static void predictions(double[] logits, int k, int[] pred, double[] gap) {
+        for (int e = 0; e < pred.length; e++) {
             int best = 0;
             for (int c = 1; c < k; c++) {
                 if (logits[e * k + c] > logits[e * k + best]) {
@@ -157,69 +152,61 @@ public final class Certifier {
             pred[e] = best;
             gap[e] = k == 1 ? Double.POSITIVE_INFINITY : logits[e * k + best] - second;
         }
-        // the Jacobians, in blocks of input coordinates: norms, decision norms, hashes and bounds accumulate
-        INDArray[] slopes = JacobianChain.slopes(net, fp);
-        ColumnNorms[] norms = new ColumnNorms[hidden];
-        norms[0] = firstLayerNorms;
-        for (int i = 1; i < hidden; i++) {
-            norms[i] = ColumnNorms.zeros(b * net.hiddenSize(i));
+    }
+
+    /** Fresh per-norm margin state: +inf margins, no binding neuron (-1). */
+    static double[][] infinite(int b) {
+        double[][] m = new double[3][b];
+        for (double[] row : m) {
+            java.util.Arrays.fill(row, Double.POSITIVE_INFINITY);
         }
-        double[][][] dec = new double[3][b][k]; // l1 sums, squared l2 sums, l_inf maxima of grad(f_pred - f_other)
-        java.security.MessageDigest[] digests = new java.security.MessageDigest[b];
-        for (int e = 0; e < b; e++) {
-            digests[e] = org.rollspark.Provenance.digest();
+        return m;
+    }
+
+    static int[][] unbound(int b) {
+        int[][] m = new int[3][b];
+        for (int[] row : m) {
+            java.util.Arrays.fill(row, -1);
         }
-        double[][] bounds = coordinateBounds ? new double[b][2 * d] : null;
-        if (bounds != null) {
-            for (double[] row : bounds) {
-                java.util.Arrays.fill(row, Double.POSITIVE_INFINITY);
-            }
-        }
-        int block = coordinateBlock(b);
-        for (int k0 = 0; k0 < d; k0 += block) {
-            // a scope per block: a workspace frees memory only when its scope closes
-            try (MemoryWorkspace ws = Workspaces.open("certify-block")) {
-                certifyBlock(fp, slopes, k0, Math.min(block, d - k0), pred, norms, dec, digests, bounds);
-            }
-        }
-        double[][] margin = new double[3][b];
-        int[][] bindLayer = new int[3][b];
-        int[][] bindUnit = new int[3][b];
-        for (int p = 0; p < 3; p++) {
-            java.util.Arrays.fill(margin[p], Double.POSITIVE_INFINITY);
-            java.util.Arrays.fill(bindLayer[p], -1);
-            java.util.Arrays.fill(bindUnit[p], -1);
-        }
-        for (int i = 0; i < hidden; i++) {
-            ColumnNorms n = i == 0 ? norms[0] : norms[i].finish();
-            int h = net.hiddenSize(i);
-            double[] z = fp.preactHost()[i];
-            for (Norm p : Norm.values()) {
-                double[] g = n.get(p.dual());
-                int pi = p.ordinal();
-                for (int e = 0; e < b; e++) {
-                    int gOff = i == 0 ? 0 : e * h;
-                    for (int j = 0; j < h; j++) {
-                        double gn = g[gOff + j];
-                        if (gn > 0) {
-                            double t = Math.abs(z[e * h + j]) / gn;
-                            if (t < margin[pi][e]) {
-                                margin[pi][e] = t;
-                                bindLayer[pi][e] = i;
-                                bindUnit[pi][e] = j;
-                            }
+        return m;
+    }
+
+    /**
+     * Lowers each example's lp margins with the neurons of one layer: {@code |z_j| / ||g_j||_q} over
+     * neurons with a non-zero gradient (and {@code valid}, when given, non-zero). {@code shared}: the
+     * norms are the same for every example (the first dense layer).
+     */
+    static void bind(ColumnNorms norms, boolean shared, double[] z, double[] valid, int b, int h, int layer,
+            double[][] margin, int[][] bindLayer, int[][] bindUnit) {
+        for (Norm p : Norm.values()) {
+            double[] g = norms.get(p.dual());
+            int pi = p.ordinal();
+            for (int e = 0; e < b; e++) {
+                int gOff = shared ? 0 : e * h;
+                for (int j = 0; j < h; j++) {
+                    double gn = g[gOff + j];
+                    if (gn > 0 && (valid == null || valid[e * h + j] != 0)) {
+                        double t = Math.abs(z[e * h + j]) / gn;
+                        if (t < margin[pi][e]) {
+                            margin[pi][e] = t;
+                            bindLayer[pi][e] = layer;
+                            bindUnit[pi][e] = j;
                         }
                     }
                 }
             }
         }
-        double[][] decision = new double[3][b];
-        String[] jacobianHash = new String[b];
+    }
+
+    /**
+     * Decision margins inside the region from the accumulated dual norms of grad(f_pred - f_other)
+     * ({@code dec}: l1 sums, squared l2 sums, l_inf maxima): min over other classes of the logit
+     * difference over the dual norm.
+     */
+    static double[][] decisionMargins(double[] logits, int k, int[] pred, double[][][] dec) {
+        int b = pred.length;
+        double[][] decision = infinite(b);
         for (int e = 0; e < b; e++) {
-            jacobianHash[e] = java.util.HexFormat.of().formatHex(digests[e].digest(), 0, 8);
-            for (int p = 0; p < 3; p++) {
-                decision[p][e] = Double.POSITIVE_INFINITY;
-            }
             for (int other = 0; other < k; other++) {
                 if (other == pred[e]) {
                     continue;
@@ -233,19 +220,91 @@ public final class Certifier {
                 }
             }
         }
+        return decision;
+    }
+
+    /** Multiplies margins, decision margins and coordinate bounds by the float32 safety factor. */
+    static void shrink(double factor, double[][] margin, double[][] decision, double[][] bounds) {
         for (int p = 0; p < 3; p++) {
-            for (int e = 0; e < b; e++) {
-                margin[p][e] *= shrink;
-                decision[p][e] *= shrink;
+            for (int e = 0; e < margin[p].length; e++) {
+                margin[p][e] *= factor;
+                decision[p][e] *= factor;
             }
         }
         if (bounds != null) {
             for (double[] row : bounds) {
                 for (int q = 0; q < row.length; q++) {
-                    row[q] *= shrink;
+                    row[q] *= factor;
                 }
             }
         }
+    }
+
+    static java.security.MessageDigest[] digests(int b) {
+        java.security.MessageDigest[] digests = new java.security.MessageDigest[b];
+        for (int e = 0; e < b; e++) {
+            digests[e] = org.rollspark.Provenance.digest();
+        }
+        return digests;
+    }
+
+    static String[] hashes(java.security.MessageDigest[] digests) {
+        String[] out = new String[digests.length];
+        for (int e = 0; e < out.length; e++) {
+            out[e] = java.util.HexFormat.of().formatHex(digests[e].digest(), 0, 8);
+        }
+        return out;
+    }
+
+    static double[][] openBounds(boolean on, int b, int d) {
+        if (!on) {
+            return null;
+        }
+        double[][] bounds = new double[b][2 * d];
+        for (double[] row : bounds) {
+            java.util.Arrays.fill(row, Double.POSITIVE_INFINITY);
+        }
+        return bounds;
+    }
+
+    private Certification certifyChunk(INDArray raw) {
+        // z, patterns and logits in float64 whatever the network's type; the Jacobians in its own type
+        ForwardPass fp = exact.forward(raw);
+        int b = fp.batchSize();
+        int hidden = net.numHidden();
+        int d = net.inputSize();
+        int k = net.outputSize();
+        double[] logits = Host.pull(fp.logits());
+        int[] pred = new int[b];
+        double[] gap = new double[b];
+        predictions(logits, k, pred, gap);
+        // the Jacobians, in blocks of input coordinates: norms, decision norms, hashes and bounds accumulate
+        INDArray[] slopes = JacobianChain.slopes(net, fp);
+        ColumnNorms[] norms = new ColumnNorms[hidden];
+        norms[0] = firstLayerNorms;
+        for (int i = 1; i < hidden; i++) {
+            norms[i] = ColumnNorms.zeros(b * net.hiddenSize(i));
+        }
+        double[][][] dec = new double[3][b][k]; // l1 sums, squared l2 sums, l_inf maxima of grad(f_pred - f_other)
+        java.security.MessageDigest[] digests = digests(b);
+        double[][] bounds = openBounds(coordinateBounds, b, d);
+        int block = coordinateBlock(b);
+        for (int k0 = 0; k0 < d; k0 += block) {
+            // a scope per block: a workspace frees memory only when its scope closes
+            try (MemoryWorkspace ws = Workspaces.open("certify-block")) {
+                certifyBlock(fp, slopes, k0, Math.min(block, d - k0), pred, norms, dec, digests, bounds);
+            }
+        }
+        double[][] margin = infinite(b);
+        int[][] bindLayer = unbound(b);
+        int[][] bindUnit = unbound(b);
+        for (int i = 0; i < hidden; i++) {
+            bind(i == 0 ? norms[0] : norms[i].finish(), i == 0, fp.preactHost()[i], null, b, net.hiddenSize(i), i, margin,
+                    bindLayer, bindUnit);
+        }
+        double[][] decision = decisionMargins(logits, k, pred, dec);
+        String[] jacobianHash = hashes(digests);
+        shrink(shrink, margin, decision, bounds);
         ActivationPattern[] patterns = ActivationPattern.of(fp.preactHost(), hiddenSizes(), b);
         return new Certification(pred, gap, margin, decision, bindLayer, bindUnit, patterns, jacobianHash, bounds);
     }
@@ -265,13 +324,13 @@ public final class Certifier {
                 norms[i].add(chain.state(), b, rows);
             }
             if (bounds != null) {
-                coordinateSteps(Host.pull(chain.state()), i == 0, fp.preactHost()[i], b, net.hiddenSize(i), bounds,
+                coordinateSteps(Host.pull(chain.state()), i == 0, fp.preactHost()[i], null, b, net.hiddenSize(i), bounds,
                         k0, rows);
             }
         }
         double[] jac = Host.pull(chain.logitJacobian());
         accumulateDecision(jac, rows, pred, b, k, dec);
-        hashRows(jac, rows, k0, b, k, digests);
+        hashRows(jac, rows, k0, b, k, net.normalization(), digests);
     }
 
     /** Input coordinates per Jacobian block: all of them unless a chunk's state would pass 16M values. */
@@ -291,7 +350,7 @@ public final class Certifier {
      * Adds the rows of a block of the logit Jacobian, (B*rows, K), to the per-example l1 sums, squared
      * l2 sums and l_inf maxima of grad(f_pred - f_other) over input coordinates.
      */
-    private static void accumulateDecision(double[] j, int rows, int[] pred, int b, int k, double[][][] dec) {
+    static void accumulateDecision(double[] j, int rows, int[] pred, int b, int k, double[][][] dec) {
         for (int e = 0; e < b; e++) {
             int c = pred[e];
             for (int other = 0; other < k; other++) {
@@ -321,12 +380,13 @@ public final class Certifier {
      * the NORMALISED input, rounded to 4 decimals, row by row (big-endian longs), so that the hash does
      * not depend on the block size. Equal Jacobians (same affine piece of the logits) give equal hashes.
      */
-    private void hashRows(double[] j, int rows, int k0, int b, int k, java.security.MessageDigest[] digests) {
+    static void hashRows(double[] j, int rows, int k0, int b, int k, org.rollspark.net.Normalization norm,
+            java.security.MessageDigest[] digests) {
         java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(8 * rows * k);
         for (int e = 0; e < b; e++) {
             buf.clear();
             for (int r = 0; r < rows; r++) {
-                double std = net.normalization().std(k0 + r);
+                double std = norm.std(k0 + r);
                 for (int c = 0; c < k; c++) {
                     buf.putLong(Math.round(j[(e * rows + r) * k + c] * std * 1e4));
                 }
@@ -362,9 +422,9 @@ public final class Certifier {
      * a neuron binds along +e_k when it is active and dz/dx_k < 0, or inactive and dz/dx_k > 0 (the
      * reverse along -e_k), at |z| / |dz/dx_k|. {@code bounds[e]} holds +e_k at k and -e_k at D + k.
      */
-    private void coordinateSteps(double[] t, boolean shared, double[] z, int b, int h, double[][] bounds, int k0,
-            int rows) {
-        int d = net.inputSize();
+    static void coordinateSteps(double[] t, boolean shared, double[] z, double[] valid, int b, int h, double[][] bounds,
+            int k0, int rows) {
+        int d = bounds[0].length / 2;
         for (int e = 0; e < b; e++) {
             double[] out = bounds[e];
             for (int r = 0; r < rows; r++) {
@@ -374,7 +434,7 @@ public final class Certifier {
                 double neg = out[d + k];
                 for (int j = 0; j < h; j++) {
                     double s = t[row + j];
-                    if (s == 0) {
+                    if (s == 0 || (valid != null && valid[e * h + j] == 0)) {
                         continue;
                     }
                     double zj = z[e * h + j];
@@ -409,6 +469,7 @@ public final class Certifier {
      *
      * @return (N, nDir) steps, row-major
      */
+    @Override
     public double[][] directional(INDArray raw, INDArray directions) {
         if (directions.rank() != 2 || directions.size(1) != net.inputSize()) {
             throw new IllegalArgumentException("directions must be (nDir, " + net.inputSize() + ")");

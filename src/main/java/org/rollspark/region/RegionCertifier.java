@@ -1,0 +1,19 @@
+package org.rollspark.region;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/** Certifies the linear regions of a network's inputs: {@link Certifier} (dense) or {@link GraphCertifier}. */
+public interface RegionCertifier {
+
+    /** Certifies every row of a raw (N, D) input matrix. */
+    Certification certify(INDArray raw);
+
+    /** Also compute per-coordinate directional bounds (+e_k and -e_k), see {@link Certification#coordinateBounds}. */
+    RegionCertifier withCoordinateBounds(boolean on);
+
+    /** Input coordinates per Jacobian block (0 = automatic); bounds memory, results do not depend on it. */
+    RegionCertifier withCoordinateBlock(int rows);
+
+    /** Directional certificates (raw units) of every example along every row of {@code directions}: (N, nDir). */
+    double[][] directional(INDArray raw, INDArray directions);
+}
