@@ -28,7 +28,7 @@ import org.rollspark.util.Host;
  * (pooling and dense layers after it). Tangent passes, which give the neuron input-gradients, only
  * need the body; the logit Jacobian runs them through the head too.
  */
-public final class GraphNet {
+public final class GraphNet implements org.rollspark.net.Network {
     private final int[] inputShape;
     private final Normalization normalization;
     private final ArrayNode layerSpecs;
@@ -256,27 +256,33 @@ public final class GraphNet {
         return inputShape.clone();
     }
 
+    @Override
     public int inputSize() {
         return Layer.size(inputShape);
     }
 
+    @Override
     public int outputSize() {
         return head.outSize();
     }
 
     /** Neurons per example (padded sequence steps included; they are masked, see {@link Recurrent}). */
+    @Override
     public int numNeurons() {
         return body.neurons();
     }
 
+    @Override
     public Normalization normalization() {
         return normalization;
     }
 
+    @Override
     public DataType dataType() {
         return params.dataType();
     }
 
+    @Override
     public INDArray params() {
         return params;
     }
@@ -291,24 +297,61 @@ public final class GraphNet {
         return List.copyOf(allParams);
     }
 
+    /**
+     * The parameter tensors by name, in storage order: {@code <layer index>.<tensor>} for top-level
+     * layers (e.g. {@code 0.weight}), {@code <index>.main.<i>.<tensor>} and
+     * {@code <index>.shortcut.<i>.<tensor>} inside residual blocks.
+     */
+    public java.util.LinkedHashMap<String, Layer.Param> namedTensors() {
+        java.util.LinkedHashMap<String, Layer.Param> out = new java.util.LinkedHashMap<>();
+        int i = 0;
+        for (Layer l : body.layers()) {
+            name(l, (i++) + ".", out);
+        }
+        for (Layer l : head.layers()) {
+            name(l, (i++) + ".", out);
+        }
+        return out;
+    }
+
+    private static void name(Layer l, String prefix, java.util.Map<String, Layer.Param> out) {
+        for (Layer.Param p : l.params()) {
+            out.put(prefix + p.name(), p);
+        }
+        if (l instanceof Residual r) {
+            List<Layer> c = r.children();
+            name(c.get(0), prefix + "main.", out);
+            name(c.get(1), prefix + "shortcut.", out);
+        } else if (l instanceof Sequence seq) {
+            int j = 0;
+            for (Layer c : seq.layers()) {
+                name(c, prefix + (j++) + ".", out);
+            }
+        }
+    }
+
     /** Live view of one parameter tensor. */
     public INDArray tensor(Layer.Param p) {
         return Pass.view(params, p);
     }
 
+    @Override
     public GraphNet withParams(INDArray flat) {
         return new GraphNet(inputShape, layerSpecs, normalization, flat);
     }
 
+    @Override
     public GraphNet copy() {
         return withParams(params.dup());
     }
 
+    @Override
     public GraphNet castTo(DataType type) {
         return withParams(params.castTo(type).dup());
     }
 
     /** One line per top-level layer. */
+    @Override
     public String describe() {
         StringBuilder b = new StringBuilder("input " + Layer.shape(inputShape));
         for (Layer l : body.layers()) {
@@ -320,9 +363,53 @@ public final class GraphNet {
         return b.toString();
     }
 
+    /** The input shape of a model.json graph architecture. */
+    public static int[] inputShapeOf(JsonNode arch) {
+        JsonNode n = arch.path("input_shape");
+        if (!n.isArray() || n.isEmpty() || n.size() > 3) {
+            throw new IllegalArgumentException("architecture.input_shape must be [features], [steps, features] or"
+                    + " [channels, height, width]");
+        }
+        int[] out = new int[n.size()];
+        for (int i = 0; i < out.length; i++) {
+            if (!n.get(i).canConvertToInt() || n.get(i).asInt() < 1) {
+                throw new IllegalArgumentException("architecture.input_shape[" + i + "] = " + n.get(i)
+                        + " is not a positive integer");
+            }
+            out[i] = n.get(i).asInt();
+        }
+        return out;
+    }
+
+    @Override
+    public NeuronValues neuronValues(INDArray raw) {
+        Forward fw = forward(raw, false, null, null);
+        List<Pass.Neurons> gs = fw.neurons();
+        double[][] z = new double[gs.size()][];
+        double[][] valid = new double[gs.size()][];
+        int[] sizes = new int[gs.size()];
+        for (int i = 0; i < z.length; i++) {
+            z[i] = Host.pull(gs.get(i).z());
+            valid[i] = gs.get(i).valid() == null ? null : Host.pull(gs.get(i).valid());
+            sizes[i] = gs.get(i).size();
+        }
+        return new NeuronValues(z, valid, sizes, Host.pull(fw.logits()));
+    }
+
+    @Override
+    public INDArray inputGradient(INDArray raw, INDArray dLogits) {
+        INDArray g = forward(raw, false, null, null).inputGradient(dLogits.castTo(dataType()));
+        double[] std = new double[inputSize()];
+        for (int k = 0; k < std.length; k++) {
+            std[k] = normalization.std(k);
+        }
+        return g.diviRowVector(Host.array(std, dataType(), std.length));
+    }
+
     /** The architecture as stored in model.json: input shape and layer list. */
+    @Override
     public ObjectNode architecture() {
-        ObjectNode o = JsonNodeFactory.instance.objectNode().put("kind", "graph");
+        ObjectNode o = JsonNodeFactory.instance.objectNode().put("type", "graph");
         ArrayNode shape = o.putArray("input_shape");
         for (int d : inputShape) {
             shape.add(d);
@@ -361,6 +448,7 @@ public final class GraphNet {
     }
 
     /** Logits of a raw batch in inference mode. */
+    @Override
     public INDArray logits(INDArray raw) {
         return forward(raw, false, null, null).logits();
     }

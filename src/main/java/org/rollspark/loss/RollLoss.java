@@ -7,7 +7,9 @@ import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
 import org.nd4j.linalg.api.ops.impl.reduce.floating.SquaredNorm;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.rollspark.graph.GraphNet;
 import org.rollspark.net.DenseNet;
+import org.rollspark.net.Network;
 import org.rollspark.net.ForwardPass;
 import org.rollspark.region.JacobianChain;
 import org.rollspark.util.Host;
@@ -87,6 +89,59 @@ public final class RollLoss implements java.io.Serializable {
 
     public boolean isVanilla() {
         return lambda == 0;
+    }
+
+    /** A reusable gradient holder for one network: the flat vector and, for dense nets, its layer views. */
+    public static final class Gradient {
+        private final INDArray flat;
+        private final DenseNet dense;
+
+        private Gradient(INDArray flat, DenseNet dense) {
+            this.flat = flat;
+            this.dense = dense;
+        }
+
+        /** The flat gradient, laid out like the network's parameters. */
+        public INDArray flat() {
+            return flat;
+        }
+    }
+
+    public Gradient gradientFor(Network net) {
+        if (net instanceof DenseNet d) {
+            DenseNet g = d.gradientBuffer();
+            return new Gradient(g.params(), g);
+        }
+        return new Gradient(Nd4j.zeros(net.dataType(), net.params().length()), null);
+    }
+
+    /**
+     * Loss and gradient of a training step (batch norm on batch statistics) for any network. Dense
+     * networks with the exact loss take the fast dense path; everything else goes through
+     * {@link GraphLoss}. {@code seed} draws the sampled coordinates of a sampled loss.
+     */
+    public LossValue valueAndGradient(Network net, INDArray raw, int[] labels, Gradient g, long seed) {
+        if (net instanceof DenseNet d && sampling.isExact() && g.dense != null) {
+            return compute(d, raw, labels, g.dense);
+        }
+        return GraphLoss.compute(this, asGraph(net), raw, labels, null, g.flat, seed, true);
+    }
+
+    /**
+     * The loss of a batch in inference mode, without gradients (validation). A sampled loss is
+     * estimated with a fixed seed, so that epochs are compared on the same draw.
+     */
+    public LossValue value(Network net, INDArray raw, int[] labels) {
+        if (net instanceof DenseNet d && sampling.isExact()) {
+            return value(d, raw, labels);
+        }
+        return GraphLoss.compute(this, asGraph(net), raw, labels, null, null, VALIDATION_SEED, false);
+    }
+
+    private static final long VALIDATION_SEED = 0x5EEDL;
+
+    private static GraphNet asGraph(Network net) {
+        return net instanceof GraphNet g ? g : GraphNet.fromDense((DenseNet) net);
     }
 
     /** The loss of a raw (B, D) batch with integer labels, without gradients. */

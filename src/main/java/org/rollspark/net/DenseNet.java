@@ -18,7 +18,7 @@ import org.rollspark.util.Host;
  *
  * <p>Not thread-safe for concurrent mutation of parameters; forward passes do not mutate.
  */
-public final class DenseNet {
+public final class DenseNet implements Network {
     private final int[] sizes;
     private final Activation activation;
     private final Normalization normalization;
@@ -107,10 +107,12 @@ public final class DenseNet {
         return sizes.clone();
     }
 
+    @Override
     public int inputSize() {
         return sizes[0];
     }
 
+    @Override
     public int outputSize() {
         return sizes[sizes.length - 1];
     }
@@ -129,6 +131,7 @@ public final class DenseNet {
     }
 
     /** Total number of neurons (hidden units); the logits are not neurons. */
+    @Override
     public int numNeurons() {
         int n = 0;
         for (int i = 1; i < sizes.length - 1; i++) {
@@ -141,15 +144,18 @@ public final class DenseNet {
         return activation;
     }
 
+    @Override
     public Normalization normalization() {
         return normalization;
     }
 
+    @Override
     public DataType dataType() {
         return params.dataType();
     }
 
     /** The live flat parameter vector. */
+    @Override
     public INDArray params() {
         return params;
     }
@@ -178,17 +184,102 @@ public final class DenseNet {
         return new DenseNet(sizes, activation, normalization, Nd4j.zeros(dataType(), params.length()));
     }
 
+    @Override
+    public DenseNet withParams(INDArray flat) {
+        return new DenseNet(sizes, activation, normalization, flat);
+    }
+
+    /** Layer sizes of a model.json dense architecture. */
+    public static int[] sizesOf(com.fasterxml.jackson.databind.JsonNode arch) {
+        com.fasterxml.jackson.databind.JsonNode n = arch.path("sizes");
+        if (!n.isArray() || n.size() < 3) {
+            throw new IllegalArgumentException("architecture.sizes must list the input, hidden and output widths");
+        }
+        int[] out = new int[n.size()];
+        for (int i = 0; i < out.length; i++) {
+            if (!n.get(i).canConvertToInt() || n.get(i).asInt() < 1) {
+                throw new IllegalArgumentException("architecture.sizes[" + i + "] = " + n.get(i) + " is not a positive integer");
+            }
+            out[i] = n.get(i).asInt();
+        }
+        return out;
+    }
+
+    /** The activation of a model.json dense architecture. */
+    public static Activation activationOf(com.fasterxml.jackson.databind.JsonNode arch) {
+        return new Activation(arch.path("activation").asText(), arch.path("alpha").asDouble(0));
+    }
+
+    @Override
+    public com.fasterxml.jackson.databind.node.ObjectNode architecture() {
+        com.fasterxml.jackson.databind.node.ObjectNode arch = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance
+                .objectNode().put("type", "dense");
+        com.fasterxml.jackson.databind.node.ArrayNode s = arch.putArray("sizes");
+        for (int v : sizes) {
+            s.add(v);
+        }
+        return arch.put("activation", activation.name()).put("alpha", activation.alpha());
+    }
+
+    @Override
+    public String describe() {
+        StringBuilder b = new StringBuilder("dense");
+        for (int v : sizes) {
+            b.append(b.length() == 5 ? " " : "-").append(v);
+        }
+        return b.append(' ').append(activation.spec()).toString();
+    }
+
+    @Override
+    public NeuronValues neuronValues(INDArray raw) {
+        ForwardPass fp = forward(raw);
+        int[] h = new int[numHidden()];
+        for (int i = 0; i < h.length; i++) {
+            h[i] = hiddenSize(i);
+        }
+        return new NeuronValues(fp.preactHost(), new double[h.length][], h, Host.pull(fp.logits()));
+    }
+
+    @Override
+    public INDArray inputGradient(INDArray raw, INDArray dLogits) {
+        ForwardPass fp = forward(raw);
+        int n = (int) raw.size(0);
+        double[] delta = Host.pull(dLogits);
+        double alpha = activation.alpha();
+        for (int l = numLayers() - 1; l >= 0; l--) {
+            int out = sizes[l + 1];
+            double[] g = Host.pull(Nd4j.gemm(Host.array(delta, dataType(), n, out), weights[l], false, false));
+            if (l > 0) {
+                double[] z = fp.preactHost()[l - 1];
+                for (int q = 0; q < g.length; q++) {
+                    g[q] *= z[q] > 0 ? 1.0 : alpha;
+                }
+            }
+            delta = g;
+        }
+        int d = inputSize();
+        for (int i = 0; i < n; i++) {
+            for (int r = 0; r < d; r++) {
+                delta[i * d + r] /= normalization.std(r);
+            }
+        }
+        return Host.array(delta, dataType(), n, d);
+    }
+
     /** A deep copy with its own parameter buffer. */
+    @Override
     public DenseNet copy() {
         return new DenseNet(sizes, activation, normalization, params.dup());
     }
 
     /** A copy in another data type (float64 for verification, float32 for speed). */
+    @Override
     public DenseNet castTo(DataType type) {
         return new DenseNet(sizes, activation, normalization, params.castTo(type).dup());
     }
 
     /** Copies another network's parameters into this one (same architecture). */
+    @Override
     public void setParams(INDArray flat) {
         params.assign(flat);
     }
@@ -231,6 +322,7 @@ public final class DenseNet {
     }
 
     /** Logits of a raw (B, D) batch. */
+    @Override
     public INDArray logits(INDArray raw) {
         return forward(raw).logits();
     }

@@ -14,6 +14,8 @@ import java.util.Comparator;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.rollspark.graph.GraphNet;
+import org.rollspark.graph.Layer;
 import org.rollspark.util.Host;
 
 /**
@@ -38,33 +40,64 @@ public final class ModelIO {
 
     private ModelIO() {}
 
+    /**
+     * Saves any network: dense nets as one weight and bias .npy per layer ({@code layers}), graph nets
+     * as one .npy per named parameter tensor ({@code tensors}); model.json holds the architecture.
+     */
+    public static void save(Network net, Path dir, Map<String, Object> provenance) throws IOException {
+        if (net instanceof DenseNet d) {
+            save(d, dir, provenance);
+            return;
+        }
+        GraphNet g = (GraphNet) net;
+        Path parent = dir.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        Path tmp = Files.createTempDirectory(parent, "." + dir.getFileName() + ".tmp-");
+        try {
+            boolean f64 = net.dataType() == DataType.DOUBLE;
+            ObjectNode root = header(net, f64);
+            ArrayNode tensors = root.putArray("tensors");
+            for (Map.Entry<String, Layer.Param> e : g.namedTensors().entrySet()) {
+                String file = e.getKey() + ".npy";
+                Npy.write(tmp.resolve(file), Host.pull(g.tensor(e.getValue())), e.getValue().shape(), f64);
+                ObjectNode t = tensors.addObject();
+                t.put("name", e.getKey());
+                t.put("file", file);
+            }
+            root.set("provenance", JSON.valueToTree(provenance == null ? Map.of() : provenance));
+            JSON.writeValue(tmp.resolve("model.json").toFile(), root);
+            replace(tmp, dir);
+        } catch (IOException | RuntimeException e) {
+            deleteTree(tmp);
+            throw e;
+        }
+    }
+
+    private static ObjectNode header(Network net, boolean f64) {
+        ObjectNode root = JSON.createObjectNode();
+        root.put("format", FORMAT);
+        root.put("formatVersion", FORMAT_VERSION);
+        root.set("architecture", net.architecture());
+        ObjectNode norm = root.putObject("normalization");
+        ArrayNode mean = norm.putArray("mean");
+        ArrayNode std = norm.putArray("std");
+        for (double v : net.normalization().mean()) {
+            mean.add(v);
+        }
+        for (double v : net.normalization().std()) {
+            std.add(v);
+        }
+        root.put("dtype", f64 ? "float64" : "float32");
+        return root;
+    }
+
     public static void save(DenseNet net, Path dir, Map<String, Object> provenance) throws IOException {
         Path parent = dir.toAbsolutePath().getParent();
         Files.createDirectories(parent);
         Path tmp = Files.createTempDirectory(parent, "." + dir.getFileName() + ".tmp-");
         try {
             boolean f64 = net.dataType() == DataType.DOUBLE;
-            ObjectNode root = JSON.createObjectNode();
-            root.put("format", FORMAT);
-            root.put("formatVersion", FORMAT_VERSION);
-            ObjectNode arch = root.putObject("architecture");
-            arch.put("type", "dense");
-            ArrayNode sizes = arch.putArray("sizes");
-            for (int s : net.sizes()) {
-                sizes.add(s);
-            }
-            arch.put("activation", net.activation().name());
-            arch.put("alpha", net.activation().alpha());
-            ObjectNode norm = root.putObject("normalization");
-            ArrayNode mean = norm.putArray("mean");
-            ArrayNode std = norm.putArray("std");
-            for (double v : net.normalization().mean()) {
-                mean.add(v);
-            }
-            for (double v : net.normalization().std()) {
-                std.add(v);
-            }
-            root.put("dtype", f64 ? "float64" : "float32");
+            ObjectNode root = header(net, f64);
             ArrayNode layers = root.putArray("layers");
             for (int l = 0; l < net.numLayers(); l++) {
                 String w = "layer" + l + ".weight.npy";
@@ -112,13 +145,22 @@ public final class ModelIO {
         }
     }
 
-    /** Loads a model folder in the data type recorded in its model.json. */
+    /** Loads a dense model folder in the data type recorded in its model.json. */
     public static DenseNet load(Path dir) throws IOException {
         return load(dir, null);
     }
 
-    /** Loads a model folder, converting to {@code type} when it is not null. */
+    /** Loads a dense model folder, converting to {@code type} when it is not null. */
     public static DenseNet load(Path dir, DataType type) throws IOException {
+        Network n = loadNetwork(dir, type);
+        if (n instanceof DenseNet d) {
+            return d;
+        }
+        throw new IOException(dir.resolve("model.json") + ": a " + n.describe() + " model, not a dense one");
+    }
+
+    /** Loads any model folder (dense or graph), converting to {@code type} when it is not null. */
+    public static Network loadNetwork(Path dir, DataType type) throws IOException {
         Path meta = dir.resolve("model.json");
         if (!Files.isRegularFile(meta)) {
             throw new IOException(dir + ": not a model folder (no model.json)");
@@ -138,20 +180,28 @@ public final class ModelIO {
                     + FORMAT_VERSION + ")");
         }
         JsonNode arch = root.path("architecture");
-        if (!"dense".equals(arch.path("type").asText())) {
-            throw new IOException(meta + ": architecture.type '" + arch.path("type").asText() + "' is not supported");
+        String kind = arch.path("type").asText();
+        if (!"dense".equals(kind) && !"graph".equals(kind)) {
+            throw new IOException(meta + ": architecture.type '" + kind + "' is not supported (dense or graph)");
         }
-        int[] sizes = ints(arch.path("sizes"), meta, "architecture.sizes");
-        Activation act;
         Normalization norm;
         try {
-            act = new Activation(arch.path("activation").asText(), arch.path("alpha").asDouble(0));
             norm = new Normalization(doubles(root.path("normalization").path("mean"), meta, "normalization.mean"),
                     doubles(root.path("normalization").path("std"), meta, "normalization.std"));
         } catch (IllegalArgumentException e) {
             throw new IOException(meta + ": " + e.getMessage(), e);
         }
         DataType dt = type != null ? type : "float64".equals(root.path("dtype").asText()) ? DataType.DOUBLE : DataType.FLOAT;
+        if ("graph".equals(kind)) {
+            return loadGraph(dir, meta, root, arch, norm, dt);
+        }
+        int[] sizes = ints(arch.path("sizes"), meta, "architecture.sizes");
+        Activation act;
+        try {
+            act = new Activation(arch.path("activation").asText(), arch.path("alpha").asDouble(0));
+        } catch (IllegalArgumentException e) {
+            throw new IOException(meta + ": " + e.getMessage(), e);
+        }
         JsonNode layers = root.path("layers");
         if (!layers.isArray() || layers.size() != sizes.length - 1) {
             throw new IOException(meta + ": 'layers' must list " + (sizes.length - 1) + " dense layers");
@@ -173,6 +223,31 @@ public final class ModelIO {
         } catch (IllegalArgumentException e) {
             throw new IOException(meta + ": " + e.getMessage(), e);
         }
+    }
+
+    private static Network loadGraph(Path dir, Path meta, JsonNode root, JsonNode arch, Normalization norm, DataType dt)
+            throws IOException {
+        GraphNet shape;
+        try {
+            shape = GraphNet.of(GraphNet.inputShapeOf(arch), (ArrayNode) arch.path("layers"), norm,
+                    org.nd4j.linalg.factory.Nd4j.zeros(DataType.DOUBLE, Network.numParams(arch)));
+        } catch (IllegalArgumentException | ClassCastException e) {
+            throw new IOException(meta + ": " + e.getMessage(), e);
+        }
+        java.util.Map<String, String> files = new java.util.HashMap<>();
+        for (JsonNode t : root.path("tensors")) {
+            files.put(t.path("name").asText(), t.path("file").asText());
+        }
+        double[] flat = new double[Math.toIntExact(shape.params().length())];
+        for (Map.Entry<String, Layer.Param> e : shape.namedTensors().entrySet()) {
+            String file = files.getOrDefault(e.getKey(), e.getKey() + ".npy");
+            if (!files.containsKey(e.getKey()) && !Files.exists(dir.resolve(file))) {
+                throw new IOException(meta + ": no file for parameter tensor '" + e.getKey() + "' (expected " + file + ")");
+            }
+            double[] v = readArray(dir, file, e.getValue().shape());
+            System.arraycopy(v, 0, flat, Math.toIntExact(e.getValue().offset()), v.length);
+        }
+        return shape.withParams(Host.array(flat, dt, flat.length));
     }
 
     /** The provenance recorded in a model folder's model.json. */

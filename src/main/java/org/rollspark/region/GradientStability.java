@@ -4,7 +4,7 @@ import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.rollspark.net.DenseNet;
+import org.rollspark.net.Network;
 import org.rollspark.net.ForwardPass;
 import org.rollspark.util.Host;
 
@@ -18,7 +18,7 @@ import org.rollspark.util.Host;
  * input; eps and the box are in raw units.
  */
 public final class GradientStability {
-    private final DenseNet net;
+    private final Network net;
     private final double eps;
     private final double boxLow;
     private final double boxHigh;
@@ -26,7 +26,7 @@ public final class GradientStability {
     /** The two statistics of one example. */
     public record Result(double expected, double maximum, long evaluations) {}
 
-    public GradientStability(DenseNet net, double eps, double boxLow, double boxHigh) {
+    public GradientStability(Network net, double eps, double boxLow, double boxHigh) {
         if (!(eps >= 0) || !(boxLow < boxHigh)) {
             throw new IllegalArgumentException("gradient stability: need eps >= 0 and box low < high, got eps " + eps
                     + ", box [" + boxLow + ", " + boxHigh + "]");
@@ -42,32 +42,13 @@ public final class GradientStability {
      * back-propagating through the network linearised at each point (GEMMs over the batch).
      */
     public double[] logitGradients(double[] points, int n, int cls) {
-        int d = net.inputSize();
-        ForwardPass fp = net.forward(Host.array(points, net.dataType(), n, d));
-        int last = net.numLayers() - 1;
         int k = net.outputSize();
         double[] delta = new double[n * k];
         for (int i = 0; i < n; i++) {
             delta[i * k + cls] = 1;
         }
-        double alpha = net.activation().alpha();
-        for (int l = last; l >= 0; l--) {
-            int out = net.sizes()[l + 1];
-            double[] g = Host.pull(Nd4j.gemm(Host.array(delta, net.dataType(), n, out), net.weight(l), false, false));
-            if (l > 0) {
-                double[] z = fp.preactHost()[l - 1];
-                for (int q = 0; q < g.length; q++) {
-                    g[q] *= z[q] > 0 ? 1.0 : alpha;
-                }
-            }
-            delta = g;
-        }
-        for (int i = 0; i < n; i++) {
-            for (int r = 0; r < d; r++) {
-                delta[i * d + r] /= net.normalization().std(r);
-            }
-        }
-        return delta;
+        return Host.pull(net.inputGradient(Host.array(points, net.dataType(), n, net.inputSize()),
+                Host.array(delta, net.dataType(), n, k)));
     }
 
     /**

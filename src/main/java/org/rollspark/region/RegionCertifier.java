@@ -5,6 +5,14 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 /** Certifies the linear regions of a network's inputs: {@link Certifier} (dense) or {@link GraphCertifier}. */
 public interface RegionCertifier {
 
+    /** The certifier for a network: the dense fast path or the graph one. */
+    static RegionCertifier of(org.rollspark.net.Network net) {
+        if (net instanceof org.rollspark.net.DenseNet d) {
+            return new Certifier(d);
+        }
+        return new GraphCertifier((org.rollspark.graph.GraphNet) net, 16);
+    }
+
     /** Certifies every row of a raw (N, D) input matrix. */
     Certification certify(INDArray raw);
 

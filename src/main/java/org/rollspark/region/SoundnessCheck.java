@@ -3,7 +3,7 @@ package org.rollspark.region;
 import java.util.SplittableRandom;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.rollspark.net.DenseNet;
+import org.rollspark.net.Network;
 import org.rollspark.net.ForwardPass;
 import org.rollspark.util.Host;
 
@@ -16,7 +16,7 @@ import org.rollspark.util.Host;
  * float64 pattern differing from the certified one is a violation too.
  */
 public final class SoundnessCheck {
-    private final DenseNet net64;
+    private final Network net64;
     private final int points;
     private final long seed;
 
@@ -30,7 +30,7 @@ public final class SoundnessCheck {
     /**
      * @param pointsPerExample points drawn per example and norm (at least 2)
      */
-    public SoundnessCheck(DenseNet net, int pointsPerExample, long seed) {
+    public SoundnessCheck(Network net, int pointsPerExample, long seed) {
         if (pointsPerExample < 2) {
             throw new IllegalArgumentException("soundness points per example must be >= 2, got " + pointsPerExample);
         }
@@ -80,13 +80,9 @@ public final class SoundnessCheck {
             }
             fill(pts, row, x, u);
         }
-        ForwardPass fp = net64.forward(Host.array(pts, DataType.DOUBLE, n, d));
-        int[] hidden = new int[net64.numHidden()];
-        for (int l = 0; l < hidden.length; l++) {
-            hidden[l] = net64.hiddenSize(l);
-        }
-        ActivationPattern[] pats = ActivationPattern.of(fp.preactHost(), hidden, n);
-        double[] logits = Host.pull(fp.logits());
+        Network.NeuronValues nv = net64.neuronValues(Host.array(pts, DataType.DOUBLE, n, d));
+        ActivationPattern[] pats = ActivationPattern.of(nv.z(), nv.valid(), nv.sizes(), n);
+        double[] logits = nv.logits();
         int k = net64.outputSize();
         long violations = pats[0].equals(c.pattern(i)) ? 0 : 1;
         int pred = c.pred(i);

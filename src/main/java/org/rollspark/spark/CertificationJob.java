@@ -26,9 +26,9 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.rollspark.Provenance;
 import org.rollspark.data.LabeledData;
-import org.rollspark.net.DenseNet;
+import org.rollspark.net.Network;
 import org.rollspark.region.Certification;
-import org.rollspark.region.Certifier;
+import org.rollspark.region.RegionCertifier;
 import org.rollspark.region.Norm;
 import org.rollspark.region.GradientStability;
 import org.rollspark.region.SoundnessCheck;
@@ -126,7 +126,7 @@ public final class CertificationJob {
      * @param partitions number of Spark partitions to certify in
      * @param config the resolved configuration, recorded in the manifest
      */
-    public static Result run(SparkSession spark, DenseNet net, String modelId, LabeledData data, String dataset,
+    public static Result run(SparkSession spark, Network net, String modelId, LabeledData data, String dataset,
             String split, String output, String runDate, String runId, int partitions, Map<String, Object> config)
             throws IOException {
         return run(spark, net, modelId, data, dataset, split, output, runDate, runId, partitions, config, DEFAULT_RADII,
@@ -172,7 +172,7 @@ public final class CertificationJob {
      *
      * @param radii per norm (l1, l2, l_inf) the radii at which the summary reports certified accuracy
      */
-    public static Result run(SparkSession spark, DenseNet net, String modelId, LabeledData data, String dataset,
+    public static Result run(SparkSession spark, Network net, String modelId, LabeledData data, String dataset,
             String split, String output, String runDate, String runId, int partitions, Map<String, Object> config,
             double[][] radii, Options options) throws IOException {
         if (data.numFeatures() != net.inputSize()) {
@@ -262,10 +262,10 @@ public final class CertificationJob {
         }
     }
 
-    static List<Row> certifyShard(DenseNet net, LabeledData shard, String runId, String modelId, String dataset,
+    static List<Row> certifyShard(Network net, LabeledData shard, String runId, String modelId, String dataset,
             String split, int soundExamples, int gradExamples, Options options) {
         org.nd4j.linalg.api.ndarray.INDArray x = shard.allFeatures();
-        Certification c = new Certifier(net).withCoordinateBounds(options.coordinateBounds()).certify(x);
+        Certification c = RegionCertifier.of(net).withCoordinateBounds(options.coordinateBounds()).certify(x);
         SoundnessCheck check = soundExamples > 0 ? new SoundnessCheck(net, options.soundnessPoints(), 1) : null;
         double[] xs = check == null ? null : org.rollspark.util.Host.pull(x);
         int d = shard.numFeatures();

@@ -1,33 +1,36 @@
 package org.rollspark.spark;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
 import java.io.Serializable;
+import java.io.UncheckedIOException;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.rollspark.net.Activation;
-import org.rollspark.net.DenseNet;
+import org.rollspark.net.Network;
 import org.rollspark.net.Normalization;
 import org.rollspark.util.Host;
 
 /**
- * A network as plain Java values, for broadcasting to executors: architecture, normalisation,
- * data type and the flat parameters in double precision (float32 values round-trip exactly).
+ * A network as plain Java values, for broadcasting to executors: its architecture (model.json's JSON
+ * text), normalisation, data type and the flat parameters in double precision (float32 values
+ * round-trip exactly).
  */
-public record NetState(int[] sizes, Activation activation, Normalization normalization, boolean float64,
-        double[] params) implements Serializable {
+public record NetState(String architecture, Normalization normalization, boolean float64, double[] params)
+        implements Serializable {
 
     /** Serialised through {@link Proxy}: parameters of a float32 network travel as 4-byte floats. */
     private Object writeReplace() {
-        return new Proxy(sizes, activation, normalization, float64, new CompactVector(params));
+        return new Proxy(architecture, normalization, float64, new CompactVector(params));
     }
 
-    private record Proxy(int[] sizes, Activation activation, Normalization normalization, boolean float64,
-            CompactVector params) implements Serializable {
+    private record Proxy(String architecture, Normalization normalization, boolean float64, CompactVector params)
+            implements Serializable {
         private Object readResolve() {
-            return new NetState(sizes, activation, normalization, float64, params.values);
+            return new NetState(architecture, normalization, float64, params.values);
         }
     }
 
-    public static NetState of(DenseNet net) {
-        return new NetState(net.sizes(), net.activation(), net.normalization(), net.dataType() == DataType.DOUBLE,
+    public static NetState of(Network net) {
+        return new NetState(net.architecture().toString(), net.normalization(), net.dataType() == DataType.DOUBLE,
                 Host.pull(net.params()));
     }
 
@@ -36,7 +39,12 @@ public record NetState(int[] sizes, Activation activation, Normalization normali
     }
 
     /** A network over a fresh copy of these parameters. */
-    public DenseNet toNet() {
-        return DenseNet.of(sizes, activation, normalization, Host.array(params, dataType(), params.length));
+    public Network toNet() {
+        try {
+            return Network.of(new ObjectMapper().readTree(architecture), normalization,
+                    Host.array(params, dataType(), params.length));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 }

@@ -19,7 +19,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.rollspark.Provenance;
 import org.rollspark.data.LabeledData;
 import org.rollspark.loss.LossValue;
-import org.rollspark.net.DenseNet;
+import org.rollspark.net.Network;
 import org.rollspark.net.ModelIO;
 import org.rollspark.train.EpochStats;
 import org.rollspark.train.LocalTrainer;
@@ -68,7 +68,7 @@ public final class ParameterAveragingTrainer {
     }
 
     /** Trains {@code net} in place (it ends holding the best epoch) and returns the history. */
-    public TrainingHistory fit(DenseNet net, LabeledData train, LabeledData validation, Consumer<EpochStats> listener) {
+    public TrainingHistory fit(Network net, LabeledData train, LabeledData validation, Consumer<EpochStats> listener) {
         TrainConfig tc = config.train();
         if (train.numFeatures() != net.inputSize()) {
             throw new IllegalArgumentException(train.name() + " has " + train.numFeatures()
@@ -162,7 +162,7 @@ public final class ParameterAveragingTrainer {
         return rdd;
     }
 
-    private RoundResult round(JavaRDD<LabeledData> shards, DenseNet net, Optimizer opt, int epoch, int round) {
+    private RoundResult round(JavaRDD<LabeledData> shards, Network net, Optimizer opt, int epoch, int round) {
         INDArray[] st = opt.state();
         double[][] state = new double[st.length][];
         for (int s = 0; s < st.length; s++) {
@@ -184,7 +184,7 @@ public final class ParameterAveragingTrainer {
     }
 
     /** The loss of the current network over sharded data, computed on the executors. */
-    LossValue evaluate(JavaRDD<LabeledData> shards, DenseNet net) {
+    LossValue evaluate(JavaRDD<LabeledData> shards, Network net) {
         Broadcast<NetState> bNet = sc.broadcast(NetState.of(net));
         org.rollspark.loss.RollLoss loss = config.train().loss();
         int evalBatch = config.train().evalBatchSize();
@@ -195,7 +195,7 @@ public final class ParameterAveragingTrainer {
         }
     }
 
-    private void checkpoint(DenseNet net, String name, String dataFingerprint) {
+    private void checkpoint(Network net, String name, String dataFingerprint) {
         if (config.checkpointDir() == null) {
             return;
         }
@@ -243,7 +243,7 @@ public final class ParameterAveragingTrainer {
             }
             int to = Math.min(part.size(), from + perRound);
             int[] order = LabeledData.permutation(part.size(), shardSeed(config.seed(), epoch, shard));
-            DenseNet local = net.value().toNet();
+            Network local = net.value().toNet();
             Optimizer o = config.newOptimizer(local.params().length(), local.dataType());
             CompactVector[] sv = state.value();
             INDArray[] arrays = new INDArray[sv.length];
@@ -251,8 +251,8 @@ public final class ParameterAveragingTrainer {
                 arrays[s] = Host.array(sv[s].values, local.dataType(), sv[s].values.length);
             }
             o.restore(arrays, steps);
-            LossValue v = LocalTrainer.runBatches(local, local.gradientBuffer(), o, config.loss(), part, order, from, to,
-                    batch, "epoch " + epoch + " shard " + shard);
+            LossValue v = LocalTrainer.runBatches(local, config.loss().gradientFor(local), o, config.loss(), part, order,
+                    from, to, batch, shardSeed(config.seed(), epoch, shard), "epoch " + epoch + " shard " + shard);
             org.apache.spark.TaskContext task = org.apache.spark.TaskContext.get();
             if (failFirstAttempts && task != null && task.attemptNumber() == 0) {
                 throw new IllegalStateException("injected failure of task attempt 0 (test)");

@@ -7,10 +7,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.rollspark.data.LabeledData;
 import org.rollspark.loss.LossValue;
 import org.rollspark.loss.RollLoss;
-import org.rollspark.net.DenseNet;
+import org.rollspark.net.Network;
 
 /**
- * Trains a {@link DenseNet} in one JVM: seeded shuffling each epoch, minibatches (the last one may
+ * Trains a {@link Network} in one JVM: seeded shuffling each epoch, minibatches (the last one may
  * be smaller), the configured loss and optimiser, and a validation pass after each epoch. On return
  * the network holds the parameters of the best epoch.
  */
@@ -27,12 +27,17 @@ public final class LocalTrainer {
         this.listener = listener;
     }
 
+    /** The seed of the minibatch starting at {@code position} of an epoch's order (draws of a sampled loss). */
+    public static long stepSeed(long epochSeed, int position) {
+        return epochSeed * 0xBF58476D1CE4E5B9L + position;
+    }
+
     /** The shuffling seed of an epoch (1-based), derived from the run's seed. */
     public static long epochSeed(long seed, int epoch) {
         return seed * 0x9E3779B97F4A7C15L + epoch;
     }
 
-    public TrainingHistory fit(DenseNet net, LabeledData train, LabeledData validation) {
+    public TrainingHistory fit(Network net, LabeledData train, LabeledData validation) {
         if (train.numFeatures() != net.inputSize()) {
             throw new IllegalArgumentException(train.name() + " has " + train.numFeatures()
                     + " features; the network takes " + net.inputSize());
@@ -41,8 +46,8 @@ public final class LocalTrainer {
             throw new IllegalArgumentException(train.name() + " is empty");
         }
         Optimizer opt = config.newOptimizer(net.params().length(), net.dataType());
-        DenseNet grad = net.gradientBuffer();
         RollLoss loss = config.loss();
+        RollLoss.Gradient grad = loss.gradientFor(net);
         List<EpochStats> epochs = new ArrayList<>();
         INDArray best = null;
         double bestLoss = Double.POSITIVE_INFINITY;
@@ -51,7 +56,7 @@ public final class LocalTrainer {
             long t0 = System.nanoTime();
             int[] order = LabeledData.permutation(train.size(), epochSeed(config.seed(), epoch));
             LossValue sum = runBatches(net, grad, opt, loss, train, order, 0, order.length, config.batchSize(),
-                    "epoch " + epoch);
+                    epochSeed(config.seed(), epoch), "epoch " + epoch);
             double trainSeconds = (System.nanoTime() - t0) / 1e9;
             LossValue val = validation == null ? null : evaluate(net, loss, validation, config.evalBatchSize());
             double seconds = (System.nanoTime() - t0) / 1e9;
@@ -71,26 +76,28 @@ public final class LocalTrainer {
 
     /**
      * Trains on the minibatches {@code order[from..to)} of {@code data} in steps of {@code batchSize}
-     * (the last may be smaller), updating {@code net} in place; returns the summed training loss.
+     * (the last may be smaller), updating {@code net} in place; returns the summed training loss. The
+     * sampled coordinates of a sampled loss are drawn with {@link #stepSeed}({@code seed}, position).
      */
-    public static LossValue runBatches(DenseNet net, DenseNet grad, Optimizer opt, RollLoss loss, LabeledData data,
-            int[] order, int from, int to, int batchSize, String where) {
+    public static LossValue runBatches(Network net, RollLoss.Gradient grad, Optimizer opt, RollLoss loss,
+            LabeledData data, int[] order, int from, int to, int batchSize, long seed, String where) {
         LossValue sum = LossValue.empty();
         for (int b = from; b < to; b += batchSize) {
             int e = Math.min(to, b + batchSize);
-            LossValue v = loss.valueAndGradient(net, data.features(order, b, e), data.labels(order, b, e), grad);
+            LossValue v = loss.valueAndGradient(net, data.features(order, b, e), data.labels(order, b, e), grad,
+                    stepSeed(seed, b));
             if (!Double.isFinite(v.total())) {
                 throw new IllegalStateException(where + ", batch at " + b + ": loss is " + v.total()
                         + " (diverged; lower train.lr)");
             }
-            opt.step(net.params(), grad.params());
+            opt.step(net.params(), grad.flat());
             sum = sum.plus(v);
         }
         return sum;
     }
 
     /** The loss over a whole dataset, in batches (no gradients). */
-    public static LossValue evaluate(DenseNet net, RollLoss loss, LabeledData data, int batchSize) {
+    public static LossValue evaluate(Network net, RollLoss loss, LabeledData data, int batchSize) {
         int[] order = new int[data.size()];
         for (int i = 0; i < order.length; i++) {
             order[i] = i;
