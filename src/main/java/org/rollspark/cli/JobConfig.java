@@ -176,6 +176,53 @@ public final class JobConfig {
         return h.stream().mapToInt(Integer::intValue).toArray();
     }
 
+    /**
+     * A freshly initialised network for {@code features} inputs and {@code classes} outputs:
+     * {@code net.type = dense} (net.hidden, net.activation) or {@code graph} (net.inputShape,
+     * net.layers, whose last dense layer must have one unit per class).
+     */
+    public org.rollspark.net.Network network(int features, int classes) {
+        String type = string("net.type");
+        if (type.equals("dense")) {
+            int[] h = hidden();
+            int[] sizes = new int[h.length + 2];
+            sizes[0] = features;
+            System.arraycopy(h, 0, sizes, 1, h.length);
+            sizes[sizes.length - 1] = classes;
+            return org.rollspark.net.DenseNet.init(sizes, activation(), normalization(), init(), seed(), dataType());
+        }
+        if (!type.equals("graph")) {
+            throw new IllegalArgumentException("roll.net.type must be dense or graph, got '" + type + "'");
+        }
+        int[] shape = config.getIntList("roll.net.inputShape").stream().mapToInt(Integer::intValue).toArray();
+        int size = 1;
+        for (int v : shape) {
+            size *= v;
+        }
+        if (size != features) {
+            throw new IllegalArgumentException("roll.net.inputShape " + java.util.Arrays.toString(shape) + " holds " + size
+                    + " values but the data has " + features + " features per example");
+        }
+        com.fasterxml.jackson.databind.node.ArrayNode layers;
+        try {
+            layers = (com.fasterxml.jackson.databind.node.ArrayNode) new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                    config.getList("roll.net.layers").render(com.typesafe.config.ConfigRenderOptions.concise()));
+        } catch (java.io.IOException | ClassCastException e) {
+            throw new IllegalArgumentException("roll.net.layers must be a list of layer objects: " + e.getMessage(), e);
+        }
+        org.rollspark.graph.GraphNet net;
+        try {
+            net = org.rollspark.graph.GraphNet.init(shape, layers, normalization(), init(), seed(), dataType());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("roll.net.layers: " + e.getMessage(), e);
+        }
+        if (net.outputSize() != classes) {
+            throw new IllegalArgumentException("roll.net.layers: the last layer gives " + net.outputSize()
+                    + " outputs but the data has " + classes + " classes");
+        }
+        return net;
+    }
+
     public Activation activation() {
         return Activation.parse(string("net.activation"));
     }
@@ -211,7 +258,8 @@ public final class JobConfig {
         if (!type.equals("roll")) {
             throw new IllegalArgumentException("roll.loss.type must be roll or vanilla, got '" + type + "'");
         }
-        return new RollLoss(doubleOf("loss.lambda"), doubleOf("loss.c"), Aggregation.parse(string("loss.gamma")));
+        return new RollLoss(doubleOf("loss.lambda"), doubleOf("loss.c"), Aggregation.parse(string("loss.gamma")),
+                new org.rollspark.loss.Sampling(intOf("loss.samples"), config.getBoolean("roll.loss.samplesPerChannel")));
     }
 
     public long seed() {

@@ -20,8 +20,9 @@ import org.apache.spark.sql.SparkSession;
 import org.rollspark.Provenance;
 import org.rollspark.data.LabeledData;
 import org.rollspark.net.DenseNet;
+import org.rollspark.net.Network;
 import org.rollspark.net.ModelIO;
-import org.rollspark.region.Certifier;
+import org.rollspark.region.RegionCertifier;
 import org.rollspark.region.Norm;
 import org.rollspark.spark.CertificationJob;
 import org.rollspark.spark.ParameterAveragingTrainer;
@@ -142,7 +143,11 @@ public final class Main implements Callable<Integer> {
             return new LabeledData[] {tv[0], tv[1], test};
         }
 
-        void checkInputs(JobConfig cfg, LabeledData[] data) throws IOException {}
+        /** Validates what the job will build from the settings and data; the default builds the network. */
+        void checkInputs(JobConfig cfg, LabeledData[] data) throws IOException {
+            cfg.network(data[0].numFeatures(), data[0].numClasses());
+            cfg.loss();
+        }
 
         abstract int run(JobConfig cfg, SparkSession spark, LabeledData[] data) throws Exception;
 
@@ -156,20 +161,18 @@ public final class Main implements Callable<Integer> {
         }
 
         /** Trains one model with parameter averaging; saves it under output.dir/models/ID. */
-        DenseNet train(JobConfig cfg, SparkSession spark, LabeledData[] data, String name) throws IOException {
-            int[] sizes = new int[cfg.hidden().length + 2];
-            sizes[0] = data[0].numFeatures();
-            System.arraycopy(cfg.hidden(), 0, sizes, 1, cfg.hidden().length);
-            sizes[sizes.length - 1] = data[0].numClasses();
-            DenseNet net = DenseNet.init(sizes, cfg.activation(), cfg.normalization(), cfg.init(), cfg.seed(), cfg.dataType());
+        Network train(JobConfig cfg, SparkSession spark, LabeledData[] data, String name) throws IOException {
+            Network net = cfg.network(data[0].numFeatures(), data[0].numClasses());
             Path out = Path.of(cfg.string("output.dir"));
             String id = runId + (name.isEmpty() ? "" : "-" + name);
             var sc = cfg.sparkTrainConfig(out.resolve("checkpoints").resolve(id).toString());
             Map<String, Object> prov = new LinkedHashMap<>(cfg.toMap());
-            prov.put("net.sizes", java.util.Arrays.toString(sizes));
-            LabeledData probe = data[1].subset("probe", java.util.stream.IntStream.range(0, Math.min(256, data[1].size())).toArray());
+            prov.put("net.architecture", net.architecture().toString());
+            // a probe of validation examples for the per-epoch median margin (fewer for graph nets: costlier)
+            int probeSize = Math.min(net instanceof DenseNet ? 256 : 64, data[1].size());
+            LabeledData probe = data[1].subset("probe", java.util.stream.IntStream.range(0, probeSize).toArray());
             log(String.format(Locale.ROOT, "training %s: %s, %d train / %d validation examples, %d workers x batch %d, "
-                    + "averaging every %d minibatches", name.isEmpty() ? "model" : name, java.util.Arrays.toString(sizes),
+                    + "averaging every %d minibatches", name.isEmpty() ? "model" : name, net.describe(),
                     data[0].size(), data[1].size(), sc.numWorkers(), sc.batchSizePerWorker(), sc.averagingFrequency()));
             TrainingHistory h = new ParameterAveragingTrainer(JavaSparkContext.fromSparkContext(spark.sparkContext()), sc,
                     this::log, prov).fit(net, data[0], data[1], s -> log(String.format(Locale.ROOT,
@@ -177,7 +180,7 @@ public final class Main implements Callable<Integer> {
                             + "val median eps_2 %.2e, %.0f ex/s", name, s.epoch(), cfg.integer("train.epochs"),
                     s.train().total(), s.train().crossEntropy(), s.train().rollTerm(), s.train().accuracy(),
                     s.validation().total(), s.validation().accuracy(),
-                    new Certifier(net).certify(probe.allFeatures()).quantile(Norm.L2, 0.5), s.examplesPerSecond())));
+                    RegionCertifier.of(net).certify(probe.allFeatures()).quantile(Norm.L2, 0.5), s.examplesPerSecond())));
             log(name + " kept epoch " + h.bestEpoch() + " (lowest validation loss, lambda * ROLL term included)");
             Path model = out.resolve("models").resolve(id);
             ModelIO.save(net, model, Provenance.record(prov, cfg.seed(), data[0].fingerprint()));
@@ -185,7 +188,7 @@ public final class Main implements Callable<Integer> {
             return net;
         }
 
-        Row certify(JobConfig cfg, SparkSession spark, DenseNet net, String modelId, LabeledData test, String name)
+        Row certify(JobConfig cfg, SparkSession spark, Network net, String modelId, LabeledData test, String name)
                 throws IOException {
             String id = runId + (name.isEmpty() ? "" : "-" + name);
             CertificationJob.Result r = CertificationJob.run(spark, net, modelId, test, cfg.dataDir().toString(),
@@ -211,7 +214,7 @@ public final class Main implements Callable<Integer> {
             String[] names = {"vanilla", "roll"};
             for (int m = 0; m < 2; m++) {
                 JobConfig c = m == 0 ? cfg.with(Map.of("loss.type", "vanilla")) : cfg.with(Map.of("loss.type", "roll"));
-                DenseNet net = train(c, spark, data, names[m]);
+                Network net = train(c, spark, data, names[m]);
                 summary[m] = certify(c, spark, net, runId + "-" + names[m], data[2], names[m]);
             }
             out.println();
@@ -255,11 +258,11 @@ public final class Main implements Callable<Integer> {
     static final class Certify extends Job {
         @Option(names = "--model", required = true, description = "Model folder (model.json plus .npy weights).")
         Path model;
-        DenseNet net;
+        Network net;
 
         @Override
         void checkInputs(JobConfig cfg, LabeledData[] data) throws IOException {
-            net = ModelIO.load(model);
+            net = ModelIO.loadNetwork(model, null);
             if (data[2].numFeatures() != net.inputSize()) {
                 throw new IOException(cfg.dataDir() + ": test examples have " + data[2].numFeatures()
                         + " features, the model " + model + " takes " + net.inputSize());

@@ -5,14 +5,14 @@ import org.nd4j.linalg.factory.Broadcast;
 import org.nd4j.linalg.factory.Nd4j;
 
 /** Broadcasting helpers shared by the layers. */
-final class Ops {
+public final class Ops {
     private Ops() {}
 
     /**
      * {@code t * m} where t holds {@code k} rows per example (example-major) and m one row per
      * example: every tangent of example n is scaled by row n of m. A new array.
      */
-    static INDArray perExample(INDArray t, INDArray m, int k) {
+    public static INDArray perExample(INDArray t, INDArray m, int k) {
         if (k == 1) {
             return t.mul(m);
         }

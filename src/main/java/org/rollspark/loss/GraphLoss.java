@@ -4,7 +4,10 @@ import java.util.List;
 import java.util.SplittableRandom;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.ops.transforms.Transforms;
 import org.rollspark.graph.GraphNet;
+import org.rollspark.graph.Ops;
 import org.rollspark.graph.Pass;
 import org.rollspark.util.Host;
 
@@ -35,6 +38,15 @@ public final class GraphLoss {
      */
     public static LossValue compute(RollLoss loss, GraphNet net, INDArray raw, int[] labels, int[] lengths, INDArray grad,
             long seed, boolean training) {
+        // a workspace: fresh multi-MB allocations are page-faulted in on first touch, which cost more than the convolutions
+        try (org.nd4j.linalg.api.memory.MemoryWorkspace ws = org.rollspark.util.Workspaces.open(
+                grad == null ? "graph-loss-value" : "graph-loss-gradient")) {
+            return computeInScope(loss, net, raw, labels, lengths, grad, seed, training);
+        }
+    }
+
+    private static LossValue computeInScope(RollLoss loss, GraphNet net, INDArray raw, int[] labels, int[] lengths,
+            INDArray grad, long seed, boolean training) {
         if (grad != null) {
             grad.assign(0);
         }
@@ -52,112 +64,120 @@ public final class GraphLoss {
         }
         List<Pass.Neurons> groups = fw.neurons();
         int g = groups.size();
-        double[][] z = new double[g][];
-        double[][] valid = new double[g][];
-        double[][] sq = new double[g][];
-        int[] real = new int[n];
-        for (int i = 0; i < g; i++) {
-            Pass.Neurons grp = groups.get(i);
-            z[i] = Host.pull(grp.z());
-            valid[i] = grp.valid() == null ? null : Host.pull(grp.valid());
-            sq[i] = new double[z[i].length];
-            int f = grp.size();
-            for (int e = 0; e < n; e++) {
-                real[e] += valid[i] == null ? f : (int) Math.round(sum(valid[i], e * f, f));
-            }
+        DataType type = net.dataType();
+        // real neurons per example (padded sequence steps are not neurons)
+        INDArray real = Nd4j.zeros(type, n, 1);
+        for (Pass.Neurons grp : groups) {
+            real.addi(grp.valid() == null ? Nd4j.valueArrayOf(new long[] {n, 1}, grp.size(), type) : grp.valid().sum(true, 1));
         }
         boolean onePass = loss.aggregation().isMean();
-        double[][] u = null;
+        INDArray[] weight = new INDArray[g]; // lambda * w_j / n: d loss / d t_j
         if (onePass) {
-            u = new double[g][];
+            INDArray perExample = real.rdiv(loss.lambda() / n);
             for (int i = 0; i < g; i++) {
-                int f = groups.get(i).size();
-                u[i] = new double[n * f];
-                for (int e = 0; e < n; e++) {
-                    for (int j = 0; j < f; j++) {
-                        double v = valid[i] == null ? 1 : valid[i][e * f + j];
-                        u[i][e * f + j] = loss.lambda() * v / ((double) n * real[e]);
-                    }
+                Pass.Neurons grp = groups.get(i);
+                INDArray ones = grp.valid() == null ? Nd4j.ones(type, n, grp.size()) : grp.valid();
+                weight[i] = ones.mulColumnVector(perExample);
+            }
+        }
+        INDArray[] sq = new INDArray[g];
+        for (int i = 0; i < g; i++) {
+            sq[i] = Nd4j.zeros(type, n, groups.get(i).size());
+        }
+        Tangents plan = Tangents.plan(loss.sampling(), net, n, seed);
+        for (int blk = 0; blk < plan.blocks(); blk++) {
+            tangentBlock(fw, plan, blk, groups, sq, grad != null && onePass ? weight : null);
+        }
+        double c = loss.c();
+        INDArray[] t = new INDArray[g];
+        for (int i = 0; i < g; i++) {
+            INDArray hinge = Transforms.relu(Transforms.abs(groups.get(i).z(), true).rsubi(1), false);
+            t[i] = sq[i].addi(hinge.muli(c));
+            if (groups.get(i).valid() != null) {
+                t[i].muli(groups.get(i).valid());
+            }
+        }
+        double rollTerm;
+        if (onePass) {
+            INDArray perExample = Nd4j.zeros(type, n, 1);
+            for (INDArray ti : t) {
+                perExample.addi(ti.sum(true, 1));
+            }
+            rollTerm = perExample.divi(real).sumNumber().doubleValue() / n;
+        } else {
+            rollTerm = aggregate(loss, groups, t, weight, n);
+            if (grad != null) {
+                for (int blk = 0; blk < plan.blocks(); blk++) {
+                    tangentBlock(fw, plan, blk, groups, null, weight);
                 }
             }
         }
-        Tangents plan = Tangents.plan(loss.sampling(), net, n, seed);
-        boolean backOnFirst = grad != null && onePass;
-        for (int blk = 0; blk < plan.blocks(); blk++) {
-            tangentBlock(fw, plan, blk, groups, sq, backOnFirst ? u : null, net);
+        if (grad != null) {
+            for (int i = 0; i < g; i++) {
+                // hinge: d/dz of C max(0, 1 - |z|) = -C sign(z) where |z| < 1
+                INDArray z = groups.get(i).z();
+                INDArray inside = Transforms.abs(z, true).lt(1).castTo(type);
+                groups.get(i).setZGradient(Transforms.sign(z, true).muli(inside).muli(weight[i]).muli(-c));
+            }
+            fw.backward(Host.array(dLogits, type, n, classes));
         }
-        // aggregate per example over its real neurons
-        double rollTerm = 0;
-        double[][] weight = new double[g][];
-        for (int i = 0; i < g; i++) {
-            weight[i] = new double[z[i].length];
-        }
+        return new LossValue(ce + loss.lambda() * rollTerm, ce, rollTerm, xe.correct(), n);
+    }
+
+    /**
+     * Top-gamma and max: per example, the aggregation over its real neurons (host side, one sort per
+     * example); fills {@code weight} with lambda * w_j / n and returns the batch mean of the aggregate.
+     */
+    private static double aggregate(RollLoss loss, List<Pass.Neurons> groups, INDArray[] t, INDArray[] weight, int n) {
+        int g = groups.size();
+        double[][] th = new double[g][];
+        double[][] valid = new double[g][];
+        double[][] wh = new double[g][];
         int total = 0;
-        for (Pass.Neurons grp : groups) {
-            total += grp.size();
+        for (int i = 0; i < g; i++) {
+            th[i] = Host.pull(t[i]);
+            valid[i] = groups.get(i).valid() == null ? null : Host.pull(groups.get(i).valid());
+            wh[i] = new double[th[i].length];
+            total += groups.get(i).size();
         }
-        double[] t = new double[total];
+        double[] all = new double[total];
         double[] w = new double[total];
         int[] group = new int[total];
         int[] pos = new int[total];
-        double c = loss.c();
+        double sum = 0;
         for (int e = 0; e < n; e++) {
             int m = 0;
             for (int i = 0; i < g; i++) {
                 int f = groups.get(i).size();
                 for (int j = 0; j < f; j++) {
                     int at = e * f + j;
-                    if (valid[i] != null && valid[i][at] == 0) {
-                        continue;
+                    if (valid[i] == null || valid[i][at] != 0) {
+                        all[m] = th[i][at];
+                        group[m] = i;
+                        pos[m++] = at;
                     }
-                    t[m] = sq[i][at] + c * Math.max(0, 1 - Math.abs(z[i][at]));
-                    group[m] = i;
-                    pos[m] = at;
-                    m++;
                 }
             }
-            rollTerm += loss.aggregation().weights(t, m, w);
+            sum += loss.aggregation().weights(all, m, w);
             for (int q = 0; q < m; q++) {
-                weight[group[q]][pos[q]] = loss.lambda() * w[q] / n;
+                wh[group[q]][pos[q]] = loss.lambda() * w[q] / n;
             }
         }
-        rollTerm /= n;
-        if (grad != null) {
-            if (!onePass) {
-                for (int blk = 0; blk < plan.blocks(); blk++) {
-                    tangentBlock(fw, plan, blk, groups, null, weight, net);
-                }
-            }
-            for (int i = 0; i < g; i++) {
-                double[] dz = new double[z[i].length];
-                for (int at = 0; at < dz.length; at++) {
-                    double zj = z[i][at];
-                    dz[at] = Math.abs(zj) < 1 ? -weight[i][at] * c * Math.signum(zj) : 0;
-                }
-                groups.get(i).setZGradient(Host.array(dz, net.dataType(), n, groups.get(i).size()));
-            }
-            fw.backward(Host.array(dLogits, net.dataType(), n, classes));
+        for (int i = 0; i < g; i++) {
+            weight[i] = Host.array(wh[i], t[i].dataType(), n, groups.get(i).size());
         }
-        return new LossValue(ce + loss.lambda() * rollTerm, ce, rollTerm, xe.correct(), n);
-    }
-
-    private static double sum(double[] a, int from, int len) {
-        double s = 0;
-        for (int i = from; i < from + len; i++) {
-            s += a[i];
-        }
-        return s;
+        return sum / n;
     }
 
     /**
      * One block of tangents: push it, add its (scaled) squared derivatives to {@code sq} when given,
-     * and when {@code u} is given back-propagate {@code d/d tz = 2 s u tz}.
+     * and when {@code weight} is given back-propagate {@code d/d tz = 2 s weight tz}.
      */
-    private static void tangentBlock(GraphNet.Forward fw, Tangents plan, int blk, List<Pass.Neurons> groups,
-            double[][] sq, double[][] u, GraphNet net) {
+    private static void tangentBlock(GraphNet.Forward fw, Tangents plan, int blk, List<Pass.Neurons> groups, INDArray[] sq,
+            INDArray[] weight) {
         int n = fw.pass().batch();
         int k = plan.rows(blk);
-        fw.tangent(plan.seeds(blk, net.dataType()), k);
+        fw.tangent(plan.seeds(blk, fw.logits().dataType()), k);
         double s = plan.scale();
         for (int i = 0; i < groups.size(); i++) {
             Pass.Neurons grp = groups.get(i);
@@ -165,23 +185,13 @@ public final class GraphLoss {
             int f = grp.size();
             if (sq != null) {
                 INDArray t3 = tz.reshape('c', n, k, f);
-                double[] part = Host.pull(t3.mul(t3).sum(1));
-                for (int at = 0; at < part.length; at++) {
-                    sq[i][at] += s * part[at];
-                }
+                sq[i].addi(t3.mul(t3).sum(1).muli(s));
             }
-            if (u != null) {
-                double[] scaled = u[i].clone();
-                for (int at = 0; at < scaled.length; at++) {
-                    scaled[at] *= 2 * s;
-                }
-                INDArray ug = Host.array(scaled, net.dataType(), n, f);
-                INDArray d = k == 1 ? tz.mul(ug)
-                        : tz.reshape('c', n, k, f).mul(ug.reshape('c', n, 1, f).broadcast(n, k, f)).reshape('c', (long) n * k, f);
-                grp.setTangentGradient(d);
+            if (weight != null) {
+                grp.setTangentGradient(Ops.perExample(tz, weight[i], k).muli(2 * s));
             }
         }
-        if (u != null) {
+        if (weight != null) {
             fw.backwardTangent();
         }
     }
