@@ -43,6 +43,10 @@ public final class CoreBench {
             certifyMnist(java.nio.file.Path.of(args.length > 3 ? args[3] : "data/full/mnist"));
             return;
         }
+        if (only.startsWith("graph:")) {
+            graph(java.nio.file.Path.of(only.substring("graph:".length())), reps, seconds);
+            return;
+        }
         DenseNet net = DenseNet.init(SIZES, Activation.relu(), Normalization.mnist(), Init.UNIFORM_FAN_IN, 1, DataType.FLOAT);
         INDArray x = TestData.uniform(2, BATCH, SIZES[0]);
         int[] y = TestData.labels(3, BATCH, 10);
@@ -88,6 +92,62 @@ public final class CoreBench {
     }
 
     /**
+     * The graph net of a job file (e.g. conf/mnist-resnet.conf) on MNIST-shaped batches of 64: a vanilla
+     * training step, a training step with the job's ROLL loss (sampled when loss.samples > 0), their
+     * ratio measured in the same run, certification of a batch, and the peak resident memory.
+     */
+    static void graph(java.nio.file.Path conf, int reps, double seconds) {
+        org.rollspark.cli.JobConfig cfg = org.rollspark.cli.JobConfig.load(conf, List.of());
+        org.rollspark.net.Network net = cfg.network(SIZES[0], 10);
+        INDArray x = TestData.uniform(2, BATCH, SIZES[0]);
+        int[] y = TestData.labels(3, BATCH, 10);
+        RollLoss roll = cfg.loss();
+        RollLoss vanilla = RollLoss.vanilla();
+        RollLoss.Gradient g = roll.gradientFor(net);
+        Optimizer opt = new Sgd(net.params().length(), DataType.FLOAT, 1e-4, 0.5, true);
+        long[] step = {0};
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("net", conf.toString());
+        result.put("threads", System.getenv().getOrDefault("OMP_NUM_THREADS", "unset"));
+        List<Double> ratios = new ArrayList<>();
+        for (int r = 0; r < reps; r++) {
+            // alternate the two steps so that both see the same machine state; the ratio of each pair
+            double v = Double.parseDouble(measure("vanilla step", 1, seconds, 0, () -> {
+                vanilla.valueAndGradient(net, x, y, g, step[0]++);
+                opt.step(net.params(), g.flat());
+            }));
+            double s = Double.parseDouble(measure("ROLL step (" + roll.sampling().spec() + ")", 1, seconds, 0, () -> {
+                roll.valueAndGradient(net, x, y, g, step[0]++);
+                opt.step(net.params(), g.flat());
+            }));
+            ratios.add(v / s);
+        }
+        double[] sorted = ratios.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        System.out.printf(Locale.ROOT, "ROLL step / vanilla step time: median %.2f (min %.2f, max %.2f over %d pairs)%n",
+                sorted[sorted.length / 2], sorted[0], sorted[sorted.length - 1], sorted.length);
+        result.put("ratio", String.format(Locale.ROOT, "%.2f", sorted[sorted.length / 2]));
+        org.rollspark.region.RegionCertifier cert = org.rollspark.region.RegionCertifier.of(net);
+        INDArray few = x.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, 16), org.nd4j.linalg.indexing.NDArrayIndex.all());
+        result.put("certify", measure("certify 16 (3 margins)", 1, seconds, 0, 16, () -> cert.certify(few)));
+        result.put("peak_rss_mb", peakRssMb());
+        System.out.println("peak resident memory: " + result.get("peak_rss_mb") + " MB");
+    }
+
+    /** The process's peak resident set (VmHWM), in MB; -1 where /proc is not there. */
+    static long peakRssMb() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
+                }
+            }
+        } catch (java.io.IOException | NumberFormatException e) {
+            return -1;
+        }
+        return -1;
+    }
+
+    /**
      * Certifies the MNIST test set (t10k files in {@code dir}) with the paper's net: all three region
      * margins, decision margins, certified radii, patterns and Jacobian hashes; prints examples/s.
      */
@@ -108,6 +168,11 @@ public final class CoreBench {
 
     /** Runs {@code step} (one batch) for about {@code seconds} per repetition; returns the median ex/s. */
     static String measure(String name, int reps, double seconds, double flopsPerExample, Runnable step) {
+        return measure(name, reps, seconds, flopsPerExample, BATCH, step);
+    }
+
+    /** As above for steps of {@code examples} examples each. */
+    static String measure(String name, int reps, double seconds, double flopsPerExample, int examples, Runnable step) {
         long warm = System.nanoTime();
         while (System.nanoTime() - warm < seconds * 1e9) {
             step.run();
@@ -120,7 +185,7 @@ public final class CoreBench {
                 step.run();
                 n++;
             } while (System.nanoTime() - t0 < seconds * 1e9);
-            rates.add(n * BATCH / ((System.nanoTime() - t0) / 1e9));
+            rates.add(n * examples / ((System.nanoTime() - t0) / 1e9));
         }
         double[] s = rates.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         double median = s[s.length / 2];

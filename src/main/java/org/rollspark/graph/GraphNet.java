@@ -447,6 +447,64 @@ public final class GraphNet implements org.rollspark.net.Network {
         return new Forward(p, h, head.forward(h, p));
     }
 
+    /** The batch-norm layers in forward order (none: empty). */
+    private List<BatchNorm> batchNorms() {
+        List<BatchNorm> out = new ArrayList<>();
+        for (Layer l : Layer.flatten(body)) {
+            if (l instanceof BatchNorm b) {
+                out.add(b);
+            }
+        }
+        for (Layer l : Layer.flatten(head)) {
+            if (l instanceof BatchNorm b) {
+                out.add(b);
+            }
+        }
+        return out;
+    }
+
+    public boolean hasBatchNorm() {
+        return !batchNorms().isEmpty();
+    }
+
+    /**
+     * Per-channel sums of every batch-norm layer's input (x, x^2, count; layer after layer) over a
+     * training-mode pass of one batch, without touching the running statistics. Sums of several
+     * batches (and of several workers) add up; {@link #setBatchNormStatistics} turns them into
+     * population statistics.
+     */
+    public double[] batchNormSums(INDArray raw, int[] lengths) {
+        Pass p = new Pass(params, null, (int) raw.size(0), true, lengths);
+        java.util.Map<BatchNorm, double[]> sums = new java.util.IdentityHashMap<>();
+        p.collectStatistics(sums);
+        INDArray h = body.forward(normalize(raw), p);
+        head.forward(h, p);
+        List<BatchNorm> bns = batchNorms();
+        int total = 0;
+        for (BatchNorm b : bns) {
+            total += 2 * b.inShape()[0] + 1;
+        }
+        double[] out = new double[total];
+        int off = 0;
+        for (BatchNorm b : bns) {
+            double[] acc = sums.get(b);
+            System.arraycopy(acc, 0, out, off, acc.length);
+            off += acc.length;
+        }
+        return out;
+    }
+
+    /** Sets every batch-norm layer's running statistics from summed {@link #batchNormSums}. */
+    public void setBatchNormStatistics(double[] sums) {
+        Pass p = new Pass(params, null, 0, false, null);
+        int off = 0;
+        for (BatchNorm b : batchNorms()) {
+            int len = 2 * b.inShape()[0] + 1;
+            b.setStatistics(java.util.Arrays.copyOfRange(sums, off, off + len), p);
+            off += len;
+        }
+    }
+
     /** Logits of a raw batch in inference mode. */
     @Override
     public INDArray logits(INDArray raw) {

@@ -22,6 +22,7 @@ public final class Pass {
     private final Map<Object, Object> cache = new IdentityHashMap<>();
     private final Map<Layer.Param, INDArray> gradViews = new IdentityHashMap<>();
     private final List<Neurons> neurons = new ArrayList<>();
+    private Map<BatchNorm, double[]> statistics;
 
     Pass(INDArray params, INDArray grads, int batch, boolean training, int[] lengths) {
         this.params = params;
@@ -86,6 +87,18 @@ public final class Pass {
     @SuppressWarnings("unchecked")
     public <T> T get(Object key) {
         return (T) cache.get(key);
+    }
+
+    /**
+     * Collect batch-norm statistics instead of updating the running ones: training-mode batch norm
+     * adds per-channel sums of x and x^2 and the count to {@code sums}.
+     */
+    void collectStatistics(Map<BatchNorm, double[]> sums) {
+        this.statistics = sums;
+    }
+
+    Map<BatchNorm, double[]> statistics() {
+        return statistics;
     }
 
     /** Registers a neuron group met by forward; returns it so the layer can keep a handle. */

@@ -50,12 +50,7 @@ public final class ModelIO {
             return;
         }
         GraphNet g = (GraphNet) net;
-        Path parent = dir.toAbsolutePath().getParent();
-        Files.createDirectories(parent);
-        Path tmp = Files.createTempDirectory(parent, "." + dir.getFileName() + ".tmp-");
-        try {
-            boolean f64 = net.dataType() == DataType.DOUBLE;
-            ObjectNode root = header(net, f64);
+        writeFolder(net, dir, provenance, (tmp, root, f64) -> {
             ArrayNode tensors = root.putArray("tensors");
             for (Map.Entry<String, Layer.Param> e : g.namedTensors().entrySet()) {
                 String file = e.getKey() + ".npy";
@@ -64,6 +59,27 @@ public final class ModelIO {
                 t.put("name", e.getKey());
                 t.put("file", file);
             }
+        });
+    }
+
+    /** Writes a model's tensors and its model.json's entries for them into a staging folder. */
+    private interface TensorWriter {
+        void write(Path tmp, ObjectNode root, boolean f64) throws IOException;
+    }
+
+    /**
+     * Stages a model folder next to {@code dir} (header, tensors, provenance), then moves it into place
+     * atomically, replacing an older one; nothing half-written is left on failure.
+     */
+    private static void writeFolder(Network net, Path dir, Map<String, Object> provenance, TensorWriter tensors)
+            throws IOException {
+        Path parent = dir.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        Path tmp = Files.createTempDirectory(parent, "." + dir.getFileName() + ".tmp-");
+        try {
+            boolean f64 = net.dataType() == DataType.DOUBLE;
+            ObjectNode root = header(net, f64);
+            tensors.write(tmp, root, f64);
             root.set("provenance", JSON.valueToTree(provenance == null ? Map.of() : provenance));
             JSON.writeValue(tmp.resolve("model.json").toFile(), root);
             replace(tmp, dir);
@@ -92,12 +108,7 @@ public final class ModelIO {
     }
 
     public static void save(DenseNet net, Path dir, Map<String, Object> provenance) throws IOException {
-        Path parent = dir.toAbsolutePath().getParent();
-        Files.createDirectories(parent);
-        Path tmp = Files.createTempDirectory(parent, "." + dir.getFileName() + ".tmp-");
-        try {
-            boolean f64 = net.dataType() == DataType.DOUBLE;
-            ObjectNode root = header(net, f64);
+        writeFolder(net, dir, provenance, (tmp, root, f64) -> {
             ArrayNode layers = root.putArray("layers");
             for (int l = 0; l < net.numLayers(); l++) {
                 String w = "layer" + l + ".weight.npy";
@@ -108,13 +119,7 @@ public final class ModelIO {
                 layer.put("weight", w);
                 layer.put("bias", b);
             }
-            root.set("provenance", JSON.valueToTree(provenance == null ? Map.of() : provenance));
-            JSON.writeValue(tmp.resolve("model.json").toFile(), root);
-            replace(tmp, dir);
-        } catch (IOException | RuntimeException e) {
-            deleteTree(tmp);
-            throw e;
-        }
+        });
     }
 
     private static void replace(Path tmp, Path dir) throws IOException {
@@ -263,7 +268,7 @@ public final class ModelIO {
         Npy.Array a = Npy.read(file);
         if (!java.util.Arrays.equals(a.shape(), expected)) {
             throw new IOException(file + ": shape " + java.util.Arrays.toString(a.shape()) + ", expected "
-                    + java.util.Arrays.toString(expected) + " (weights are (out, in) like PyTorch's nn.Linear)");
+                    + java.util.Arrays.toString(expected) + " (PyTorch's layouts: dense (out, in), conv (out, in, kH, kW))");
         }
         double[] d = a.data();
         for (int i = 0; i < d.length; i++) {

@@ -120,6 +120,7 @@ public final class ParameterAveragingTrainer {
                                 sum.count() / secs));
                     }
                 }
+                recalibrate(shards, net, workers);
                 double trainSeconds = (System.nanoTime() - t0) / 1e9;
                 LossValue val = null;
                 if (valShards != null) {
@@ -180,6 +181,58 @@ public final class ParameterAveragingTrainer {
         } finally {
             bNet.destroy();
             bState.destroy();
+        }
+    }
+
+    /**
+     * Re-estimates batch-norm running statistics on the executors: per-channel sums over the first
+     * examples of every shard ({@link LocalTrainer#BN_SAMPLE} in all) with the epoch's final
+     * parameters, added up and set on the driver. No-op for networks without batch norm.
+     */
+    private void recalibrate(JavaRDD<LabeledData> shards, Network net, int workers) {
+        if (!(net instanceof org.rollspark.graph.GraphNet g) || !g.hasBatchNorm()) {
+            return;
+        }
+        sc.setJobDescription("roll: batch-norm statistics");
+        int perShard = (LocalTrainer.BN_SAMPLE + workers - 1) / workers;
+        Broadcast<NetState> bNet = sc.broadcast(NetState.of(net));
+        try {
+            double[] sums = shards.map(new BatchNormSums(bNet, perShard, config.train().evalBatchSize()))
+                    .reduce(new AddSums());
+            g.setBatchNormStatistics(sums);
+        } finally {
+            bNet.destroy();
+        }
+    }
+
+    private static final class BatchNormSums implements Function<LabeledData, double[]> {
+        private static final long serialVersionUID = 1L;
+        private final Broadcast<NetState> net;
+        private final int limit;
+        private final int batch;
+
+        BatchNormSums(Broadcast<NetState> net, int limit, int batch) {
+            this.net = net;
+            this.limit = limit;
+            this.batch = batch;
+        }
+
+        @Override
+        public double[] call(LabeledData part) {
+            return LocalTrainer.batchNormSums(net.value().toNet(), part, limit, batch);
+        }
+    }
+
+    private static final class AddSums implements Function2<double[], double[], double[]> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public double[] call(double[] a, double[] b) {
+            double[] out = a.clone();
+            for (int i = 0; i < out.length; i++) {
+                out[i] += b[i];
+            }
+            return out;
         }
     }
 

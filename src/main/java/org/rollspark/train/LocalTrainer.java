@@ -57,6 +57,7 @@ public final class LocalTrainer {
             int[] order = LabeledData.permutation(train.size(), epochSeed(config.seed(), epoch));
             LossValue sum = runBatches(net, grad, opt, loss, train, order, 0, order.length, config.batchSize(),
                     epochSeed(config.seed(), epoch), "epoch " + epoch);
+            recalibrate(net, train, BN_SAMPLE, config.evalBatchSize());
             double trainSeconds = (System.nanoTime() - t0) / 1e9;
             LossValue val = validation == null ? null : evaluate(net, loss, validation, config.evalBatchSize());
             double seconds = (System.nanoTime() - t0) / 1e9;
@@ -94,6 +95,48 @@ public final class LocalTrainer {
             sum = sum.plus(v);
         }
         return sum;
+    }
+
+    /** Training examples over which batch-norm statistics are re-estimated after every epoch. */
+    public static final int BN_SAMPLE = 2048;
+
+    /**
+     * Per-channel batch-norm sums over the first {@code limit} examples of {@code data}, in batches
+     * (null when the network has no batch norm). See {@link org.rollspark.graph.BatchNorm}.
+     */
+    public static double[] batchNormSums(Network net, LabeledData data, int limit, int batchSize) {
+        if (!(net instanceof org.rollspark.graph.GraphNet g) || !g.hasBatchNorm()) {
+            return null;
+        }
+        int n = Math.min(limit, data.size());
+        int[] order = new int[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+        }
+        double[] sums = null;
+        for (int from = 0; from < n; from += batchSize) {
+            int to = Math.min(n, from + batchSize);
+            if (to - from < 2 && sums != null) {
+                break; // a batch of one has no spread
+            }
+            double[] s = g.batchNormSums(data.features(order, from, to), null);
+            if (sums == null) {
+                sums = s;
+            } else {
+                for (int i = 0; i < s.length; i++) {
+                    sums[i] += s[i];
+                }
+            }
+        }
+        return sums;
+    }
+
+    /** Re-estimates batch-norm running statistics from the first {@code limit} examples ("precise batch norm"). */
+    static void recalibrate(Network net, LabeledData data, int limit, int batchSize) {
+        double[] sums = batchNormSums(net, data, limit, batchSize);
+        if (sums != null) {
+            ((org.rollspark.graph.GraphNet) net).setBatchNormStatistics(sums);
+        }
     }
 
     /** The loss over a whole dataset, in batches (no gradients). */

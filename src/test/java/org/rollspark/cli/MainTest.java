@@ -55,6 +55,22 @@ class MainTest {
         assertTrue(Files.isDirectory(Path.of(outDir, "certification", "examples")));
     }
 
+    /** A graph net (the residual conv net's job file, shrunk) trains and certifies through the CLI, and reloads. */
+    @Test
+    void graphNetsTrainAndCertifyThroughTheCli() throws Exception {
+        String outDir = tmp.resolve("graph").toString();
+        Result r = run("train", "-c", "conf/mnist-rnn.conf", "net.layers=[{type = rnn, hidden = 8, activation = relu,"
+                + " recurrent_init = identity}, {type = dense, units = 10}]", "data.trainLimit=300", "data.validation=60",
+                "train.epochs=1", "loss.samples=4", "output.runId=g1", "output.dir=" + outDir);
+        assertEquals(0, r.code(), r.err() + r.out());
+        Path model = Path.of(outDir, "models", "g1");
+        assertTrue(Files.isRegularFile(model.resolve("0.weight_hh.npy")), "one .npy per tensor");
+        Result c = run("certify", "--model", model.toString(), "data.testLimit=30", "certify.soundnessExamples=5",
+                "output.runId=g2", "output.dir=" + outDir);
+        assertEquals(0, c.code(), c.err() + c.out());
+        assertTrue(c.out().contains("30 examples, accuracy") && c.out().contains(" 0 violations"), c.out());
+    }
+
     @Test
     void dryRunValidatesAndRunsNothing() {
         Path outDir = tmp.resolve("dry");
@@ -91,6 +107,19 @@ class MainTest {
         Result noModel = run("certify", "--dry-run", "--model", tmp.resolve("nope").toString());
         assertEquals(Main.INPUT, noModel.code());
         assertTrue(noModel.err().contains("nope") && noModel.err().contains("no model.json"), noModel.err());
+
+        Result maxPool = run("train", "--dry-run", "-c", "conf/mnist-resnet.conf",
+                "net.layers=[{type = conv2d, filters = 2}, {type = maxpool, kernel = 2}, {type = relu}, {type = dense, units = 10}]");
+        assertEquals(Main.USAGE, maxPool.code());
+        assertTrue(maxPool.err().contains("net.layers") && maxPool.err().contains("max pooling"), maxPool.err());
+
+        Result badShape = run("train", "--dry-run", "-c", "conf/mnist-rnn.conf", "net.inputShape=[28, 27]");
+        assertEquals(Main.USAGE, badShape.code());
+        assertTrue(badShape.err().contains("inputShape") && badShape.err().contains("784"), badShape.err());
+
+        Result biased = run("train", "--dry-run", "loss.samples=3", "loss.gamma=50");
+        assertEquals(Main.USAGE, biased.code());
+        assertTrue(biased.err().contains("unbiased"), biased.err());
 
         Result noFile = run("train", "--dry-run", "-c", tmp.resolve("missing.conf").toString());
         assertEquals(Main.USAGE, noFile.code());

@@ -116,6 +116,31 @@ class CertificationJobTest {
         assertFalse(Files.exists(Path.of(out, "_staging", "r1")));
     }
 
+    /** Graph nets (a residual conv net here) certify into the same tables, soundness mode included. */
+    @Test
+    void graphNetsCertifyIntoTheSameTables() throws IOException {
+        org.rollspark.graph.GraphNet conv = ParameterAveragingTrainerTest.convNet().castTo(DataType.DOUBLE);
+        LabeledData small = test.subset("small", IntStream.range(0, 23).toArray());
+        String out = tmp.resolve("graph").toString();
+        CertificationJob.Result r = CertificationJob.run(spark, conv, "conv", small, "d", "test", out, "2026-11-25", "g1", 3,
+                Map.of(), CertificationJob.DEFAULT_RADII, new CertificationJob.Options(6, 20, false));
+        assertEquals(23, r.rows());
+        spark.read().parquet(out + "/examples").createOrReplaceTempView("gx");
+        Row c = spark.sql("SELECT count(*), count(DISTINCT example_id), min(eps_l2), sum(sound_points), "
+                + "sum(sound_violations), max(bind_layer_l2) FROM gx").first();
+        assertEquals(23L, c.getLong(0));
+        assertEquals(23L, c.getLong(1));
+        assertTrue(c.getDouble(2) > 0);
+        assertTrue(c.getLong(3) > 0, "soundness points were tried");
+        assertEquals(0L, c.getLong(4), "no soundness violation");
+        assertTrue(c.getInt(5) <= 2, "binding layers index the three neuron groups");
+        Certification local = new org.rollspark.region.GraphCertifier(conv, 16).certify(small.allFeatures());
+        for (Row row : spark.sql("SELECT example_id, eps_l2 FROM gx").collectAsList()) {
+            int i = (int) row.getLong(0);
+            assertEquals(local.margin(Norm.L2, i), row.getDouble(1), 1e-9 * local.margin(Norm.L2, i));
+        }
+    }
+
     @Test
     void coordinateBoundsAreStoredOnRequest() throws IOException {
         String out = tmp.resolve("out4").toString();

@@ -80,6 +80,40 @@ class ParameterAveragingTrainerTest {
         }
     }
 
+    /** A small residual conv net on 28x28 MNIST images. */
+    static org.rollspark.graph.GraphNet convNet() {
+        String json = """
+                [{"type": "conv2d", "filters": 4, "kernel": 3, "stride": 2, "padding": 1, "bias": false},
+                 {"type": "batchnorm"}, {"type": "relu"},
+                 {"type": "residual", "main": [{"type": "conv2d", "filters": 4, "kernel": 3, "padding": 1},
+                                              {"type": "relu"},
+                                              {"type": "conv2d", "filters": 4, "kernel": 3, "padding": 1}]},
+                 {"type": "avgpool", "kernel": 2},
+                 {"type": "dense", "units": 10}]
+                """;
+        return org.rollspark.graph.GraphNet.init(new int[] {1, 28, 28}, org.rollspark.TestNets.layers(json),
+                Normalization.mnist(), Init.HE_NORMAL, 3, DataType.FLOAT);
+    }
+
+    /**
+     * Graph nets go through the same pipeline: with one worker averaging every step, the sampled ROLL
+     * loss (same coordinates drawn) and batch-norm statistics give exactly the local trainer's model.
+     */
+    @Test
+    void graphNetsWithTheSampledLossMatchTheLocalTrainer() {
+        RollLoss loss = RollLoss.roll(0.5, 0.5).withSampling(new org.rollspark.loss.Sampling(3, false));
+        TrainConfig cfg = new TrainConfig(1, 16, 5, "adam", 0.003, 0, loss, 64);
+        LabeledData small = tv[0].subset("t", IntStream.range(0, 96).toArray());
+        org.rollspark.graph.GraphNet local = convNet();
+        TrainingHistory lh = new LocalTrainer(cfg, e -> { }).fit(local, small, tv[1]);
+        org.rollspark.graph.GraphNet spark = convNet();
+        TrainingHistory sh = new ParameterAveragingTrainer(sc, new SparkTrainConfig(cfg, 1, 16, 1, null), m -> { }, Map.of())
+                .fit(spark, small, tv[1], e -> { });
+        assertArrayEquals(Host.pull(local.params()), Host.pull(spark.params()), 0.0);
+        assertEquals(lh.epochs().get(0).validation().total(), sh.epochs().get(0).validation().total(), 1e-9);
+        assertNotEquals(0.0, sh.epochs().get(0).train().rollTerm());
+    }
+
     @Test
     void twoWorkersLearnDeterministicallyAndCheckpointEveryEpoch() throws IOException {
         TrainConfig cfg = new TrainConfig(2, 16, 9, "sgd", 0.05, 0.9, RollLoss.roll(1, 1), 64);
