@@ -58,17 +58,51 @@ public final class Conv2d extends Layer {
      * (u, v) of every output position, from the zero-padded input. One strided copy per kernel offset.
      */
     private INDArray im2col(INDArray x, long rows) {
-        int oh = out[1];
-        int ow = out[2];
-        INDArray padded = pad(x.reshape('c', rows, in[0], in[1], in[2]), rows);
-        INDArray col = Nd4j.createUninitialized(x.dataType(), channels, kernel, kernel, rows, oh, ow);
-        for (int u = 0; u < kernel; u++) {
-            for (int v = 0; v < kernel; v++) {
+        return patches(x.reshape('c', rows, in[0], in[1], in[2]), kernel, stride, padding, out[1], out[2]);
+    }
+
+    /** The patch matrix of a (rows, C, H, W) batch for a k x k kernel with stride s and zero padding pad. */
+    private static INDArray patches(INDArray x4, int k, int s, int pad, int oh, int ow) {
+        long rows = x4.size(0);
+        int c = (int) x4.size(1);
+        INDArray padded = x4;
+        if (pad > 0) {
+            padded = Nd4j.zeros(x4.dataType(), rows, c, x4.size(2) + 2L * pad, x4.size(3) + 2L * pad);
+            padded.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(pad, pad + x4.size(2)),
+                    NDArrayIndex.interval(pad, pad + x4.size(3))).assign(x4);
+        }
+        INDArray col = Nd4j.createUninitialized(x4.dataType(), c, k, k, rows, oh, ow);
+        for (int u = 0; u < k; u++) {
+            for (int v = 0; v < k; v++) {
+                INDArray window = padded.get(NDArrayIndex.all(), NDArrayIndex.all(), every(u, s, oh), every(v, s, ow));
                 col.get(NDArrayIndex.all(), NDArrayIndex.point(u), NDArrayIndex.point(v), NDArrayIndex.all(),
-                        NDArrayIndex.all(), NDArrayIndex.all()).assign(window(padded, u, v).permute(1, 0, 2, 3));
+                        NDArrayIndex.all(), NDArrayIndex.all()).assign(window.permute(1, 0, 2, 3));
             }
         }
-        return col.reshape('c', (long) channels * kernel * kernel, rows * oh * ow);
+        return col.reshape('c', (long) c * k * k, rows * oh * ow);
+    }
+
+    /**
+     * The input gradient of a stride-1 convolution as another convolution: the output gradient,
+     * padded by k - 1 - padding, against the kernels flipped and with in and out channels swapped.
+     * Runs on the same im2col + GEMM path as the forward pass.
+     */
+    private INDArray inputGradient(INDArray dy, INDArray w, long rows) {
+        int k = kernel;
+        double[] wh = Host.pull(w);
+        double[] flipped = new double[wh.length];
+        for (int o = 0; o < filters; o++) {
+            for (int c = 0; c < channels; c++) {
+                for (int u = 0; u < k; u++) {
+                    for (int v = 0; v < k; v++) {
+                        flipped[((c * filters + o) * k + (k - 1 - u)) * k + (k - 1 - v)] = wh[((o * channels + c) * k + u) * k + v];
+                    }
+                }
+            }
+        }
+        INDArray cols = patches(dy.reshape('c', rows, filters, out[1], out[2]), k, 1, k - 1 - padding, in[1], in[2]);
+        INDArray g = Nd4j.gemm(Host.array(flipped, dy.dataType(), channels, (long) filters * k * k), cols, false, false);
+        return g.reshape('c', channels, rows, (long) in[1] * in[2]).permute(1, 0, 2).dup('c').reshape('c', rows, inSize());
     }
 
     /**
@@ -113,23 +147,8 @@ public final class Conv2d extends Layer {
         return Host.array(dx, dcol.dataType(), rows, inSize());
     }
 
-    private INDArray pad(INDArray x4, long rows) {
-        if (padding == 0) {
-            return x4;
-        }
-        INDArray p = Nd4j.zeros(x4.dataType(), rows, in[0], in[1] + 2L * padding, in[2] + 2L * padding);
-        p.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(padding, padding + in[1]),
-                NDArrayIndex.interval(padding, padding + in[2])).assign(x4);
-        return p;
-    }
-
-    /** The (rows, C, OH, OW) view of a padded input seen by kernel offset (u, v). */
-    private INDArray window(INDArray padded, int u, int v) {
-        return padded.get(NDArrayIndex.all(), NDArrayIndex.all(), every(u, out[1]), every(v, out[2]));
-    }
-
     /** Indices from, from + stride, ... ({@code count} of them); ND4J mishandles a strided interval of length 1. */
-    private org.nd4j.linalg.indexing.INDArrayIndex every(int from, int count) {
+    private static org.nd4j.linalg.indexing.INDArrayIndex every(int from, int stride, int count) {
         return count == 1 || stride == 1 ? NDArrayIndex.interval(from, from + (long) stride * (count - 1) + 1)
                 : NDArrayIndex.interval(from, stride, from + (long) stride * (count - 1) + 1);
     }
@@ -166,7 +185,13 @@ public final class Conv2d extends Layer {
                 p.grad(bias).addi(Ops.channelSum(dy, filters));
             }
         }
-        return needInput ? col2im(Nd4j.gemm(w, d, true, false), rows) : null;
+        if (!needInput) {
+            return null;
+        }
+        if (stride == 1 && padding <= kernel - 1) {
+            return inputGradient(dy, p.param(weight), rows);
+        }
+        return col2im(Nd4j.gemm(w, d, true, false), rows);
     }
 
     @Override

@@ -16,12 +16,15 @@ public final class Ops {
         if (k == 1) {
             return t.mul(m);
         }
-        long n = m.size(0);
-        long f = m.size(1);
-        INDArray t3 = t.reshape('c', n, k, f);
-        INDArray out = Nd4j.createUninitialized(t.dataType(), n, k, f);
-        Broadcast.mul(t3, m, out, 0, 2);
-        return out.reshape('c', n * k, f);
+        // rows of m repeated k times (pullRows), then an elementwise product: the same result as a
+        // broadcast over a (n, k, f) view, without the broadcast op (libnd4j crashed in it once, in a
+        // long training run, with a null data buffer)
+        int n = (int) m.size(0);
+        int[] rows = new int[n * k];
+        for (int i = 0; i < rows.length; i++) {
+            rows[i] = i / k;
+        }
+        return t.mul(Nd4j.pullRows(m, 1, rows));
     }
 
     /** {@code x * v} with v one value per channel, x seen as (rows, channels, spatial). A new array. */
