@@ -1,7 +1,6 @@
 package org.rollspark.graph;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Broadcast;
 import org.nd4j.linalg.factory.Nd4j;
 
 /** Broadcasting helpers shared by the layers. */
@@ -29,23 +28,35 @@ public final class Ops {
 
     /** {@code x * v} with v one value per channel, x seen as (rows, channels, spatial). A new array. */
     static INDArray perChannel(INDArray x, INDArray v, int channels) {
-        long rows = x.size(0);
-        INDArray x3 = x.reshape('c', rows, channels, x.size(1) / channels);
-        INDArray out = Nd4j.createUninitialized(x.dataType(), x3.shape());
-        Broadcast.mul(x3, v, out, 1);
-        return out.reshape('c', rows, x.size(1));
+        return x.mulRowVector(spread(v, channels, x.size(1), x.dataType()));
     }
 
     /** {@code x + v} in place, v one value per channel. */
     static INDArray addPerChannel(INDArray x, INDArray v, int channels) {
-        INDArray x3 = x.reshape('c', x.size(0), channels, x.size(1) / channels);
-        Broadcast.add(x3, v, x3, 1);
-        return x;
+        return x.addiRowVector(spread(v, channels, x.size(1), x.dataType()));
+    }
+
+    /**
+     * A per-channel vector spread over a row of {@code width} values (channel-major), so that
+     * per-channel products are plain row-vector broadcasts (3-D broadcasts over the channel axis were
+     * several times slower).
+     */
+    private static INDArray spread(INDArray v, int channels, long width, org.nd4j.linalg.api.buffer.DataType type) {
+        if (width == channels) {
+            return v.castTo(type).reshape(1, channels);
+        }
+        int per = (int) (width / channels);
+        double[] c = org.rollspark.util.Host.pull(v);
+        double[] row = new double[(int) width];
+        for (int ch = 0; ch < channels; ch++) {
+            java.util.Arrays.fill(row, ch * per, (ch + 1) * per, c[ch]);
+        }
+        return org.rollspark.util.Host.array(row, type, 1, width);
     }
 
     /** Sum over rows and spatial positions: one value per channel. */
     static INDArray channelSum(INDArray x, int channels) {
-        return x.reshape('c', x.size(0), channels, x.size(1) / channels).sum(0, 2);
+        return x.sum(0).reshape('c', channels, x.size(1) / channels).sum(1);
     }
 
     /** Row-wise sum of an elementwise product, per channel: {@code sum_{rows, spatial} a * b}. */

@@ -39,7 +39,7 @@ public final class GraphLoss {
     public static LossValue compute(RollLoss loss, GraphNet net, INDArray raw, int[] labels, int[] lengths, INDArray grad,
             long seed, boolean training) {
         // a workspace: fresh multi-MB allocations are page-faulted in on first touch, which cost more than the convolutions
-        try (org.nd4j.linalg.api.memory.MemoryWorkspace ws = org.rollspark.util.Workspaces.open(
+        try (org.nd4j.linalg.api.memory.MemoryWorkspace ws = org.rollspark.util.Workspaces.openRoomy(
                 grad == null ? "graph-loss-value" : "graph-loss-gradient")) {
             return computeInScope(loss, net, raw, labels, lengths, grad, seed, training);
         }

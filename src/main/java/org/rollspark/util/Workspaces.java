@@ -27,6 +27,26 @@ public final class Workspaces {
 
     private Workspaces() {}
 
+    /**
+     * A roomier arena for passes whose allocations vary from call to call (graph nets: the last
+     * minibatch of a shard is smaller, tangent blocks differ): learned over the first calls instead
+     * of the first one, with 50 % headroom, so that later calls do not spill into fresh allocations.
+     */
+    private static final WorkspaceConfiguration ROOMY = WorkspaceConfiguration.builder()
+            .initialSize(0)
+            .policyAllocation(AllocationPolicy.OVERALLOCATE)
+            .overallocationLimit(0.5)
+            .policyLearning(LearningPolicy.OVER_TIME)
+            .cyclesBeforeInitialization(3)
+            .policyReset(ResetPolicy.BLOCK_LEFT)
+            .policySpill(SpillPolicy.REALLOCATE)
+            .build();
+
+    /** Opens the calling thread's roomy workspace with this id (see {@link #ROOMY}). */
+    public static MemoryWorkspace openRoomy(String id) {
+        return Nd4j.getWorkspaceManager().getAndActivateWorkspace(ROOMY, id);
+    }
+
     /** Opens (activates) the calling thread's workspace with this id; close it to end the scope. */
     public static MemoryWorkspace open(String id) {
         return Nd4j.getWorkspaceManager().getAndActivateWorkspace(CONFIG, id);
