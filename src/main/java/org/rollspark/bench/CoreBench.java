@@ -1,14 +1,12 @@
 package org.rollspark.bench;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 import org.rollspark.TestData;
 import org.rollspark.loss.RollLoss;
 import org.rollspark.net.Activation;

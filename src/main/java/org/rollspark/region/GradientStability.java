@@ -2,10 +2,7 @@ package org.rollspark.region;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 import org.rollspark.net.Network;
-import org.rollspark.net.ForwardPass;
 import org.rollspark.util.Host;
 
 /**

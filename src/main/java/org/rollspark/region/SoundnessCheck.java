@@ -4,7 +4,6 @@ import java.util.SplittableRandom;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.rollspark.net.Network;
-import org.rollspark.net.ForwardPass;
 import org.rollspark.util.Host;
 
 /**
