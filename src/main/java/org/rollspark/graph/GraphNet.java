@@ -383,17 +383,7 @@ public final class GraphNet implements org.rollspark.net.Network {
 
     @Override
     public NeuronValues neuronValues(INDArray raw) {
-        Forward fw = forward(raw, false, null, null);
-        List<Pass.Neurons> gs = fw.neurons();
-        double[][] z = new double[gs.size()][];
-        double[][] valid = new double[gs.size()][];
-        int[] sizes = new int[gs.size()];
-        for (int i = 0; i < z.length; i++) {
-            z[i] = Host.pull(gs.get(i).z());
-            valid[i] = gs.get(i).valid() == null ? null : Host.pull(gs.get(i).valid());
-            sizes[i] = gs.get(i).size();
-        }
-        return new NeuronValues(z, valid, sizes, Host.pull(fw.logits()));
+        return forward(raw, false, null, null).values();
     }
 
     @Override
@@ -533,6 +523,20 @@ public final class GraphNet implements org.rollspark.net.Network {
 
         public List<Pass.Neurons> neurons() {
             return pass.neurons();
+        }
+
+        /** Host copies of every neuron group's pre-activations and validity, the group sizes and the logits. */
+        public NeuronValues values() {
+            List<Pass.Neurons> gs = pass.neurons();
+            double[][] z = new double[gs.size()][];
+            double[][] valid = new double[gs.size()][];
+            int[] sizes = new int[gs.size()];
+            for (int i = 0; i < z.length; i++) {
+                z[i] = Host.pull(gs.get(i).z());
+                valid[i] = gs.get(i).valid() == null ? null : Host.pull(gs.get(i).valid());
+                sizes[i] = gs.get(i).size();
+            }
+            return new NeuronValues(z, valid, sizes, Host.pull(logits));
         }
 
         /**

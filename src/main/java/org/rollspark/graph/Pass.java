@@ -178,13 +178,5 @@ public final class Pass {
         public void setTangentGradient(INDArray g) {
             this.dtz = g;
         }
-
-        public INDArray zGradient() {
-            return dz;
-        }
-
-        public INDArray tangentGradient() {
-            return dtz;
-        }
     }
 }

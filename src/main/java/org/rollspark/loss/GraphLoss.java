@@ -198,14 +198,12 @@ public final class GraphLoss {
 
     /** Which basis vectors the tangent passes push: all coordinates in blocks, or a per-example sample. */
     static final class Tangents {
-        private final int n;
         private final int d;
         private final int[][] coords; // per block: n * rows coordinates, example-major
         private final int[] rows;
         private final double scale;
 
-        private Tangents(int n, int d, int[][] coords, int[] rows, double scale) {
-            this.n = n;
+        private Tangents(int d, int[][] coords, int[] rows, double scale) {
             this.d = d;
             this.coords = coords;
             this.rows = rows;
@@ -231,7 +229,7 @@ public final class GraphLoss {
                         }
                     }
                 }
-                return new Tangents(n, d, coords, rows, 1.0);
+                return new Tangents(d, coords, rows, 1.0);
             }
             int[] shape = net.inputShape();
             int channels = sampling.perChannel() && shape.length == 3 ? shape[0] : 1;
@@ -255,7 +253,7 @@ public final class GraphLoss {
                     }
                 }
             }
-            return new Tangents(n, d, new int[][] {c}, new int[] {r}, (double) per / draw);
+            return new Tangents(d, new int[][] {c}, new int[] {r}, (double) per / draw);
         }
 
         int blocks() {

@@ -422,6 +422,33 @@ public final class Certifier implements RegionCertifier {
      * a neuron binds along +e_k when it is active and dz/dx_k < 0, or inactive and dz/dx_k > 0 (the
      * reverse along -e_k), at |z| / |dz/dx_k|. {@code bounds[e]} holds +e_k at k and -e_k at D + k.
      */
+    /**
+     * Lowers each example's directional steps with one layer's neurons: along direction k a neuron
+     * binds when it moves toward its threshold (active and s < 0, or inactive and s > 0), at |z| / |s|.
+     * {@code s} holds (B * nDir, h) responses (one shared (nDir, h) block when {@code shared});
+     * neurons with {@code valid} 0 (padded steps) never bind.
+     */
+    static void directionalSteps(double[] s, boolean shared, double[] z, double[] valid, int h, double[][] steps) {
+        int nDir = steps[0].length;
+        for (int e = 0; e < steps.length; e++) {
+            for (int k = 0; k < nDir; k++) {
+                int sOff = ((shared ? 0 : e * nDir) + k) * h;
+                double best = steps[e][k];
+                for (int j = 0; j < h; j++) {
+                    if (valid != null && valid[e * h + j] == 0) {
+                        continue;
+                    }
+                    double sj = s[sOff + j];
+                    double zj = z[e * h + j];
+                    if (zj > 0 ? sj < 0 : sj > 0) {
+                        best = Math.min(best, Math.abs(zj) / Math.abs(sj));
+                    }
+                }
+                steps[e][k] = best;
+            }
+        }
+    }
+
     static void coordinateSteps(double[] t, boolean shared, double[] z, double[] valid, int b, int h, double[][] bounds,
             int k0, int rows) {
         int d = bounds[0].length / 2;
@@ -493,24 +520,7 @@ public final class Certifier implements RegionCertifier {
             if (i > 0) {
                 chain.advance();
             }
-            double[] s = Host.pull(chain.state());
-            double[] z = fp.preactHost()[i];
-            int h = net.hiddenSize(i);
-            for (int e = 0; e < b; e++) {
-                for (int k = 0; k < nDir; k++) {
-                    int sOff = (i == 0 ? k : e * nDir + k) * h;
-                    double best = steps[e][k];
-                    for (int j = 0; j < h; j++) {
-                        double sj = s[sOff + j];
-                        double zj = z[e * h + j];
-                        boolean binds = zj > 0 ? sj < 0 : sj > 0;
-                        if (binds) {
-                            best = Math.min(best, Math.abs(zj) / Math.abs(sj));
-                        }
-                    }
-                    steps[e][k] = best;
-                }
-            }
+            directionalSteps(Host.pull(chain.state()), i == 0, fp.preactHost()[i], null, net.hiddenSize(i), steps);
         }
         return steps;
     }

@@ -8,7 +8,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.rollspark.graph.GraphNet;
-import org.rollspark.graph.Pass;
 import org.rollspark.util.Host;
 import org.rollspark.util.Workspaces;
 
@@ -91,20 +90,15 @@ public final class GraphCertifier implements RegionCertifier {
         int b = (int) raw.size(0);
         int d = net.inputSize();
         int k = net.outputSize();
-        double[] logits = Host.pull(fx.logits());
+        org.rollspark.net.Network.NeuronValues nv = fx.values();
+        double[] logits = nv.logits();
         int[] pred = new int[b];
         double[] gap = new double[b];
         Certifier.predictions(logits, k, pred, gap);
-        List<Pass.Neurons> groups64 = fx.neurons();
-        int g = groups64.size();
-        double[][] z = new double[g][];
-        double[][] valid = new double[g][];
-        int[] sizes = new int[g];
-        for (int i = 0; i < g; i++) {
-            z[i] = Host.pull(groups64.get(i).z());
-            valid[i] = groups64.get(i).valid() == null ? null : Host.pull(groups64.get(i).valid());
-            sizes[i] = groups64.get(i).size();
-        }
+        double[][] z = nv.z();
+        double[][] valid = nv.valid();
+        int[] sizes = nv.sizes();
+        int g = sizes.length;
         ColumnNorms[] norms = new ColumnNorms[g];
         for (int i = 0; i < g; i++) {
             norms[i] = ColumnNorms.zeros(b * sizes[i]);
@@ -213,28 +207,10 @@ public final class GraphCertifier implements RegionCertifier {
         for (double[] row : steps) {
             java.util.Arrays.fill(row, Double.POSITIVE_INFINITY);
         }
-        for (int i = 0; i < fx.neurons().size(); i++) {
-            Pass.Neurons grp = fx.neurons().get(i);
-            double[] z = Host.pull(grp.z());
-            double[] valid = grp.valid() == null ? null : Host.pull(grp.valid());
-            double[] s = Host.pull(fw.neurons().get(i).tangent());
-            int h = grp.size();
-            for (int e = 0; e < b; e++) {
-                for (int q = 0; q < nDir; q++) {
-                    double best = steps[e][q];
-                    for (int j = 0; j < h; j++) {
-                        if (valid != null && valid[e * h + j] == 0) {
-                            continue;
-                        }
-                        double sj = s[(e * nDir + q) * h + j];
-                        double zj = z[e * h + j];
-                        if (zj > 0 ? sj < 0 : sj > 0) {
-                            best = Math.min(best, Math.abs(zj) / Math.abs(sj));
-                        }
-                    }
-                    steps[e][q] = best;
-                }
-            }
+        org.rollspark.net.Network.NeuronValues nv = fx.values();
+        for (int i = 0; i < nv.sizes().length; i++) {
+            Certifier.directionalSteps(Host.pull(fw.neurons().get(i).tangent()), false, nv.z()[i], nv.valid()[i],
+                    nv.sizes()[i], steps);
         }
         return steps;
     }

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -84,17 +83,8 @@ class GraphCertifierTest {
     }
 
     static ActivationPattern[] patterns(GraphNet net, INDArray x, int[] lengths) {
-        GraphNet.Forward fw = net.forward(x, false, lengths, null);
-        List<Pass.Neurons> gs = fw.neurons();
-        double[][] z = new double[gs.size()][];
-        double[][] v = new double[gs.size()][];
-        int[] sizes = new int[gs.size()];
-        for (int i = 0; i < gs.size(); i++) {
-            z[i] = Host.pull(gs.get(i).z());
-            v[i] = gs.get(i).valid() == null ? null : Host.pull(gs.get(i).valid());
-            sizes[i] = gs.get(i).size();
-        }
-        return ActivationPattern.of(z, v, sizes, (int) x.size(0));
+        org.rollspark.net.Network.NeuronValues v = net.forward(x, false, lengths, null).values();
+        return ActivationPattern.of(v.z(), v.valid(), v.sizes(), (int) x.size(0));
     }
 
     @ParameterizedTest(name = "{0}")
