@@ -34,6 +34,11 @@ public final class Act extends Layer {
     }
 
     @Override
+    int windowRadius() {
+        return in.length == 3 ? 0 : -1;
+    }
+
+    @Override
     public INDArray forward(INDArray x, Pass p) {
         INDArray slope = slopes(x, activation.alpha());
         p.put(this, p.addNeurons(this, x, slope, null));
@@ -43,8 +48,9 @@ public final class Act extends Layer {
     @Override
     public INDArray tangent(INDArray t, Pass p) {
         Pass.Neurons g = p.get(this);
-        g.tz = t;
-        return Ops.perExample(t, g.slope(), p.tangents());
+        Window w = p.window();
+        g.setTangent(t, w, w == null ? null : w.crop(g.slope()));
+        return g.slopeTimes(t, p.tangents());
     }
 
     @Override
@@ -57,7 +63,7 @@ public final class Act extends Layer {
     @Override
     public INDArray backwardTangent(INDArray dt, Pass p, boolean needInput) {
         Pass.Neurons g = p.get(this);
-        INDArray d = Ops.perExample(dt, g.slope(), p.tangents());
+        INDArray d = g.slopeTimes(dt, p.tangents());
         return g.dtz == null ? d : d.addi(g.dtz);
     }
 

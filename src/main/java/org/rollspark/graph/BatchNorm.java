@@ -59,6 +59,11 @@ public final class BatchNorm extends Layer {
         return List.of(gamma, beta, mean, var);
     }
 
+    @Override
+    int windowRadius() {
+        return in.length == 3 ? 0 : -1;
+    }
+
     /** What forward keeps: the centred input, 1/sqrt(var + eps) and the per-channel scale. */
     private record State(INDArray centred, INDArray inv, INDArray scale) {}
 

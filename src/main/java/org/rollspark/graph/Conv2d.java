@@ -54,11 +54,24 @@ public final class Conv2d extends Layer {
     }
 
     /**
+     * The spatial grid a pass runs on: {h, w, oh, ow}, the layer's own or, for tangents living in
+     * windows (stride 1, "same" padding), the window's.
+     */
+    private int[] grid(Pass p, boolean tangent) {
+        Window win = tangent ? p.window() : null;
+        if (win == null) {
+            return new int[] {in[1], in[2], out[1], out[2]};
+        }
+        int s = win.side();
+        return new int[] {s, s, s, s};
+    }
+
+    /**
      * The patch matrix (C*k*k, rows*OH*OW) of a batch: row (c, u, v) holds input channel c at offset
      * (u, v) of every output position, from the zero-padded input. One strided copy per kernel offset.
      */
-    private INDArray im2col(INDArray x, long rows) {
-        return patches(x.reshape('c', rows, in[0], in[1], in[2]), kernel, stride, padding, out[1], out[2]);
+    private INDArray im2col(INDArray x, long rows, int[] g) {
+        return patches(x.reshape('c', rows, channels, g[0], g[1]), kernel, stride, padding, g[2], g[3]);
     }
 
     /** The patch matrix of a (rows, C, H, W) batch for a k x k kernel with stride s and zero padding pad. */
@@ -87,7 +100,7 @@ public final class Conv2d extends Layer {
      * padded by k - 1 - padding, against the kernels flipped and with in and out channels swapped.
      * Runs on the same im2col + GEMM path as the forward pass.
      */
-    private INDArray inputGradient(INDArray dy, INDArray w, long rows) {
+    private INDArray inputGradient(INDArray dy, INDArray w, long rows, int[] g) {
         int k = kernel;
         double[] wh = Host.pull(w);
         double[] flipped = new double[wh.length];
@@ -100,9 +113,10 @@ public final class Conv2d extends Layer {
                 }
             }
         }
-        INDArray cols = patches(dy.reshape('c', rows, filters, out[1], out[2]), k, 1, k - 1 - padding, in[1], in[2]);
-        INDArray g = Nd4j.gemm(Host.array(flipped, dy.dataType(), channels, (long) filters * k * k), cols, false, false);
-        return g.reshape('c', channels, rows, (long) in[1] * in[2]).permute(1, 0, 2).dup('c').reshape('c', rows, inSize());
+        INDArray cols = patches(dy.reshape('c', rows, filters, g[2], g[3]), k, 1, k - 1 - padding, g[0], g[1]);
+        INDArray dx = Nd4j.gemm(Host.array(flipped, dy.dataType(), channels, (long) filters * k * k), cols, false, false);
+        long plane = (long) g[0] * g[1];
+        return dx.reshape('c', channels, rows, plane).permute(1, 0, 2).dup('c').reshape('c', rows, channels * plane);
     }
 
     /**
@@ -154,34 +168,36 @@ public final class Conv2d extends Layer {
     }
 
     /** (O, rows*P) -> (rows, O*P) and back: GEMM layout to activation layout. */
-    private INDArray toRows(INDArray y, long rows) {
-        return y.reshape('c', filters, rows, (long) out[1] * out[2]).permute(1, 0, 2).dup('c').reshape('c', rows, outSize());
+    private INDArray toRows(INDArray y, long rows, long plane) {
+        return y.reshape('c', filters, rows, plane).permute(1, 0, 2).dup('c').reshape('c', rows, filters * plane);
     }
 
-    private INDArray toGemm(INDArray dy, long rows) {
-        return dy.reshape('c', rows, filters, (long) out[1] * out[2]).permute(1, 0, 2).dup('c')
-                .reshape('c', filters, rows * out[1] * out[2]);
+    private INDArray toGemm(INDArray dy, long rows, long plane) {
+        return dy.reshape('c', rows, filters, plane).permute(1, 0, 2).dup('c').reshape('c', filters, rows * plane);
     }
 
-    private INDArray run(INDArray x, Pass p, Object key, boolean withBias) {
+    private INDArray run(INDArray x, Pass p, Object key, boolean base) {
         long rows = x.size(0);
-        INDArray col = im2col(x, rows);
+        int[] g = grid(p, !base);
+        INDArray col = im2col(x, rows, g);
         p.put(key, col);
-        INDArray y = toRows(Nd4j.gemm(p.param(weight).reshape('c', filters, col.size(0)), col, false, false), rows);
-        if (withBias && bias != null) {
+        INDArray y = toRows(Nd4j.gemm(p.param(weight).reshape('c', filters, col.size(0)), col, false, false), rows,
+                (long) g[2] * g[3]);
+        if (base && bias != null) {
             Ops.addPerChannel(y, p.param(bias), filters);
         }
         return y;
     }
 
-    private INDArray back(INDArray dy, Pass p, Object key, boolean withBias, boolean needInput) {
+    private INDArray back(INDArray dy, Pass p, Object key, boolean base, boolean needInput) {
         long rows = dy.size(0);
+        int[] g = grid(p, !base);
         INDArray col = p.get(key);
-        INDArray d = toGemm(dy, rows);
+        INDArray d = toGemm(dy, rows, (long) g[2] * g[3]);
         INDArray w = p.param(weight).reshape('c', filters, col.size(0));
         if (p.wantsGradients()) {
             Nd4j.gemm(d, col, p.grad(weight).reshape('c', filters, col.size(0)), false, true, 1.0, 1.0);
-            if (withBias && bias != null) {
+            if (base && bias != null) {
                 p.grad(bias).addi(Ops.channelSum(dy, filters));
             }
         }
@@ -189,9 +205,14 @@ public final class Conv2d extends Layer {
             return null;
         }
         if (stride == 1 && padding <= kernel - 1) {
-            return inputGradient(dy, p.param(weight), rows);
+            return inputGradient(dy, p.param(weight), rows, g);
         }
         return col2im(Nd4j.gemm(w, d, true, false), rows);
+    }
+
+    @Override
+    int windowRadius() {
+        return stride == 1 && kernel % 2 == 1 && padding == kernel / 2 ? kernel / 2 : -1;
     }
 
     @Override

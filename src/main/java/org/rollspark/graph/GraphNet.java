@@ -36,6 +36,10 @@ public final class GraphNet implements org.rollspark.net.Network {
     private final Sequence head;
     private final INDArray params;
     private final List<Layer.Param> allParams;
+    /** Leading body layers whose coordinate tangents run in {@link Window}s, and the windows' radius. */
+    private final int windowed;
+    private final int windowRadius;
+    private boolean windows = true;
 
     private GraphNet(int[] inputShape, ArrayNode layerSpecs, Normalization normalization, INDArray params) {
         this.inputShape = inputShape.clone();
@@ -75,6 +79,44 @@ public final class GraphNet implements org.rollspark.net.Network {
         for (Layer l : Layer.flatten(head)) {
             allParams.addAll(l.params());
         }
+        int[] plan = windowPlan(inputShape, body.layers());
+        this.windowed = plan[0];
+        this.windowRadius = plan[1];
+    }
+
+    /**
+     * The longest run of leading layers that keep the spatial grid and whose windows stay small
+     * enough to pay (at most half the map), as {layers, radius}; {0, 0} when none.
+     */
+    private static int[] windowPlan(int[] shape, List<Layer> layers) {
+        if (shape.length != 3) {
+            return new int[] {0, 0};
+        }
+        int count = 0;
+        int radius = 0;
+        int r = 0;
+        for (int i = 0; i < layers.size(); i++) {
+            int q = layers.get(i).windowRadius();
+            if (q < 0) {
+                break;
+            }
+            r += q;
+            int side = 2 * r + 1;
+            if (side > shape[1] || side > shape[2] || 2L * side * side > (long) shape[1] * shape[2]) {
+                break;
+            }
+            count = i + 1;
+            radius = r;
+        }
+        return new int[] {count, radius};
+    }
+
+    /**
+     * Whether coordinate tangents ({@link Forward#tangentBasis}) run through the leading
+     * full-resolution layers in windows (the default; exact either way). For tests and benchmarks.
+     */
+    public void useWindows(boolean on) {
+        this.windows = on;
     }
 
     /** A network over the given flat parameter vector (used as is). */
@@ -506,6 +548,7 @@ public final class GraphNet implements org.rollspark.net.Network {
         private final Pass pass;
         private final INDArray bodyOut;
         private final INDArray logits;
+        private Window window; // of the latest tangent pass, when it ran in windows
 
         Forward(Pass pass, INDArray bodyOut, INDArray logits) {
             this.pass = pass;
@@ -550,7 +593,43 @@ public final class GraphNet implements org.rollspark.net.Network {
                         + pass.batch() + " examples x " + k + " tangents of size " + inputSize());
             }
             pass.tangents(k);
+            window = null;
             return body.tangent(seeds, pass);
+        }
+
+        /**
+         * {@link #tangent} for scaled basis vectors: row q of the seeds is {@code values[q]} (1 when
+         * values is null) at input coordinate {@code coords[q]}, k rows per example. Through the
+         * leading full-resolution layers of a conv net the tangents run as local {@link Window}s
+         * (same result, a fraction of the work); neuron groups there hold windows, which
+         * {@link Pass.Neurons#tangent} expands on request.
+         */
+        public INDArray tangentBasis(int[] coords, double[] values, int k) {
+            if (coords.length != pass.batch() * k) {
+                throw new IllegalArgumentException(coords.length + " tangent coordinates for " + pass.batch()
+                        + " examples x " + k + " tangents");
+            }
+            if (!windows || windowed == 0) {
+                INDArray seeds = Nd4j.zeros(dataType(), coords.length, inputSize());
+                for (int q = 0; q < coords.length; q++) {
+                    seeds.putScalar(q, coords[q], values == null ? 1.0 : values[q]);
+                }
+                return tangent(seeds, k);
+            }
+            pass.tangents(k);
+            window = Window.around(coords, inputShape[1], inputShape[2], windowRadius);
+            INDArray t = window.seeds(coords, values, inputShape[0], dataType());
+            List<Layer> layers = body.layers();
+            pass.window(window);
+            for (int i = 0; i < windowed; i++) {
+                t = layers.get(i).tangent(t, pass);
+            }
+            pass.window(null);
+            t = window.embed(t);
+            for (int i = windowed; i < layers.size(); i++) {
+                t = layers.get(i).tangent(t, pass);
+            }
+            return t;
         }
 
         /** The logit tangents of the latest {@link #tangent} call's body output. */
@@ -563,8 +642,21 @@ public final class GraphNet implements org.rollspark.net.Network {
          * ({@link Pass.Neurons#setTangentGradient}); accumulates parameter gradients.
          */
         public void backwardTangent() {
-            INDArray zero = Nd4j.zeros(dataType(), (long) pass.batch() * pass.tangents(), body.outSize());
-            body.backwardTangent(zero, pass, false);
+            INDArray dt = Nd4j.zeros(dataType(), (long) pass.batch() * pass.tangents(), body.outSize());
+            if (window == null) {
+                body.backwardTangent(dt, pass, false);
+                return;
+            }
+            List<Layer> layers = body.layers();
+            for (int i = layers.size() - 1; i >= windowed; i--) {
+                dt = layers.get(i).backwardTangent(dt, pass, true);
+            }
+            dt = window.crop(dt);
+            pass.window(window);
+            for (int i = windowed - 1; i >= 0; i--) {
+                dt = layers.get(i).backwardTangent(dt, pass, i > 0);
+            }
+            pass.window(null);
         }
 
         /**

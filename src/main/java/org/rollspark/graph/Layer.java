@@ -110,6 +110,15 @@ public abstract class Layer {
         return n;
     }
 
+    /**
+     * How far (in pixels) this layer spreads a tangent that is non-zero at one spatial position, when
+     * it keeps the spatial grid (stride-1 "same" convolutions, batch norm, activations, residual blocks
+     * of them); -1 when it changes the grid or is not spatial. See {@link Window}.
+     */
+    int windowRadius() {
+        return -1;
+    }
+
     public abstract INDArray forward(INDArray x, Pass p);
 
     public abstract INDArray tangent(INDArray t, Pass p);

@@ -19,6 +19,7 @@ public final class Pass {
     private final boolean training;
     private final int[] lengths;
     private int tangents;
+    private Window window;
     private final Map<Object, Object> cache = new IdentityHashMap<>();
     private final Map<Layer.Param, INDArray> gradViews = new IdentityHashMap<>();
     private final List<Neurons> neurons = new ArrayList<>();
@@ -43,6 +44,15 @@ public final class Pass {
 
     void tangents(int k) {
         this.tangents = k;
+    }
+
+    /** The windows the current layers' tangents live in ({@link Window}), or null for whole maps. */
+    Window window() {
+        return window;
+    }
+
+    void window(Window w) {
+        this.window = w;
     }
 
     /** True in training: batch norm uses batch statistics. */
@@ -124,7 +134,10 @@ public final class Pass {
         private final INDArray z;
         private final INDArray slope;
         private final INDArray valid;
-        INDArray tz;
+        private INDArray tz;
+        private Window window;
+        private INDArray windowSlope;
+        private INDArray embedded;
         INDArray dz;
         INDArray dtz;
 
@@ -164,9 +177,46 @@ public final class Pass {
             return valid;
         }
 
+        /** Records the latest tangent pass's pre-activations: whole maps, or windows with the slopes cropped to them. */
+        void setTangent(INDArray t, Window w, INDArray croppedSlope) {
+            this.tz = t;
+            this.window = w;
+            this.windowSlope = croppedSlope;
+            this.embedded = null;
+        }
+
+        /** The slopes per tangent row: {@code t * slope} of the tangent pass (k tangent rows per example). */
+        INDArray slopeTimes(INDArray t, int k) {
+            return window == null ? Ops.perExample(t, slope, k) : t.mul(windowSlope);
+        }
+
         /** Tangent pre-activations of the latest tangent pass, (batch * tangents, size). */
         public INDArray tangent() {
-            return tz;
+            if (window == null) {
+                return tz;
+            }
+            if (embedded == null) {
+                embedded = window.embed(tz);
+            }
+            return embedded;
+        }
+
+        /**
+         * {@code tangent * m} in the tangent pass's own layout (windows or whole maps), m one row per
+         * example ((batch, size)): the form {@link #setTangentGradient} takes.
+         */
+        public INDArray tangentTimes(INDArray m, int k) {
+            return window == null ? Ops.perExample(tz, m, k) : tz.mul(window.crop(m));
+        }
+
+        /** Adds {@code scale * sum over each example's k tangents of tangent^2} into sq, (batch, size), in place. */
+        public void addTangentSquares(INDArray sq, int k, double scale) {
+            if (window == null) {
+                INDArray t3 = tz.reshape('c', sq.size(0), k, size());
+                sq.addi(t3.mul(t3).sum(1).muli(scale));
+            } else {
+                window.addSquares(sq, tz, scale);
+            }
         }
 
         /** Sets the loss's gradient with respect to z, (batch, size), consumed by the base backward. */
@@ -174,7 +224,10 @@ public final class Pass {
             this.dz = g;
         }
 
-        /** Sets the loss's gradient with respect to the tangent pre-activations, consumed by the tangent backward. */
+        /**
+         * Sets the loss's gradient with respect to the tangent pre-activations, in the layout of
+         * {@link #tangentTimes}; consumed by the tangent backward.
+         */
         public void setTangentGradient(INDArray g) {
             this.dtz = g;
         }

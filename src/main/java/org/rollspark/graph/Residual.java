@@ -38,6 +38,13 @@ public final class Residual extends Layer {
     }
 
     @Override
+    int windowRadius() {
+        int a = main.windowRadius();
+        int b = shortcut.windowRadius();
+        return a < 0 || b < 0 || act.windowRadius() < 0 ? -1 : Math.max(a, b);
+    }
+
+    @Override
     public INDArray forward(INDArray x, Pass p) {
         INDArray a = main.forward(x, p);
         a.addi(shortcut.forward(x, p));

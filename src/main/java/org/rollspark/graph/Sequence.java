@@ -33,6 +33,19 @@ public final class Sequence extends Layer {
     }
 
     @Override
+    int windowRadius() {
+        int r = 0;
+        for (Layer l : layers) {
+            int q = l.windowRadius();
+            if (q < 0) {
+                return -1;
+            }
+            r += q;
+        }
+        return r;
+    }
+
+    @Override
     public INDArray forward(INDArray x, Pass p) {
         for (Layer l : layers) {
             x = l.forward(x, p);

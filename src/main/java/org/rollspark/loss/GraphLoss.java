@@ -7,7 +7,6 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.ops.transforms.Transforms;
 import org.rollspark.graph.GraphNet;
-import org.rollspark.graph.Ops;
 import org.rollspark.graph.Pass;
 import org.rollspark.util.Host;
 
@@ -175,20 +174,16 @@ public final class GraphLoss {
      */
     private static void tangentBlock(GraphNet.Forward fw, Tangents plan, int blk, List<Pass.Neurons> groups, INDArray[] sq,
             INDArray[] weight) {
-        int n = fw.pass().batch();
         int k = plan.rows(blk);
-        fw.tangent(plan.seeds(blk, fw.logits().dataType()), k);
+        fw.tangentBasis(plan.coordinates(blk), null, k);
         double s = plan.scale();
         for (int i = 0; i < groups.size(); i++) {
             Pass.Neurons grp = groups.get(i);
-            INDArray tz = grp.tangent();
-            int f = grp.size();
             if (sq != null) {
-                INDArray t3 = tz.reshape('c', n, k, f);
-                sq[i].addi(t3.mul(t3).sum(1).muli(s));
+                grp.addTangentSquares(sq[i], k, s);
             }
             if (weight != null) {
-                grp.setTangentGradient(Ops.perExample(tz, weight[i], k).muli(2 * s));
+                grp.setTangentGradient(grp.tangentTimes(weight[i], k).muli(2 * s));
             }
         }
         if (weight != null) {
@@ -198,13 +193,11 @@ public final class GraphLoss {
 
     /** Which basis vectors the tangent passes push: all coordinates in blocks, or a per-example sample. */
     static final class Tangents {
-        private final int d;
         private final int[][] coords; // per block: n * rows coordinates, example-major
         private final int[] rows;
         private final double scale;
 
-        private Tangents(int d, int[][] coords, int[] rows, double scale) {
-            this.d = d;
+        private Tangents(int[][] coords, int[] rows, double scale) {
             this.coords = coords;
             this.rows = rows;
             this.scale = scale;
@@ -229,7 +222,7 @@ public final class GraphLoss {
                         }
                     }
                 }
-                return new Tangents(d, coords, rows, 1.0);
+                return new Tangents(coords, rows, 1.0);
             }
             int[] shape = net.inputShape();
             int channels = sampling.perChannel() && shape.length == 3 ? shape[0] : 1;
@@ -253,7 +246,7 @@ public final class GraphLoss {
                     }
                 }
             }
-            return new Tangents(d, new int[][] {c}, new int[] {r}, (double) per / draw);
+            return new Tangents(new int[][] {c}, new int[] {r}, (double) per / draw);
         }
 
         int blocks() {
@@ -268,13 +261,9 @@ public final class GraphLoss {
             return scale;
         }
 
-        INDArray seeds(int b, org.nd4j.linalg.api.buffer.DataType type) {
-            int[] c = coords[b];
-            INDArray s = Nd4j.zeros(type, c.length, d);
-            for (int i = 0; i < c.length; i++) {
-                s.putScalar(i, c[i], 1.0);
-            }
-            return s;
+        /** The input coordinates of block b's tangent rows, example-major. */
+        int[] coordinates(int b) {
+            return coords[b];
         }
     }
 }

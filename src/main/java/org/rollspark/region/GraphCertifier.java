@@ -112,7 +112,7 @@ public final class GraphCertifier implements RegionCertifier {
             for (int k0 = 0; k0 < d; k0 += block) {
                 int rows = Math.min(block, d - k0);
                 try (MemoryWorkspace inner = Workspaces.open("certify-graph-block")) {
-                    INDArray bodyTangent = fw.tangent(seeds(b, k0, rows), rows);
+                    INDArray bodyTangent = basis(fw, b, k0, rows);
                     for (int i = 0; i < g; i++) {
                         INDArray tz = fw.neurons().get(i).tangent();
                         norms[i].add(tz, b, rows);
@@ -150,15 +150,20 @@ public final class GraphCertifier implements RegionCertifier {
         return fw;
     }
 
-    /** Raw-unit basis vectors e_k for k in [k0, k0 + rows), in the normalised space (1/std_k), per example. */
-    private INDArray seeds(int b, int k0, int rows) {
-        INDArray s = Nd4j.zeros(net.dataType(), (long) b * rows, net.inputSize());
+    /**
+     * Pushes the raw-unit basis vectors e_k for k in [k0, k0 + rows), in the normalised space
+     * (1/std_k), for each of b examples; returns the body output's tangents.
+     */
+    private INDArray basis(GraphNet.Forward fw, int b, int k0, int rows) {
+        int[] coords = new int[b * rows];
+        double[] values = new double[b * rows];
         for (int e = 0; e < b; e++) {
             for (int r = 0; r < rows; r++) {
-                s.putScalar((long) e * rows + r, k0 + r, 1.0 / net.normalization().std(k0 + r));
+                coords[e * rows + r] = k0 + r;
+                values[e * rows + r] = 1.0 / net.normalization().std(k0 + r);
             }
         }
-        return s;
+        return fw.tangentBasis(coords, values, rows);
     }
 
     /**
@@ -169,7 +174,7 @@ public final class GraphCertifier implements RegionCertifier {
         GraphNet.Forward fw = net.forward(raw, false, null, null);
         int b = (int) raw.size(0);
         int d = net.inputSize();
-        fw.tangent(seeds(b, 0, d), d);
+        basis(fw, b, 0, d);
         INDArray[] out = new INDArray[fw.neurons().size()];
         for (int i = 0; i < out.length; i++) {
             INDArray tz = fw.neurons().get(i).tangent();

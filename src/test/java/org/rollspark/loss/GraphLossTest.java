@@ -103,6 +103,56 @@ class GraphLossTest {
     }
 
     /**
+     * Coordinate tangents pushed through the full-resolution layers as local windows (stem and the
+     * first residual block on 12 x 12 inputs: 7 x 7 windows, shifted at the borders) give the loss,
+     * its gradient and the certificates of whole-map tangents; the whole-map path is the one checked
+     * against finite differences and back-propagation.
+     */
+    @Test
+    void windowedTangentsMatchWholeMaps() {
+        int[] shape = {2, 12, 12};
+        Case wide = new Case(TestNets.RESNET, shape, null);
+        GraphNet net = TestNets.graph(31, TestNets.RESNET, shape, DataType.DOUBLE);
+        net.forward(inputs(12, 6, wide), true, null, null); // non-trivial running statistics
+        INDArray x = inputs(13, 4, wide);
+        int[] y = TestNets.labels(14, 4, 3);
+        RollLoss[] losses = {new RollLoss(0.7, 0.4, Aggregation.mean()), new RollLoss(0.7, 0.4, Aggregation.top(20)),
+            RollLoss.roll(0.5, 0.3).withSampling(new Sampling(6, true))};
+        for (RollLoss loss : losses) {
+            for (boolean training : new boolean[] {true, false}) {
+                String what = loss.aggregation().spec() + (loss.sampling().isExact() ? "" : " sampled")
+                        + (training ? ", training" : ", inference");
+                INDArray[] grads = new INDArray[2];
+                LossValue[] values = new LossValue[2];
+                for (int w = 0; w < 2; w++) {
+                    net.useWindows(w == 0);
+                    grads[w] = Nd4j.create(DataType.DOUBLE, net.params().length());
+                    values[w] = GraphLoss.compute(loss, net, x, y, null, grads[w], 77, training);
+                }
+                assertEquals(values[1].rollTerm(), values[0].rollTerm(), 1e-12 * values[1].rollTerm(), what);
+                double diff = grads[0].sub(grads[1]).norm2Number().doubleValue();
+                assertTrue(diff <= 1e-11 * grads[1].norm2Number().doubleValue(), what + ": gradient differs by " + diff);
+            }
+        }
+        org.rollspark.region.Certification[] certs = new org.rollspark.region.Certification[2];
+        for (int w = 0; w < 2; w++) {
+            net.useWindows(w == 0);
+            certs[w] = new org.rollspark.region.GraphCertifier(net, 64).withCoordinateBlock(50).certify(x);
+        }
+        net.useWindows(true);
+        for (org.rollspark.region.Norm p : org.rollspark.region.Norm.values()) {
+            for (int i = 0; i < x.size(0); i++) {
+                assertEquals(certs[1].margin(p, i), certs[0].margin(p, i), 1e-12 * certs[1].margin(p, i), p + " margin");
+                assertEquals(certs[1].decisionMargin(p, i), certs[0].decisionMargin(p, i),
+                        1e-12 * Math.abs(certs[1].decisionMargin(p, i)), p + " decision margin");
+            }
+        }
+        for (int i = 0; i < x.size(0); i++) {
+            assertEquals(certs[1].jacobianHash(i), certs[0].jacobianHash(i));
+        }
+    }
+
+    /**
      * The sampled ROLL term is unbiased: the mean of many independent sampled estimates (value and
      * gradient) matches the exact one within a few standard errors.
      */
