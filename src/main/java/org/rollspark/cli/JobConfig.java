@@ -89,6 +89,8 @@ public final class JobConfig {
         trainConfig();
         sparkTrainConfig(null);
         normalization();
+        normalizeMode();
+        dataSpec();
         activation();
         init();
         dataType();
@@ -159,6 +161,84 @@ public final class JobConfig {
         return intOf(key);
     }
 
+    public boolean bool(String key) {
+        try {
+            return config.getBoolean("roll." + key);
+        } catch (ConfigException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+    }
+
+    /** The data format and its options, for the readers on the executors. */
+    public org.rollspark.data.DataSpec dataSpec() {
+        String format = string("data.format");
+        if (!org.rollspark.data.Format.NAMES.contains(format)) {
+            throw new IllegalArgumentException("roll.data.format: unknown format '" + format + "'; one of "
+                    + String.join(", ", org.rollspark.data.Format.NAMES));
+        }
+        Map<String, String> opts = new TreeMap<>();
+        for (String k : new String[] {"imageMode", "labelColumn", "sequenceColumn", "noise"}) {
+            opts.put(k, config.getValue("roll.data." + k).unwrapped().toString());
+        }
+        for (String k : new String[] {"channels", "count"}) {
+            opts.put(k, Integer.toString(intOf("data." + k)));
+        }
+        for (String k : new String[] {"imageSize", "classes", "speakerBlocks"}) {
+            try {
+                opts.put(k, String.join(",", config.getList("roll.data." + k).stream()
+                        .map(v -> v.unwrapped().toString()).toList()));
+            } catch (ConfigException e) {
+                throw new IllegalArgumentException(e.getMessage(), e);
+            }
+        }
+        opts.put("seed", Long.toString(seed()));
+        org.rollspark.data.DataSpec spec = new org.rollspark.data.DataSpec(format, opts);
+        org.rollspark.data.Format.of(spec); // validates the format's options
+        return spec;
+    }
+
+    /** Where the training (test) data is: data.train (data.test), or for idx the MNIST names in data.dir. */
+    public org.rollspark.data.Format.Location dataLocation(boolean train) throws java.io.IOException {
+        String data = string(train ? "data.train" : "data.test");
+        String labels = string(train ? "data.trainLabels" : "data.testLabels");
+        String format = string("data.format");
+        if (format.equals("synthetic2d")) {
+            return new org.rollspark.data.Format.Location(train ? "train" : "test", "");
+        }
+        if (format.equals("idx") && data.isEmpty()) {
+            String prefix = train ? "train" : "t10k";
+            return new org.rollspark.data.Format.Location(find(dataDir(), prefix + "-images-idx3-ubyte"),
+                    labels.isEmpty() ? find(dataDir(), prefix + "-labels-idx1-ubyte") : labels);
+        }
+        if (data.isEmpty()) {
+            throw new IllegalArgumentException("roll.data." + (train ? "train" : "test") + " must name the "
+                    + (train ? "training" : "test") + " data for format " + format);
+        }
+        if (format.equals("idx") && labels.isEmpty()) {
+            throw new IllegalArgumentException("roll.data." + (train ? "trainLabels" : "testLabels")
+                    + " must name the label file of " + data);
+        }
+        return new org.rollspark.data.Format.Location(data, labels);
+    }
+
+    private static String find(Path dir, String base) throws java.io.IOException {
+        for (String name : new String[] {base, base + ".gz"}) {
+            if (Files.isRegularFile(dir.resolve(name))) {
+                return dir.resolve(name).toString();
+            }
+        }
+        throw new java.io.FileNotFoundException(dir + ": neither " + base + " nor " + base + ".gz is there (roll.data.dir)");
+    }
+
+    /** How the input is normalised: config (data.mean / data.std), or scalar, channel, feature statistics of the training split. */
+    public String normalizeMode() {
+        String m = string("data.normalize");
+        if (!List.of("config", "scalar", "channel", "feature").contains(m)) {
+            throw new IllegalArgumentException("roll.data.normalize must be config, scalar, channel or feature, got '" + m + "'");
+        }
+        return m;
+    }
+
     public Path dataDir() {
         return Path.of(string("data.dir"));
     }
@@ -182,6 +262,11 @@ public final class JobConfig {
      * net.layers, whose last dense layer must have one unit per class).
      */
     public org.rollspark.net.Network network(int features, int classes) {
+        return network(features, classes, normalization());
+    }
+
+    /** {@link #network(int, int)} with the given input normalisation (e.g. statistics of the training data). */
+    public org.rollspark.net.Network network(int features, int classes, Normalization normalization) {
         String type = string("net.type");
         if (type.equals("dense")) {
             int[] h = hidden();
@@ -189,7 +274,7 @@ public final class JobConfig {
             sizes[0] = features;
             System.arraycopy(h, 0, sizes, 1, h.length);
             sizes[sizes.length - 1] = classes;
-            return org.rollspark.net.DenseNet.init(sizes, activation(), normalization(), init(), seed(), dataType());
+            return org.rollspark.net.DenseNet.init(sizes, activation(), normalization, init(), seed(), dataType());
         }
         if (!type.equals("graph")) {
             throw new IllegalArgumentException("roll.net.type must be dense or graph, got '" + type + "'");
@@ -212,7 +297,7 @@ public final class JobConfig {
         }
         org.rollspark.graph.GraphNet net;
         try {
-            net = org.rollspark.graph.GraphNet.init(shape, layers, normalization(), init(), seed(), dataType());
+            net = org.rollspark.graph.GraphNet.init(shape, layers, normalization, init(), seed(), dataType());
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("roll.net.layers: " + e.getMessage(), e);
         }

@@ -24,7 +24,11 @@ import org.rollspark.net.Network;
 import org.rollspark.net.ModelIO;
 import org.rollspark.region.RegionCertifier;
 import org.rollspark.region.Norm;
+import org.rollspark.graph.GraphNet;
+import org.rollspark.net.Normalization;
 import org.rollspark.spark.CertificationJob;
+import org.rollspark.spark.DataPipeline;
+import org.rollspark.spark.ShardedData;
 import org.rollspark.spark.ParameterAveragingTrainer;
 import org.rollspark.train.TrainingHistory;
 import picocli.CommandLine;
@@ -109,21 +113,26 @@ public final class Main implements Callable<Integer> {
                     ? LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + "-"
                             + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x1000, 0x10000))
                     : cfg.runIdOrEmpty();
-            LabeledData[] data = loadData(cfg);
-            checkInputs(cfg, data);
-            log("resolved settings:\n" + cfg.render());
-            if (options.dryRun) {
-                log("dry run: settings and inputs are valid; nothing was run");
-                return 0;
-            }
+            checkSettings(cfg);
             SparkConf conf = new SparkConf().setAppName("roll " + spec.name() + " " + runId);
             if (!conf.contains("spark.master")) {
                 conf.setMaster(cfg.string("spark.master"));
             }
             SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
+            Data data = null;
             try {
+                data = loadData(cfg, spark);
+                checkInputs(cfg, data);
+                log("resolved settings:\n" + cfg.render());
+                if (options.dryRun) {
+                    log("dry run: settings and inputs are valid; nothing was run");
+                    return 0;
+                }
                 return run(cfg, spark, data);
             } finally {
+                if (data != null) {
+                    data.splits().unpersist();
+                }
                 spark.stop();
             }
         }
@@ -132,68 +141,117 @@ public final class Main implements Callable<Integer> {
             out.println("[roll " + runId + "] " + message);
         }
 
-        /** Train split, validation split, test set, per the settings. */
-        LabeledData[] loadData(JobConfig cfg) throws IOException {
-            Path dir = cfg.dataDir();
-            LabeledData train = LabeledData.fromIdx("train", find(dir, "train-images-idx3-ubyte"),
-                    find(dir, "train-labels-idx1-ubyte"), cfg.limit("trainLimit"));
-            LabeledData test = LabeledData.fromIdx("test", find(dir, "t10k-images-idx3-ubyte"),
-                    find(dir, "t10k-labels-idx1-ubyte"), cfg.limit("testLimit"));
-            LabeledData[] tv = train.splitValidation(cfg.integer("data.validation"), cfg.seed());
-            return new LabeledData[] {tv[0], tv[1], test};
+        /** The splits, living on the executors, and the input normalisation the network gets. */
+        record Data(DataPipeline.Loaded splits, Normalization normalization) {
+            ShardedData train() {
+                return splits.train();
+            }
+
+            ShardedData validation() {
+                return splits.validation();
+            }
+
+            ShardedData test() {
+                return splits.test();
+            }
         }
 
-        /** Validates what the job will build from the settings and data; the default builds the network. */
-        void checkInputs(JobConfig cfg, LabeledData[] data) throws IOException {
-            cfg.network(data[0].numFeatures(), data[0].numClasses());
+        /** Checks what needs no data (before Spark starts). */
+        void checkSettings(JobConfig cfg) throws IOException {
             cfg.loss();
         }
 
-        abstract int run(JobConfig cfg, SparkSession spark, LabeledData[] data) throws Exception;
-
-        static Path find(Path dir, String base) throws IOException {
-            for (String name : new String[] {base, base + ".gz"}) {
-                if (Files.isRegularFile(dir.resolve(name))) {
-                    return dir.resolve(name);
-                }
-            }
-            throw new IOException(dir + ": neither " + base + " nor " + base + ".gz is there (roll.data.dir)");
+        /** Whether the job trains (reads the training location) and certifies (reads the test location). */
+        boolean needsTrain() {
+            return true;
         }
 
+        /** Sequence steps the test data is padded to when it is not read with the training data (0: its own). */
+        int testSteps() {
+            return 0;
+        }
+
+        /** Train split, validation split and test set per the settings, read and sharded on the executors. */
+        Data loadData(JobConfig cfg, SparkSession spark) throws IOException {
+            JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+            boolean train = needsTrain();
+            DataPipeline.Request r = new DataPipeline.Request(cfg.dataSpec(), train ? cfg.dataLocation(true) : null,
+                    cfg.dataLocation(false), cfg.integer("data.trainLimit"), cfg.integer("data.testLimit"),
+                    cfg.integer("data.validation"), cfg.bool("data.stratified"), cfg.seed(), cfg.bool("data.sequential"),
+                    cfg.integer("spark.numWorkers"), cfg.integer("certify.partitions"), testSteps());
+            DataPipeline.Loaded splits = DataPipeline.load(sc, r);
+            Normalization norm = cfg.normalization();
+            if (train && !cfg.normalizeMode().equals("config")) {
+                norm = DataPipeline.statistics(splits.train(), cfg.normalizeMode());
+            }
+            if (train) {
+                log(String.format(Locale.ROOT, "data: %s, %d train / %d validation / %d test examples of shape %s, %d classes%s",
+                        cfg.string("data.format"), splits.train().size(), splits.validation().size(), splits.test().size(),
+                        java.util.Arrays.toString(splits.train().shape()), splits.train().numClasses(),
+                        splits.train().hasLengths() ? " (padded sequences with lengths)" : ""));
+            }
+            return new Data(splits, norm);
+        }
+
+        /** Validates what the job will build from the settings and data; the default builds the network. */
+        void checkInputs(JobConfig cfg, Data data) throws IOException {
+            Network net = cfg.network(data.train().numFeatures(), data.train().numClasses(), data.normalization());
+            checkShape(net, data.train());
+            if (data.test().numFeatures() != net.inputSize()) {
+                throw new IOException(cfg.dataLocation(false).data() + ": test examples have " + data.test().numFeatures()
+                        + " features, the training data " + net.inputSize());
+            }
+        }
+
+        /** Padded sequences need a recurrent graph net whose input shape is the data's (steps, features). */
+        static void checkShape(Network net, ShardedData data) {
+            if (!data.hasLengths()) {
+                return;
+            }
+            int[] shape = net instanceof GraphNet g ? g.inputShape() : null;
+            if (shape == null || !java.util.Arrays.equals(shape, data.shape())) {
+                throw new IllegalArgumentException("the data are padded sequences of shape " + java.util.Arrays.toString(data.shape())
+                        + " (steps, features); set net.type = graph with net.inputShape = " + java.util.Arrays.toString(data.shape())
+                        + " and a recurrent layer");
+            }
+        }
+
+        abstract int run(JobConfig cfg, SparkSession spark, Data data) throws Exception;
+
         /** Trains one model with parameter averaging; saves it under output.dir/models/ID. */
-        Network train(JobConfig cfg, SparkSession spark, LabeledData[] data, String name) throws IOException {
-            Network net = cfg.network(data[0].numFeatures(), data[0].numClasses());
+        Network train(JobConfig cfg, SparkSession spark, Data data, String name) throws IOException {
+            Network net = cfg.network(data.train().numFeatures(), data.train().numClasses(), data.normalization());
             Path out = Path.of(cfg.string("output.dir"));
             String id = runId + (name.isEmpty() ? "" : "-" + name);
             var sc = cfg.sparkTrainConfig(out.resolve("checkpoints").resolve(id).toString());
             Map<String, Object> prov = new LinkedHashMap<>(cfg.toMap());
             prov.put("net.architecture", net.architecture().toString());
             // a probe of validation examples for the per-epoch median margin (fewer for graph nets: costlier)
-            int probeSize = Math.min(net instanceof DenseNet ? 256 : 64, data[1].size());
-            LabeledData probe = data[1].subset("probe", java.util.stream.IntStream.range(0, probeSize).toArray());
+            LabeledData probe = data.validation().sample(net instanceof DenseNet ? 256 : 64);
+            int[] probeLengths = probe.lengths(LabeledData.identity(probe.size()), 0, probe.size());
             log(String.format(Locale.ROOT, "training %s: %s, %d train / %d validation examples, %d workers x batch %d, "
                     + "averaging every %d minibatches", name.isEmpty() ? "model" : name, net.describe(),
-                    data[0].size(), data[1].size(), sc.numWorkers(), sc.batchSizePerWorker(), sc.averagingFrequency()));
+                    data.train().size(), data.validation().size(), sc.numWorkers(), sc.batchSizePerWorker(), sc.averagingFrequency()));
             TrainingHistory h = new ParameterAveragingTrainer(JavaSparkContext.fromSparkContext(spark.sparkContext()), sc,
-                    this::log, prov).fit(net, data[0], data[1], s -> log(String.format(Locale.ROOT,
+                    this::log, prov).fit(net, data.train(), data.validation(), s -> log(String.format(Locale.ROOT,
                     "%s epoch %d/%d: loss %.4f (CE %.4f, ROLL term %.4f), train acc %.3f, val loss %.4f, val acc %.3f, "
                             + "val median eps_2 %.2e, %.0f ex/s", name, s.epoch(), cfg.integer("train.epochs"),
                     s.train().total(), s.train().crossEntropy(), s.train().rollTerm(), s.train().accuracy(),
                     s.validation().total(), s.validation().accuracy(),
-                    RegionCertifier.of(net).certify(probe.allFeatures()).quantile(Norm.L2, 0.5), s.examplesPerSecond())));
+                    RegionCertifier.of(net).certify(probe.allFeatures(), probeLengths).quantile(Norm.L2, 0.5), s.examplesPerSecond())));
             log(name + " kept epoch " + h.bestEpoch() + " (lowest validation loss, lambda * ROLL term included)");
             Path model = out.resolve("models").resolve(id);
-            ModelIO.save(net, model, Provenance.record(prov, cfg.seed(), data[0].fingerprint()));
+            ModelIO.save(net, model, Provenance.record(prov, cfg.seed(), data.train().fingerprint()));
             log("model saved to " + model);
             return net;
         }
 
-        Row certify(JobConfig cfg, SparkSession spark, Network net, String modelId, LabeledData test, String name)
+        Row certify(JobConfig cfg, SparkSession spark, Network net, String modelId, ShardedData test, String name)
                 throws IOException {
             String id = runId + (name.isEmpty() ? "" : "-" + name);
-            CertificationJob.Result r = CertificationJob.run(spark, net, modelId, test, cfg.dataDir().toString(),
+            CertificationJob.Result r = CertificationJob.run(spark, net, modelId, test, cfg.dataLocation(false).data(),
                     cfg.string("certify.split"), Path.of(cfg.string("output.dir")).resolve("certification").toString(),
-                    cfg.runDate(), id, cfg.integer("certify.partitions"), cfg.toMap(), cfg.radii(), cfg.certifyOptions());
+                    cfg.runDate(), id, cfg.toMap(), cfg.radii(), cfg.certifyOptions());
             log(String.format(Locale.ROOT, "certified %d examples of %s into %s (summary %s, manifest %s)", r.rows(),
                     test.name(), r.examplesPath(), r.summaryPath(), r.manifestPath()));
             Row s = r.summary();
@@ -209,17 +267,17 @@ public final class Main implements Callable<Integer> {
                     + "both into Parquet, and print them side by side.")
     static final class Compare extends Job {
         @Override
-        int run(JobConfig cfg, SparkSession spark, LabeledData[] data) throws IOException {
+        int run(JobConfig cfg, SparkSession spark, Data data) throws IOException {
             Row[] summary = new Row[2];
             String[] names = {"vanilla", "roll"};
             for (int m = 0; m < 2; m++) {
                 JobConfig c = m == 0 ? cfg.with(Map.of("loss.type", "vanilla")) : cfg.with(Map.of("loss.type", "roll"));
                 Network net = train(c, spark, data, names[m]);
-                summary[m] = certify(c, spark, net, runId + "-" + names[m], data[2], names[m]);
+                summary[m] = certify(c, spark, net, runId + "-" + names[m], data.test(), names[m]);
             }
             out.println();
             out.printf(Locale.ROOT, "%s: %d examples; margins in raw input units x 1e-4, P25 / P50 / P75 / P100%n",
-                    data[2].name(), summary[0].getLong(summary[0].fieldIndex("n")));
+                    data.test().name(), summary[0].getLong(summary[0].fieldIndex("n")));
             out.printf(Locale.ROOT, "%-8s %7s %9s  %-30s %-30s%n", "model", "acc", "#regions", "eps_1", "eps_2");
             for (int m = 0; m < 2; m++) {
                 out.printf(Locale.ROOT, "%-8s %6.2f%% %9d  %-30s %-30s%n", names[m],
@@ -247,7 +305,7 @@ public final class Main implements Callable<Integer> {
             description = "Train one model (roll.loss.type) with parameter averaging; save it and its checkpoints.")
     static final class Train extends Job {
         @Override
-        int run(JobConfig cfg, SparkSession spark, LabeledData[] data) throws IOException {
+        int run(JobConfig cfg, SparkSession spark, Data data) throws IOException {
             train(cfg, spark, data, "");
             return 0;
         }
@@ -261,17 +319,33 @@ public final class Main implements Callable<Integer> {
         Network net;
 
         @Override
-        void checkInputs(JobConfig cfg, LabeledData[] data) throws IOException {
+        void checkSettings(JobConfig cfg) throws IOException {
             net = ModelIO.loadNetwork(model, null);
-            if (data[2].numFeatures() != net.inputSize()) {
-                throw new IOException(cfg.dataDir() + ": test examples have " + data[2].numFeatures()
-                        + " features, the model " + model + " takes " + net.inputSize());
-            }
         }
 
         @Override
-        int run(JobConfig cfg, SparkSession spark, LabeledData[] data) throws IOException {
-            Row s = certify(cfg, spark, net, model.getFileName().toString(), data[2], "");
+        boolean needsTrain() {
+            return false;
+        }
+
+        @Override
+        int testSteps() {
+            int[] shape = net instanceof GraphNet g ? g.inputShape() : null;
+            return shape != null && shape.length == 2 ? shape[0] : 0;
+        }
+
+        @Override
+        void checkInputs(JobConfig cfg, Data data) throws IOException {
+            if (data.test().numFeatures() != net.inputSize()) {
+                throw new IOException(cfg.dataLocation(false).data() + ": test examples have " + data.test().numFeatures()
+                        + " features, the model " + model + " takes " + net.inputSize());
+            }
+            checkShape(net, data.test());
+        }
+
+        @Override
+        int run(JobConfig cfg, SparkSession spark, Data data) throws IOException {
+            Row s = certify(cfg, spark, net, model.getFileName().toString(), data.test(), "");
             out.printf(Locale.ROOT, "%d examples, accuracy %.2f%%, %d distinct activation patterns%n",
                     s.getLong(s.fieldIndex("n")), 100 * s.getDouble(s.fieldIndex("accuracy")),
                     s.getLong(s.fieldIndex("distinct_patterns")));

@@ -1,13 +1,11 @@
 package org.rollspark.data;
 
-import java.io.BufferedInputStream;
 import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.zip.GZIPInputStream;
 
 /**
  * Reads IDX files (the MNIST format), raw or gzipped (detected by the 0x1f 0x8b prefix).
@@ -41,79 +39,74 @@ public final class IdxReader {
         return read(file, Integer.MAX_VALUE);
     }
 
-    /** Reads at most {@code limit} items (the first dimension) of a file. */
+    /** Reads at most {@code limit} items (the first dimension) of a local file. */
     public static Idx read(Path file, int limit) throws IOException {
-        try (InputStream in = open(file)) {
-            DataInputStream d = new DataInputStream(new BufferedInputStream(in, 1 << 16));
-            int magic = readInt(d, file, 0);
-            int type = (magic >>> 8) & 0xff;
-            int rank = magic & 0xff;
-            if ((magic >>> 16) != 0 || type != 0x08) {
-                throw new IOException(file + ": offset 0: magic 0x" + String.format("%08x", magic)
-                        + " is not an unsigned-byte IDX file (expected 0x00000801 for labels, 0x00000803 for images)");
-            }
-            if (rank < 1 || rank > 4) {
-                throw new IOException(file + ": offset 3: " + rank + " dimensions; IDX files here have 1 to 4");
-            }
-            int[] dims = new int[rank];
-            long total = 1;
-            for (int i = 0; i < rank; i++) {
-                dims[i] = readInt(d, file, 4 + 4L * i);
-                if (dims[i] < 0 || (i > 0 && dims[i] == 0)) {
-                    throw new IOException(file + ": offset " + (4 + 4 * i) + ": dimension " + i + " is " + dims[i]);
-                }
-                total *= dims[i];
-                if (total > MAX_VALUES) {
-                    throw new IOException(file + ": offset " + (4 + 4 * i) + ": header dimensions "
-                            + java.util.Arrays.toString(java.util.Arrays.copyOf(dims, i + 1))
-                            + " describe more than " + MAX_VALUES + " values");
-                }
-            }
-            int header = 4 + 4 * rank;
-            int items = Math.min(dims[0], limit);
-            int[] outDims = dims.clone();
-            outDims[0] = items;
-            Idx idx = new Idx(outDims, null);
-            long want = (long) items * idx.itemSize();
-            byte[] data = new byte[(int) want];
-            int got = d.readNBytes(data, 0, data.length);
-            if (got < want) {
-                throw new IOException(file + ": offset " + (header + got) + ": file ends after " + got + " of the "
-                        + want + " data bytes that the header " + java.util.Arrays.toString(dims) + " announces");
-            }
-            if (items == dims[0] && d.read() != -1) {
-                throw new IOException(file + ": offset " + (header + want) + ": unexpected bytes after the "
-                        + want + " data bytes that the header " + java.util.Arrays.toString(dims) + " announces");
-            }
-            return new Idx(outDims, data);
-        }
-    }
-
-    private static InputStream open(Path file) throws IOException {
         if (!Files.isRegularFile(file)) {
-            throw new IOException(file + ": no such file");
+            throw new java.io.FileNotFoundException(file + ": no such file");
         }
-        InputStream raw = new BufferedInputStream(Files.newInputStream(file));
-        raw.mark(2);
-        int b0 = raw.read();
-        int b1 = raw.read();
-        raw.reset();
-        if (b0 == 0x1f && b1 == 0x8b) {
-            try {
-                return new GZIPInputStream(raw, 1 << 16);
-            } catch (IOException e) {
-                raw.close();
-                throw new IOException(file + ": corrupt gzip header (" + e.getMessage() + ")", e);
-            }
-        }
-        return raw;
+        return read(file.toString(), DataFiles.Settings.local(), limit);
     }
 
-    private static int readInt(DataInputStream d, Path file, long offset) throws IOException {
+    /** Reads at most {@code limit} items of a file on any Hadoop file system (raw or gzipped). */
+    public static Idx read(String file, DataFiles.Settings settings, int limit) throws IOException {
+        try (InputStream in = DataFiles.open(file, settings)) {
+            return read(in, file, limit);
+        } catch (java.util.zip.ZipException | EOFException e) {
+            throw new DataFormatException(file, "", "corrupt gzip stream (" + e.getMessage() + ")", e);
+        }
+    }
+
+    private static Idx read(InputStream in, String file, int limit) throws IOException {
+        DataInputStream d = new DataInputStream(in);
+        int magic = readInt(d, file, 0);
+        int type = (magic >>> 8) & 0xff;
+        int rank = magic & 0xff;
+        if ((magic >>> 16) != 0 || type != 0x08) {
+            throw new DataFormatException(file, "offset 0", "magic 0x" + String.format("%08x", magic)
+                    + " is not an unsigned-byte IDX file (expected 0x00000801 for labels, 0x00000803 for images)");
+        }
+        if (rank < 1 || rank > 4) {
+            throw new DataFormatException(file, "offset 3", rank + " dimensions; IDX files here have 1 to 4");
+        }
+        int[] dims = new int[rank];
+        long total = 1;
+        for (int i = 0; i < rank; i++) {
+            dims[i] = readInt(d, file, 4 + 4L * i);
+            if (dims[i] < 0 || (i > 0 && dims[i] == 0)) {
+                throw new DataFormatException(file, "offset " + (4 + 4 * i), "dimension " + i + " is " + dims[i]);
+            }
+            total *= dims[i];
+            if (total > MAX_VALUES) {
+                throw new DataFormatException(file, "offset " + (4 + 4 * i), "header dimensions "
+                        + java.util.Arrays.toString(java.util.Arrays.copyOf(dims, i + 1)) + " describe more than "
+                        + MAX_VALUES + " values");
+            }
+        }
+        int header = 4 + 4 * rank;
+        int items = Math.min(dims[0], limit);
+        int[] outDims = dims.clone();
+        outDims[0] = items;
+        Idx idx = new Idx(outDims, null);
+        long want = (long) items * idx.itemSize();
+        // read progressively: a header may announce far more data than the file holds
+        byte[] data = d.readNBytes((int) want);
+        int got = data.length;
+        if (got < want) {
+            throw new DataFormatException(file, "offset " + (header + got), "file ends after " + got + " of the " + want
+                    + " data bytes that the header " + java.util.Arrays.toString(dims) + " announces");
+        }
+        if (items == dims[0] && d.read() != -1) {
+            throw new DataFormatException(file, "offset " + (header + want), "unexpected bytes after the " + want
+                    + " data bytes that the header " + java.util.Arrays.toString(dims) + " announces");
+        }
+        return new Idx(outDims, data);
+    }
+
+    private static int readInt(DataInputStream d, String file, long offset) throws IOException {
         try {
             return d.readInt();
         } catch (EOFException e) {
-            throw new IOException(file + ": offset " + offset + ": file ends inside the header", e);
+            throw new DataFormatException(file, "offset " + offset, "file ends inside the header", e);
         }
     }
 }

@@ -23,6 +23,8 @@ public final class LabeledData implements java.io.Serializable {
     private final int numFeatures;
     private final int numClasses;
     private final long[] ids;
+    private final int[] shape;
+    private final int[] lengths;
 
     public LabeledData(String name, float[] features, int[] labels, int numFeatures, int numClasses) {
         this(name, features, labels, numFeatures, numClasses, null);
@@ -32,6 +34,39 @@ public final class LabeledData implements java.io.Serializable {
      * @param ids a stable id per example (its index in the source dataset); null means 0..N-1
      */
     public LabeledData(String name, float[] features, int[] labels, int numFeatures, int numClasses, long[] ids) {
+        this(name, features, labels, new int[] {numFeatures}, numClasses, ids, null);
+    }
+
+    /**
+     * @param shape   the shape of one example: (C, H, W) images, (T, F) sequences, (D) vectors
+     * @param ids     a stable id per example (its index in the source dataset); null means 0..N-1
+     * @param lengths for (T, F) sequences padded to T steps, each example's real steps (1..T); null when
+     *                all are full length. Padded steps hold zeros.
+     */
+    public LabeledData(String name, float[] features, int[] labels, int[] shape, int numClasses, long[] ids,
+            int[] lengths) {
+        int numFeatures = 1;
+        for (int s : shape) {
+            if (s < 1) {
+                throw new IllegalArgumentException(name + ": example shape " + java.util.Arrays.toString(shape));
+            }
+            numFeatures = Math.multiplyExact(numFeatures, s);
+        }
+        if (lengths != null) {
+            if (shape.length != 2 || lengths.length != labels.length) {
+                throw new IllegalArgumentException(name + ": sequence lengths need (steps, features) examples and one "
+                        + "length per example; got shape " + java.util.Arrays.toString(shape) + " and " + lengths.length
+                        + " lengths for " + labels.length + " examples");
+            }
+            for (int i = 0; i < lengths.length; i++) {
+                if (lengths[i] < 1 || lengths[i] > shape[0]) {
+                    throw new IllegalArgumentException(name + ": example " + i + " has length " + lengths[i]
+                            + ", outside [1, " + shape[0] + "]");
+                }
+            }
+        }
+        this.shape = shape.clone();
+        this.lengths = lengths;
         if (numFeatures < 1 || features.length != (long) labels.length * numFeatures) {
             throw new IllegalArgumentException(name + ": " + features.length + " feature values for "
                     + labels.length + " examples of " + numFeatures + " features");
@@ -103,6 +138,28 @@ public final class LabeledData implements java.io.Serializable {
         return numFeatures;
     }
 
+    /** The shape of one example: (C, H, W), (T, F) or (D). */
+    public int[] shape() {
+        return shape.clone();
+    }
+
+    /** True when the examples are sequences of different lengths (see {@link #lengths(int[], int, int)}). */
+    public boolean hasLengths() {
+        return lengths != null;
+    }
+
+    /** Real steps of examples {@code order[from..to)}, or null when all sequences are full length. */
+    public int[] lengths(int[] order, int from, int to) {
+        if (lengths == null) {
+            return null;
+        }
+        int[] out = new int[to - from];
+        for (int r = 0; r < out.length; r++) {
+            out[r] = lengths[order[from + r]];
+        }
+        return out;
+    }
+
     public int numClasses() {
         return numClasses;
     }
@@ -154,7 +211,7 @@ public final class LabeledData implements java.io.Serializable {
             y[r] = labels[idx[r]];
             id[r] = id(idx[r]);
         }
-        return new LabeledData(subsetName, x, y, numFeatures, numClasses, id);
+        return new LabeledData(subsetName, x, y, shape, numClasses, id, lengths(idx, 0, idx.length));
     }
 
     /**
@@ -203,6 +260,19 @@ public final class LabeledData implements java.io.Serializable {
             b.putInt(y);
         }
         md.update(b.array());
+        if (lengths != null || shape.length > 1) {
+            ByteBuffer l = ByteBuffer.allocate(4 * (shape.length + 1 + (lengths == null ? 0 : lengths.length)));
+            l.putInt(shape.length);
+            for (int v : shape) {
+                l.putInt(v);
+            }
+            if (lengths != null) {
+                for (int v : lengths) {
+                    l.putInt(v);
+                }
+            }
+            md.update(l.array());
+        }
         ByteBuffer f = ByteBuffer.allocate(4 * 4096);
         for (int i = 0; i < features.length; i++) {
             if (!f.hasRemaining()) {
@@ -213,6 +283,135 @@ public final class LabeledData implements java.io.Serializable {
         }
         md.update(f.array(), 0, f.position());
         return "sha256:" + HexFormat.of().formatHex(md.digest());
+    }
+
+    /** The same examples with another name and class count (labels must fit). */
+    public LabeledData withClasses(String newName, int classes) {
+        return new LabeledData(newName, features, labels, shape, classes, ids, lengths);
+    }
+
+    /** The first n examples. */
+    public LabeledData head(int n) {
+        return n >= size() ? this : subset(name, identity(n));
+    }
+
+    /** The stable ids of all examples. */
+    public long[] ids() {
+        long[] out = new long[size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = id(i);
+        }
+        return out;
+    }
+
+    /**
+     * Sequences padded (with zero steps) to {@code steps}; full-length data of shape (T, F) gets
+     * lengths. Fails on a sequence longer than {@code steps}.
+     */
+    public LabeledData padTo(int steps) {
+        if (shape.length != 2) {
+            throw new IllegalArgumentException(name + ": only (steps, features) sequences can be padded");
+        }
+        int t = shape[0];
+        int f = shape[1];
+        int[] len = lengths != null ? lengths : filled(size(), t);
+        if (t > steps) {
+            for (int i = 0; i < size(); i++) {
+                if (len[i] > steps) {
+                    throw new IllegalArgumentException(name + ": example " + id(i) + " has " + len[i] + " steps, more than the "
+                            + steps + " the model takes (the training data's longest)");
+                }
+            }
+        }
+        if (t == steps) {
+            return lengths != null ? this : new LabeledData(name, features, labels, shape, numClasses, ids, len);
+        }
+        float[] x = new float[size() * steps * f];
+        for (int i = 0; i < size(); i++) {
+            System.arraycopy(features, i * t * f, x, i * steps * f, len[i] * f);
+        }
+        return new LabeledData(name, x, labels, new int[] {steps, f}, numClasses, ids, len.clone());
+    }
+
+    /** Images (C, H, W) read row by row as H time steps of C * W features (a sequential view). */
+    public LabeledData sequential() {
+        if (shape.length != 3) {
+            throw new IllegalArgumentException(name + ": the sequential view needs (channels, height, width) images, got "
+                    + java.util.Arrays.toString(shape));
+        }
+        int c = shape[0];
+        int h = shape[1];
+        int w = shape[2];
+        float[] x = new float[features.length];
+        for (int e = 0; e < size(); e++) {
+            int base = e * numFeatures;
+            for (int ch = 0; ch < c; ch++) {
+                for (int i = 0; i < h; i++) {
+                    System.arraycopy(features, base + (ch * h + i) * w, x, base + (i * c + ch) * w, w);
+                }
+            }
+        }
+        return new LabeledData(name, x, labels, new int[] {h, c * w}, numClasses, ids, null);
+    }
+
+    /** The examples of several pieces with the same shape, in the given order. */
+    public static LabeledData concat(String name, java.util.List<LabeledData> pieces, int[] shape, int classes) {
+        int n = 0;
+        boolean anyLengths = false;
+        for (LabeledData p : pieces) {
+            n += p.size();
+            anyLengths |= p.lengths != null;
+        }
+        int d = 1;
+        for (int s : shape) {
+            d *= s;
+        }
+        float[] x = new float[n * d];
+        int[] y = new int[n];
+        long[] id = new long[n];
+        int[] len = anyLengths ? new int[n] : null;
+        int at = 0;
+        for (LabeledData p : pieces) {
+            if (!java.util.Arrays.equals(p.shape, shape)) {
+                throw new IllegalArgumentException(p.name + ": examples of shape " + java.util.Arrays.toString(p.shape)
+                        + ", expected " + java.util.Arrays.toString(shape));
+            }
+            System.arraycopy(p.features, 0, x, at * d, p.features.length);
+            for (int i = 0; i < p.size(); i++) {
+                y[at + i] = p.labels[i];
+                id[at + i] = p.id(i);
+                if (len != null) {
+                    len[at + i] = p.lengths == null ? shape[0] : p.lengths[i];
+                }
+            }
+            at += p.size();
+        }
+        return new LabeledData(name, x, y, shape, classes, id, len);
+    }
+
+    /** Examples' real values only: per feature sum, sum of squares (float64) and count; padded steps left out. */
+    public double[][] featureSums() {
+        double[] s1 = new double[numFeatures];
+        double[] s2 = new double[numFeatures];
+        double[] cnt = new double[numFeatures];
+        int stepSize = lengths == null ? numFeatures : shape[1];
+        for (int e = 0; e < size(); e++) {
+            int real = lengths == null ? numFeatures : lengths[e] * stepSize;
+            int base = e * numFeatures;
+            for (int j = 0; j < real; j++) {
+                double v = features[base + j];
+                s1[j] += v;
+                s2[j] += v * v;
+                cnt[j] += 1;
+            }
+        }
+        return new double[][] {s1, s2, cnt};
+    }
+
+    private static int[] filled(int n, int v) {
+        int[] a = new int[n];
+        java.util.Arrays.fill(a, v);
+        return a;
     }
 
     /** A seeded permutation of 0..n-1 (Fisher-Yates with SplittableRandom). */
@@ -228,7 +427,7 @@ public final class LabeledData implements java.io.Serializable {
         return p;
     }
 
-    static int[] identity(int n) {
+    public static int[] identity(int n) {
         int[] p = new int[n];
         for (int i = 0; i < n; i++) {
             p[i] = i;

@@ -429,6 +429,11 @@ public final class GraphNet implements org.rollspark.net.Network {
     }
 
     @Override
+    public NeuronValues neuronValues(INDArray raw, int[] lengths) {
+        return forward(raw, false, lengths, null).values();
+    }
+
+    @Override
     public INDArray inputGradient(INDArray raw, INDArray dLogits) {
         INDArray g = forward(raw, false, null, null).inputGradient(dLogits.castTo(dataType()));
         double[] std = new double[inputSize()];

@@ -121,10 +121,15 @@ public final class RollLoss implements java.io.Serializable {
      * {@link GraphLoss}. {@code seed} draws the sampled coordinates of a sampled loss.
      */
     public LossValue valueAndGradient(Network net, INDArray raw, int[] labels, Gradient g, long seed) {
-        if (net instanceof DenseNet d && sampling.isExact() && g.dense != null) {
+        return valueAndGradient(net, raw, labels, null, g, seed);
+    }
+
+    /** {@link #valueAndGradient(Network, INDArray, int[], Gradient, long)} of padded sequences with lengths (or null). */
+    public LossValue valueAndGradient(Network net, INDArray raw, int[] labels, int[] lengths, Gradient g, long seed) {
+        if (lengths == null && net instanceof DenseNet d && sampling.isExact() && g.dense != null) {
             return compute(d, raw, labels, g.dense);
         }
-        return GraphLoss.compute(this, asGraph(net), raw, labels, null, g.flat, seed, true);
+        return GraphLoss.compute(this, graphFor(net, lengths), raw, labels, lengths, g.flat, seed, true);
     }
 
     /**
@@ -132,10 +137,22 @@ public final class RollLoss implements java.io.Serializable {
      * estimated with a fixed seed, so that epochs are compared on the same draw.
      */
     public LossValue value(Network net, INDArray raw, int[] labels) {
-        if (net instanceof DenseNet d && sampling.isExact()) {
+        return value(net, raw, labels, null);
+    }
+
+    /** {@link #value(Network, INDArray, int[])} of padded sequences with lengths (or null). */
+    public LossValue value(Network net, INDArray raw, int[] labels, int[] lengths) {
+        if (lengths == null && net instanceof DenseNet d && sampling.isExact()) {
             return value(d, raw, labels);
         }
-        return GraphLoss.compute(this, asGraph(net), raw, labels, null, null, VALIDATION_SEED, false);
+        return GraphLoss.compute(this, graphFor(net, lengths), raw, labels, lengths, null, VALIDATION_SEED, false);
+    }
+
+    private static GraphNet graphFor(Network net, int[] lengths) {
+        if (lengths != null && !(net instanceof GraphNet)) {
+            throw new IllegalArgumentException("sequence lengths need a graph network with a recurrent layer");
+        }
+        return asGraph(net);
     }
 
     private static final long VALIDATION_SEED = 0x5EEDL;

@@ -57,6 +57,17 @@ public interface Network {
      */
     NeuronValues neuronValues(INDArray raw);
 
+    /**
+     * {@link #neuronValues(INDArray)} of padded sequences with per-example lengths (null: all full
+     * length); only recurrent graph networks take lengths.
+     */
+    default NeuronValues neuronValues(INDArray raw, int[] lengths) {
+        if (lengths != null) {
+            throw new IllegalArgumentException("sequence lengths need a graph network with a recurrent layer");
+        }
+        return neuronValues(raw);
+    }
+
     /** The gradient of {@code sum(dLogits * logits)} with respect to the RAW input, (B, D). */
     INDArray inputGradient(INDArray raw, INDArray dLogits);
 

@@ -62,6 +62,7 @@ public final class GraphCertifier implements RegionCertifier {
     }
 
     /** Certifies padded sequences: example n has {@code lengths[n]} valid steps (null: all valid). */
+    @Override
     public Certification certify(INDArray raw, int[] lengths) {
         long n = raw.size(0);
         if (lengths != null && lengths.length != n) {

@@ -16,6 +16,14 @@ public interface RegionCertifier {
     /** Certifies every row of a raw (N, D) input matrix. */
     Certification certify(INDArray raw);
 
+    /** Certifies padded sequences with per-example lengths (null: all full length; graph networks only). */
+    default Certification certify(INDArray raw, int[] lengths) {
+        if (lengths != null) {
+            throw new IllegalArgumentException("sequence lengths need a graph network with a recurrent layer");
+        }
+        return certify(raw);
+    }
+
     /** Also compute per-coordinate directional bounds (+e_k and -e_k), see {@link Certification#coordinateBounds}. */
     RegionCertifier withCoordinateBounds(boolean on);
 

@@ -40,6 +40,11 @@ public final class SoundnessCheck {
 
     /** Verifies example {@code i} of {@code c}, whose raw input is {@code x} and label {@code label}. */
     public Report verify(double[] x, Certification c, int i, int label, long exampleId) {
+        return verify(x, c, i, label, exampleId, 0);
+    }
+
+    /** {@link #verify(double[], Certification, int, int, long)} of a padded sequence with {@code length} real steps (0: none). */
+    public Report verify(double[] x, Certification c, int i, int label, long exampleId, int length) {
         int d = x.length;
         SplittableRandom rng = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + exampleId);
         double shrink = 1 - 1e-9;
@@ -79,7 +84,12 @@ public final class SoundnessCheck {
             }
             fill(pts, row, x, u);
         }
-        Network.NeuronValues nv = net64.neuronValues(Host.array(pts, DataType.DOUBLE, n, d));
+        int[] lengths = null;
+        if (length > 0) {
+            lengths = new int[n];
+            java.util.Arrays.fill(lengths, length);
+        }
+        Network.NeuronValues nv = net64.neuronValues(Host.array(pts, DataType.DOUBLE, n, d), lengths);
         ActivationPattern[] pats = ActivationPattern.of(nv.z(), nv.valid(), nv.sizes(), n);
         double[] logits = nv.logits();
         int k = net64.outputSize();

@@ -179,6 +179,22 @@ public final class CertificationJob {
             throw new IllegalArgumentException(dataset + " has " + data.numFeatures() + " features; the model takes "
                     + net.inputSize());
         }
+        ShardedData shards = ShardedData.of(JavaSparkContext.fromSparkContext(spark.sparkContext()), data, partitions, 0);
+        try {
+            return run(spark, net, modelId, shards, dataset, split, output, runDate, runId, config, radii, options);
+        } finally {
+            shards.unpersist();
+        }
+    }
+
+    /** Runs the job on data already sharded on the executors ({@link DataPipeline}): one partition per shard. */
+    public static Result run(SparkSession spark, Network net, String modelId, ShardedData data, String dataset,
+            String split, String output, String runDate, String runId, Map<String, Object> config,
+            double[][] radii, Options options) throws IOException {
+        if (data.numFeatures() != net.inputSize()) {
+            throw new IllegalArgumentException(dataset + " has " + data.numFeatures() + " features; the model takes "
+                    + net.inputSize());
+        }
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Configuration hadoop = sc.hadoopConfiguration();
         Path root = new Path(output);
@@ -195,8 +211,8 @@ public final class CertificationJob {
         fs.delete(staging, true);
         try {
             Broadcast<NetState> bNet = sc.broadcast(NetState.of(net));
-            int parts = Math.min(partitions, data.size());
-            JavaRDD<LabeledData> shards = sc.parallelize(Arrays.asList(data.shards(parts, 0)), parts);
+            int parts = data.numShards();
+            JavaRDD<LabeledData> shards = data.shards();
 
             sc.setJobDescription("roll certify: " + dataset + " (" + data.size() + " examples)");
             JavaRDD<Row> rows = shards.mapPartitionsWithIndex(new CertifyShard(bNet, runId, modelId, dataset, split,
@@ -265,7 +281,8 @@ public final class CertificationJob {
     static List<Row> certifyShard(Network net, LabeledData shard, String runId, String modelId, String dataset,
             String split, int soundExamples, int gradExamples, Options options) {
         org.nd4j.linalg.api.ndarray.INDArray x = shard.allFeatures();
-        Certification c = RegionCertifier.of(net).withCoordinateBounds(options.coordinateBounds()).certify(x);
+        int[] lengths = shard.lengths(LabeledData.identity(shard.size()), 0, shard.size());
+        Certification c = RegionCertifier.of(net).withCoordinateBounds(options.coordinateBounds()).certify(x, lengths);
         SoundnessCheck check = soundExamples > 0 ? new SoundnessCheck(net, options.soundnessPoints(), 1) : null;
         double[] xs = check == null ? null : org.rollspark.util.Host.pull(x);
         int d = shard.numFeatures();
@@ -276,6 +293,9 @@ public final class CertificationJob {
                     gc.boxLow(), gc.boxHigh());
             double[] all = xs != null ? xs : org.rollspark.util.Host.pull(x);
             for (int i = 0; i < Math.min(gradExamples, c.size()); i++) {
+                if (lengths != null) {
+                    break; // gradient stability perturbs every coordinate: not defined for padded sequences
+                }
                 grad[i] = gs.evaluate(java.util.Arrays.copyOfRange(all, i * d, (i + 1) * d), shard.label(i), gc.samples(),
                         gc.population(), gc.generations(), gc.seedFor(shard.id(i)));
             }
@@ -284,7 +304,8 @@ public final class CertificationJob {
         for (int i = 0; i < c.size(); i++) {
             boolean bounded = Double.isFinite(c.margin(Norm.L2, i));
             SoundnessCheck.Report sound = check != null && i < soundExamples
-                    ? check.verify(java.util.Arrays.copyOfRange(xs, i * d, (i + 1) * d), c, i, shard.label(i), shard.id(i))
+                    ? check.verify(java.util.Arrays.copyOfRange(xs, i * d, (i + 1) * d), c, i, shard.label(i), shard.id(i),
+                            lengths == null ? 0 : lengths[i])
                     : new SoundnessCheck.Report(0, 0, 0);
             rows.add(RowFactory.create(runId, modelId, dataset, split, shard.id(i), shard.label(i), c.pred(i),
                     c.pred(i) == shard.label(i), c.logitGap(i), c.margin(Norm.L1, i), c.margin(Norm.L2, i),

@@ -69,15 +69,37 @@ public final class ParameterAveragingTrainer {
 
     /** Trains {@code net} in place (it ends holding the best epoch) and returns the history. */
     public TrainingHistory fit(Network net, LabeledData train, LabeledData validation, Consumer<EpochStats> listener) {
+        if (train.numFeatures() != net.inputSize()) {
+            throw new IllegalArgumentException(train.name() + " has " + train.numFeatures()
+                    + " features; the network takes " + net.inputSize());
+        }
+        long seed = config.train().seed();
+        ShardedData t = ShardedData.of(sc, train, config.numWorkers(), seed);
+        ShardedData v = validation == null ? null : ShardedData.of(sc, validation, config.numWorkers(), seed);
+        try {
+            return fit(net, t, v, listener);
+        } finally {
+            t.unpersist();
+            if (v != null) {
+                v.unpersist();
+            }
+        }
+    }
+
+    /**
+     * Trains {@code net} in place on data already sharded on the executors (one shard per worker,
+     * {@link DataPipeline}); the shards stay cached for the caller.
+     */
+    public TrainingHistory fit(Network net, ShardedData train, ShardedData validation, Consumer<EpochStats> listener) {
         TrainConfig tc = config.train();
         if (train.numFeatures() != net.inputSize()) {
             throw new IllegalArgumentException(train.name() + " has " + train.numFeatures()
                     + " features; the network takes " + net.inputSize());
         }
-        int workers = Math.min(config.numWorkers(), train.size());
-        JavaRDD<LabeledData> shards = cached(train.shards(workers, tc.seed()));
-        JavaRDD<LabeledData> valShards = validation == null ? null : cached(validation.shards(workers, tc.seed()));
-        int largest = (train.size() + workers - 1) / workers;
+        JavaRDD<LabeledData> shards = train.shards();
+        JavaRDD<LabeledData> valShards = validation == null ? null : validation.shards();
+        int workers = train.numShards();
+        int largest = train.largest();
         int perRound = config.batchSizePerWorker() * config.averagingFrequency();
         int rounds = (largest + perRound - 1) / perRound;
         Optimizer opt = tc.newOptimizer(net.params().length(), net.dataType());
@@ -87,80 +109,61 @@ public final class ParameterAveragingTrainer {
         int bestEpoch = 0;
         long start = System.nanoTime();
         String fingerprint = train.fingerprint();
-        try {
-            for (int epoch = 1; epoch <= tc.epochs(); epoch++) {
-                long t0 = System.nanoTime();
-                LossValue sum = LossValue.empty();
-                for (int round = 0; round < rounds; round++) {
-                    sc.setJobDescription("roll train: epoch " + epoch + "/" + tc.epochs() + ", round " + (round + 1) + "/" + rounds);
-                    RoundResult r = round(shards, net, opt, epoch, round);
-                    if (r.workers == 0) {
-                        continue;
-                    }
-                    double[] p = r.paramSum.values;
-                    for (int i = 0; i < p.length; i++) {
-                        p[i] /= r.workers;
-                    }
-                    Host.push(p, net.params());
-                    INDArray[] st = opt.state();
-                    for (int s = 0; s < st.length; s++) {
-                        double[] v = r.stateSum[s].values;
-                        for (int i = 0; i < v.length; i++) {
-                            v[i] /= r.workers;
-                        }
-                        Host.push(v, st[s]);
-                    }
-                    opt.setSteps(r.maxSteps);
-                    sum = sum.plus(r.loss);
-                    if (rounds >= 8 && (round + 1) % (rounds / 4) == 0 && round + 1 < rounds) {
-                        double secs = (System.nanoTime() - t0) / 1e9;
-                        log.accept(String.format(java.util.Locale.ROOT,
-                                "epoch %d/%d round %d/%d: loss %.4f (ROLL term %.4f), train acc %.3f, %.0f ex/s",
-                                epoch, tc.epochs(), round + 1, rounds, sum.total(), sum.rollTerm(), sum.accuracy(),
-                                sum.count() / secs));
-                    }
+        for (int epoch = 1; epoch <= tc.epochs(); epoch++) {
+            long t0 = System.nanoTime();
+            LossValue sum = LossValue.empty();
+            for (int round = 0; round < rounds; round++) {
+                sc.setJobDescription("roll train: epoch " + epoch + "/" + tc.epochs() + ", round " + (round + 1) + "/" + rounds);
+                RoundResult r = round(shards, net, opt, epoch, round);
+                if (r.workers == 0) {
+                    continue;
                 }
-                recalibrate(shards, net, workers);
-                double trainSeconds = (System.nanoTime() - t0) / 1e9;
-                LossValue val = null;
-                if (valShards != null) {
-                    sc.setJobDescription("roll validate: epoch " + epoch + "/" + tc.epochs());
-                    val = evaluate(valShards, net);
+                double[] p = r.paramSum.values;
+                for (int i = 0; i < p.length; i++) {
+                    p[i] /= r.workers;
                 }
-                EpochStats s = new EpochStats(epoch, sum, val, (System.nanoTime() - t0) / 1e9, train.size() / trainSeconds);
-                epochs.add(s);
-                listener.accept(s);
-                double eta = (System.nanoTime() - start) / 1e9 / epoch * (tc.epochs() - epoch);
-                log.accept(String.format(java.util.Locale.ROOT, "epoch %d/%d done, ETA %.0f s", epoch, tc.epochs(), eta));
-                double score = val == null ? -epoch : val.total();
-                if (score < bestLoss) {
-                    bestLoss = score;
-                    bestEpoch = epoch;
-                    best = net.params().dup();
+                Host.push(p, net.params());
+                INDArray[] st = opt.state();
+                for (int s = 0; s < st.length; s++) {
+                    double[] v = r.stateSum[s].values;
+                    for (int i = 0; i < v.length; i++) {
+                        v[i] /= r.workers;
+                    }
+                    Host.push(v, st[s]);
                 }
-                checkpoint(net, "epoch-" + epoch, fingerprint);
+                opt.setSteps(r.maxSteps);
+                sum = sum.plus(r.loss);
+                if (rounds >= 8 && (round + 1) % (rounds / 4) == 0 && round + 1 < rounds) {
+                    double secs = (System.nanoTime() - t0) / 1e9;
+                    log.accept(String.format(java.util.Locale.ROOT,
+                            "epoch %d/%d round %d/%d: loss %.4f (ROLL term %.4f), train acc %.3f, %.0f ex/s",
+                            epoch, tc.epochs(), round + 1, rounds, sum.total(), sum.rollTerm(), sum.accuracy(),
+                            sum.count() / secs));
+                }
             }
-        } finally {
-            shards.unpersist(false);
+            recalibrate(shards, net, workers);
+            double trainSeconds = (System.nanoTime() - t0) / 1e9;
+            LossValue val = null;
             if (valShards != null) {
-                valShards.unpersist(false);
+                sc.setJobDescription("roll validate: epoch " + epoch + "/" + tc.epochs());
+                val = evaluate(valShards, net);
             }
+            EpochStats s = new EpochStats(epoch, sum, val, (System.nanoTime() - t0) / 1e9, train.size() / trainSeconds);
+            epochs.add(s);
+            listener.accept(s);
+            double eta = (System.nanoTime() - start) / 1e9 / epoch * (tc.epochs() - epoch);
+            log.accept(String.format(java.util.Locale.ROOT, "epoch %d/%d done, ETA %.0f s", epoch, tc.epochs(), eta));
+            double score = val == null ? -epoch : val.total();
+            if (score < bestLoss) {
+                bestLoss = score;
+                bestEpoch = epoch;
+                best = net.params().dup();
+            }
+            checkpoint(net, "epoch-" + epoch, fingerprint);
         }
         net.setParams(best);
         checkpoint(net, "best", fingerprint);
         return new TrainingHistory(epochs, bestEpoch);
-    }
-
-    /**
-     * The shards as a cached RDD, one per partition. The lineage is cut (local checkpoint), so the
-     * tasks of later rounds reference the cached blocks instead of carrying the data again.
-     */
-    private JavaRDD<LabeledData> cached(LabeledData[] parts) {
-        sc.setJobDescription("roll: distribute " + parts.length + " shards");
-        JavaRDD<LabeledData> rdd = sc.parallelize(Arrays.asList(parts), parts.length).persist(StorageLevel.MEMORY_AND_DISK());
-        rdd.rdd().localCheckpoint();
-        rdd.count();
-        return rdd;
     }
 
     private RoundResult round(JavaRDD<LabeledData> shards, Network net, Optimizer opt, int epoch, int round) {

@@ -85,8 +85,8 @@ public final class LocalTrainer {
         LossValue sum = LossValue.empty();
         for (int b = from; b < to; b += batchSize) {
             int e = Math.min(to, b + batchSize);
-            LossValue v = loss.valueAndGradient(net, data.features(order, b, e), data.labels(order, b, e), grad,
-                    stepSeed(seed, b));
+            LossValue v = loss.valueAndGradient(net, data.features(order, b, e), data.labels(order, b, e),
+                    data.lengths(order, b, e), grad, stepSeed(seed, b));
             if (!Double.isFinite(v.total())) {
                 throw new IllegalStateException(where + ", batch at " + b + ": loss is " + v.total()
                         + " (diverged; lower train.lr)");
@@ -148,7 +148,8 @@ public final class LocalTrainer {
         LossValue sum = LossValue.empty();
         for (int from = 0; from < order.length; from += batchSize) {
             int to = Math.min(order.length, from + batchSize);
-            sum = sum.plus(loss.value(net, data.features(order, from, to), data.labels(order, from, to)));
+            sum = sum.plus(loss.value(net, data.features(order, from, to), data.labels(order, from, to),
+                    data.lengths(order, from, to)));
         }
         return sum;
     }

@@ -1,0 +1,176 @@
+package org.rollspark.data;
+
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import javax.imageio.ImageIO;
+
+/**
+ * A folder with one sub-folder per class of JPEG, PNG, BMP or GIF files (the layout of Caltech-256
+ * and of torchvision's ImageFolder). Classes are the sub-folders in name order. Every image is decoded
+ * with javax.imageio and brought to {@code roll.data.imageSize = [H, W]}: {@code resize} scales it
+ * (bilinear), {@code crop} scales its shorter side to fit and cuts the centre. {@code channels = 1}
+ * gives grey (ITU-R 601 luma), 3 gives RGB; examples are (C, H, W) in [0, 1]. Parts hold up to 256
+ * files of one class.
+ */
+final class ImageFolderFormat extends Format {
+    private static final long serialVersionUID = 1L;
+    private static final int FILES_PER_PART = 256;
+    private static final List<String> EXTENSIONS = List.of(".png", ".jpg", ".jpeg", ".bmp", ".gif");
+    private final int height;
+    private final int width;
+    private final int channels;
+    private final boolean crop;
+    private int classes;
+
+    ImageFolderFormat(DataSpec spec) {
+        int[] size = spec.ints("imageSize");
+        if (size.length != 2 || size[0] < 1 || size[1] < 1) {
+            throw new IllegalArgumentException("roll.data.imageSize must be [height, width] for format images, got "
+                    + java.util.Arrays.toString(size));
+        }
+        this.height = size[0];
+        this.width = size[1];
+        this.channels = spec.integer("channels", 3);
+        if (channels != 1 && channels != 3) {
+            throw new IllegalArgumentException("roll.data.channels must be 1 (grey) or 3 (RGB), got " + channels);
+        }
+        String mode = spec.string("imageMode", "resize");
+        if (!mode.equals("resize") && !mode.equals("crop")) {
+            throw new IllegalArgumentException("roll.data.imageMode must be resize or crop, got '" + mode + "'");
+        }
+        this.crop = mode.equals("crop");
+    }
+
+    @Override
+    public List<Part> parts(Location location, DataFiles.Settings settings) throws IOException {
+        List<String> dirs = DataFiles.subdirectories(location.data(), settings);
+        if (dirs.isEmpty()) {
+            throw new DataFormatException(location.data(), "", "no class sub-folders (format images wants one folder per class)");
+        }
+        List<Part> parts = new ArrayList<>();
+        for (int c = 0; c < dirs.size(); c++) {
+            List<String> files = new ArrayList<>();
+            for (String f : DataFiles.list(dirs.get(c), settings)) {
+                String lower = f.toLowerCase(Locale.ROOT);
+                if (EXTENSIONS.stream().anyMatch(lower::endsWith)) {
+                    files.add(f);
+                }
+            }
+            for (int from = 0; from < files.size(); from += FILES_PER_PART) {
+                parts.add(new Part(parts.size(), List.copyOf(files.subList(from, Math.min(files.size(), from + FILES_PER_PART))), c));
+            }
+        }
+        classes = dirs.size();
+        return parts;
+    }
+
+    @Override
+    public int classes(List<Part> parts) {
+        int max = 0;
+        for (Part p : parts) {
+            max = Math.max(max, p.label() + 1);
+        }
+        return Math.max(classes, max);
+    }
+
+    @Override
+    public LabeledData read(Part part, DataFiles.Settings settings) throws IOException {
+        int n = part.files().size();
+        int d = channels * height * width;
+        float[] x = new float[n * d];
+        int[] y = new int[n];
+        for (int i = 0; i < n; i++) {
+            String file = part.files().get(i);
+            BufferedImage img;
+            try (InputStream in = DataFiles.open(file, settings)) {
+                img = decode(in, file);
+            } catch (DataFormatException e) {
+                throw e;
+            } catch (IOException | RuntimeException e) {
+                throw new DataFormatException(file, "", "unreadable image (" + e.getMessage() + ")", e);
+            }
+            if (img == null || img.getWidth() < 1 || img.getHeight() < 1) {
+                throw new DataFormatException(file, "", "unreadable image (not a JPEG, PNG, BMP or GIF that javax.imageio decodes)");
+            }
+            pixels(fit(img), x, i * d);
+            y[i] = part.label();
+        }
+        return new LabeledData(DataFiles.name(part.files().get(0)), x, y, new int[] {channels, height, width},
+                part.label() + 1, ids(part.index(), n), null);
+    }
+
+    /** Images larger than this many pixels are refused before decoding (a corrupt header can claim any size). */
+    static final long MAX_PIXELS = 1L << 26;
+
+    private static BufferedImage decode(InputStream in, String file) throws IOException {
+        try (javax.imageio.stream.ImageInputStream iis = ImageIO.createImageInputStream(in)) {
+            java.util.Iterator<javax.imageio.ImageReader> readers = iis == null ? null : ImageIO.getImageReaders(iis);
+            if (readers == null || !readers.hasNext()) {
+                return null;
+            }
+            javax.imageio.ImageReader r = readers.next();
+            try {
+                r.setInput(iis, true, true);
+                long pixels = (long) r.getWidth(0) * r.getHeight(0);
+                if (pixels > MAX_PIXELS) {
+                    throw new DataFormatException(file, "", r.getWidth(0) + " x " + r.getHeight(0) + " pixels, more than "
+                            + MAX_PIXELS + " (corrupt header?)");
+                }
+                return r.read(0);
+            } finally {
+                r.dispose();
+            }
+        }
+    }
+
+    /** The image scaled (and for crop, centre-cut) to height x width, as RGB. */
+    private BufferedImage fit(BufferedImage img) {
+        int w0 = img.getWidth();
+        int h0 = img.getHeight();
+        int sx = 0;
+        int sy = 0;
+        int sw = w0;
+        int sh = h0;
+        if (crop) { // the largest centred window with the target's aspect ratio
+            if ((long) w0 * height > (long) h0 * width) {
+                sw = (int) Math.max(1, Math.round((double) h0 * width / height));
+                sx = (w0 - sw) / 2;
+            } else {
+                sh = (int) Math.max(1, Math.round((double) w0 * height / width));
+                sy = (h0 - sh) / 2;
+            }
+        }
+        BufferedImage out = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = out.createGraphics();
+        g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
+        g.drawImage(img, 0, 0, width, height, sx, sy, sx + sw, sy + sh, null);
+        g.dispose();
+        return out;
+    }
+
+    private void pixels(BufferedImage img, float[] x, int at) {
+        int plane = height * width;
+        for (int i = 0; i < height; i++) {
+            for (int j = 0; j < width; j++) {
+                int rgb = img.getRGB(j, i);
+                float r = ((rgb >> 16) & 0xff) / 255f;
+                float g = ((rgb >> 8) & 0xff) / 255f;
+                float b = (rgb & 0xff) / 255f;
+                int p = i * width + j;
+                if (channels == 1) {
+                    x[at + p] = 0.299f * r + 0.587f * g + 0.114f * b;
+                } else {
+                    x[at + p] = r;
+                    x[at + plane + p] = g;
+                    x[at + 2 * plane + p] = b;
+                }
+            }
+        }
+    }
+}

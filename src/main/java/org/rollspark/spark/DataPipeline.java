@@ -1,0 +1,460 @@
+package org.rollspark.spark;
+
+import java.io.IOException;
+import java.io.Serializable;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.apache.spark.HashPartitioner;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.storage.StorageLevel;
+import org.rollspark.Provenance;
+import org.rollspark.data.DataFiles;
+import org.rollspark.data.DataFormatException;
+import org.rollspark.data.DataSpec;
+import org.rollspark.data.Format;
+import org.rollspark.data.LabeledData;
+import scala.Tuple2;
+
+/**
+ * Reads a dataset on the executors and leaves it there, sharded for training or certification.
+ *
+ * <p>The driver lists the parts of a location (files, or chunks of a folder); executors read and
+ * parse them through Hadoop FileSystem paths. The driver then sees only metadata: per part its
+ * example count, shape and label range, and per example its id and label (12 bytes), from which it
+ * draws the seeded train / validation split (stratified on request) and the balanced shard of every
+ * example. Executors move the examples to their shards (one shuffle) and compute the normalisation
+ * statistics; no feature value reaches the driver.
+ */
+public final class DataPipeline {
+    private DataPipeline() {}
+
+    /**
+     * What to load.
+     *
+     * @param trainLimit at most this many training examples, the first ones in part order (0 = all)
+     * @param validation examples of the training location held out for validation
+     * @param sequential read (C, H, W) images row by row as (H, C * W) sequences
+     * @param workers    shards of the training and validation sets
+     * @param testParts  shards of the test set
+     * @param steps      pad sequences to this many steps (0: the training set's longest)
+     */
+    public record Request(DataSpec spec, Format.Location train, Format.Location test, int trainLimit, int testLimit,
+            int validation, boolean stratified, long seed, boolean sequential, int workers, int testParts, int steps)
+            implements Serializable {}
+
+    /** The loaded splits (train and validation null when no training location was requested). */
+    public record Loaded(ShardedData train, ShardedData validation, ShardedData test) {
+        public void unpersist() {
+            for (ShardedData d : new ShardedData[] {train, validation, test}) {
+                if (d != null) {
+                    d.unpersist();
+                }
+            }
+        }
+    }
+
+    /** What the driver learns of one part: its name, example count, shape, label range and fingerprint. */
+    record Meta(int part, String name, int count, int[] shape, int classes, boolean lengths, String fingerprint)
+            implements Serializable {}
+
+    public static Loaded load(JavaSparkContext sc, Request r) throws IOException {
+        Format format = Format.of(r.spec());
+        DataFiles.Settings settings = DataFiles.Settings.of(sc.hadoopConfiguration());
+        ShardedData train = null;
+        ShardedData validation = null;
+        int steps = r.steps();
+        int classes = 0;
+        int[] shape = null;
+        if (r.train() != null) {
+            Source src = read(sc, format, r.train(), settings, r.sequential(), r.trainLimit(), "train");
+            try {
+                shape = src.shape;
+                if (shape.length == 2 && src.lengths && steps == 0) {
+                    steps = shape[0];
+                }
+                classes = src.classes;
+                Tuple2<long[], int[]> idsLabels = src.idsAndLabels();
+                long[] ids = idsLabels._1();
+                int[] labels = idsLabels._2();
+                if (r.validation() >= ids.length) {
+                    throw new IllegalArgumentException(r.train().data() + ": cannot hold out " + r.validation() + " of "
+                            + ids.length + " examples for validation (roll.data.validation)");
+                }
+                boolean[] held = validationMask(labels, classes, r.validation(), r.stratified(), r.seed());
+                int[] target = new int[ids.length];
+                int nTrain = ids.length - r.validation();
+                int trainShards = Math.max(1, Math.min(r.workers(), nTrain));
+                int valShards = Math.max(1, Math.min(r.workers(), r.validation()));
+                assign(held, false, trainShards, r.seed(), target, 0);
+                assign(held, true, valShards, r.seed(), target, trainShards);
+                JavaRDD<LabeledData> all = shuffle(sc, src.chunks, ids, target, trainShards + valShards, shape, classes, steps);
+                String fp = src.fingerprint;
+                train = ShardedData.of(src.name + ":train", pick(all, 0, trainShards), shape(shape, steps), classes,
+                        src.lengths || steps > 0 && shape.length == 2, fp);
+                validation = ShardedData.of(src.name + ":validation", pick(all, trainShards, valShards), shape(shape, steps),
+                        classes, src.lengths || steps > 0 && shape.length == 2, fp);
+            } finally {
+                src.chunks.unpersist(false);
+            }
+        }
+        ShardedData test = null;
+        if (r.test() != null) {
+            Source src = read(sc, format, r.test(), settings, r.sequential(), r.testLimit(), "test");
+            try {
+                if (shape != null && (shape.length != src.shape.length || shape.length == 3 && !Arrays.equals(shape, src.shape)
+                        || shape.length == 2 && shape[1] != src.shape[1])) {
+                    throw new DataFormatException(r.test().data(), "", "examples of shape " + Arrays.toString(src.shape)
+                            + " but the training data's are " + Arrays.toString(shape));
+                }
+                if (classes > 0 && src.classes > classes) {
+                    throw new DataFormatException(r.test().data(), "", "labels up to " + (src.classes - 1)
+                            + " but the training data has " + classes + " classes");
+                }
+                int testClasses = Math.max(classes, src.classes);
+                int testSteps = steps == 0 && src.shape.length == 2 && src.lengths ? src.shape[0] : steps;
+                long[] ids = src.idsAndLabels()._1();
+                int parts = Math.max(1, Math.min(r.testParts(), ids.length));
+                int[] target = new int[ids.length];
+                assign(new boolean[ids.length], false, parts, 0, target, 0);
+                JavaRDD<LabeledData> all = shuffle(sc, src.chunks, ids, target, parts, src.shape, testClasses, testSteps);
+                test = ShardedData.of(src.name, all, shape(src.shape, testSteps), testClasses,
+                        src.lengths || testSteps > 0 && src.shape.length == 2, src.fingerprint);
+            } finally {
+                src.chunks.unpersist(false);
+            }
+        }
+        return new Loaded(train, validation, test);
+    }
+
+    /**
+     * Input normalisation from the training split's statistics, computed on the executors (sums per
+     * feature, padded steps left out): {@code scalar} one mean and std over every value, {@code channel}
+     * one per channel of (C, H, W) images or per feature of (T, F) sequences, {@code feature} one per
+     * input feature. A constant feature gets std 1.
+     */
+    public static org.rollspark.net.Normalization statistics(ShardedData train, String mode) {
+        double[][] sums = train.shards().map(LabeledData::featureSums).reduce((a, b) -> {
+            for (int k = 0; k < 3; k++) {
+                for (int i = 0; i < a[k].length; i++) {
+                    a[k][i] += b[k][i];
+                }
+            }
+            return a;
+        });
+        int d = sums[0].length;
+        int[] shape = train.shape();
+        int groups;
+        int[] group = new int[d];
+        switch (mode) {
+            case "scalar" -> groups = 1;
+            case "feature" -> {
+                groups = d;
+                for (int i = 0; i < d; i++) {
+                    group[i] = i;
+                }
+            }
+            case "channel" -> {
+                if (shape.length == 3) {
+                    groups = shape[0];
+                    int plane = shape[1] * shape[2];
+                    for (int i = 0; i < d; i++) {
+                        group[i] = i / plane;
+                    }
+                } else {
+                    groups = shape[shape.length - 1];
+                    for (int i = 0; i < d; i++) {
+                        group[i] = i % groups;
+                    }
+                }
+            }
+            default -> throw new IllegalArgumentException("normalisation mode '" + mode + "'");
+        }
+        double[] s1 = new double[groups];
+        double[] s2 = new double[groups];
+        double[] n = new double[groups];
+        for (int i = 0; i < d; i++) {
+            s1[group[i]] += sums[0][i];
+            s2[group[i]] += sums[1][i];
+            n[group[i]] += sums[2][i];
+        }
+        double[] mean = new double[groups];
+        double[] std = new double[groups];
+        for (int g = 0; g < groups; g++) {
+            mean[g] = n[g] > 0 ? s1[g] / n[g] : 0;
+            double var = n[g] > 1 ? Math.max(0, (s2[g] - n[g] * mean[g] * mean[g]) / (n[g] - 1)) : 0;
+            std[g] = var > 1e-12 ? Math.sqrt(var) : 1;
+        }
+        if (groups == 1 || groups == d) {
+            return new org.rollspark.net.Normalization(mean, std);
+        }
+        double[] fm = new double[d];
+        double[] fs = new double[d];
+        for (int i = 0; i < d; i++) {
+            fm[i] = mean[group[i]];
+            fs[i] = std[group[i]];
+        }
+        return new org.rollspark.net.Normalization(fm, fs);
+    }
+
+    private static int[] shape(int[] shape, int steps) {
+        return shape.length == 2 && steps > 0 ? new int[] {steps, shape[1]} : shape.clone();
+    }
+
+    /** The parts of one location read on the executors, and what the driver knows of them. */
+    private static final class Source {
+        String name;
+        JavaRDD<LabeledData> chunks;
+        int[] shape;
+        int classes;
+        boolean lengths;
+        String fingerprint;
+
+        Tuple2<long[], int[]> idsAndLabels() {
+            List<Tuple2<long[], int[]>> parts = chunks.map(c -> new Tuple2<>(c.ids(), c.labels())).collect();
+            int n = 0;
+            for (Tuple2<long[], int[]> p : parts) {
+                n += p._1().length;
+            }
+            long[] ids = new long[n];
+            int[] labels = new int[n];
+            int at = 0;
+            for (Tuple2<long[], int[]> p : parts) {
+                System.arraycopy(p._1(), 0, ids, at, p._1().length);
+                System.arraycopy(p._2(), 0, labels, at, p._2().length);
+                at += p._1().length;
+            }
+            return new Tuple2<>(ids, labels);
+        }
+    }
+
+    private static Source read(JavaSparkContext sc, Format format, Format.Location loc, DataFiles.Settings settings,
+            boolean sequential, int limit, String what) throws IOException {
+        List<Format.Part> parts = format.parts(loc, settings);
+        if (parts.isEmpty()) {
+            throw new DataFormatException(loc.data(), "", "no input files");
+        }
+        sc.setJobDescription("roll: read " + what + " data (" + parts.size() + " parts of " + loc.data() + ")");
+        JavaRDD<LabeledData> raw = sc.parallelize(parts, parts.size()).map(p -> {
+            LabeledData d = format.read(p, settings);
+            return sequential ? d.sequential() : d;
+        });
+        JavaRDD<LabeledData> chunks = raw.persist(StorageLevel.MEMORY_AND_DISK());
+        List<Meta> metas = chunks.map(c -> new Meta(0, c.name(), c.size(), c.shape(), c.numClasses(), c.hasLengths(),
+                c.fingerprint())).collect();
+        // per-part quotas for the limit, in part order
+        int[] quota = new int[metas.size()];
+        long left = limit <= 0 ? Long.MAX_VALUE : limit;
+        for (int i = 0; i < quota.length; i++) {
+            quota[i] = (int) Math.min(metas.get(i).count(), left);
+            left -= quota[i];
+        }
+        Source s = new Source();
+        s.name = what;
+        Meta first = metas.get(0);
+        s.shape = first.shape();
+        int total = 0;
+        java.security.MessageDigest md = Provenance.digest();
+        for (int i = 0; i < metas.size(); i++) {
+            Meta m = metas.get(i);
+            boolean seq = m.shape().length == 2 && (m.lengths() || first.lengths());
+            boolean same = seq ? m.shape()[1] == first.shape()[1] : Arrays.equals(m.shape(), first.shape());
+            if (!same) {
+                throw new DataFormatException(parts.get(i).files().get(0), "", "examples of shape " + Arrays.toString(m.shape())
+                        + " but " + parts.get(0).files().get(0) + " has " + Arrays.toString(first.shape())
+                        + (m.shape().length == 3 ? " (inconsistent channel counts or image sizes)" : ""));
+            }
+            if (seq && m.shape()[0] > s.shape[0]) {
+                s.shape = m.shape();
+            }
+            s.lengths |= m.lengths();
+            s.classes = Math.max(s.classes, m.classes());
+            total += quota[i];
+            md.update((m.fingerprint() + ":" + quota[i] + "\n").getBytes(StandardCharsets.UTF_8));
+        }
+        if (total == 0) {
+            throw new DataFormatException(loc.data(), "", "no examples (empty dataset)");
+        }
+        s.classes = Math.max(Math.max(2, s.classes), format.classes(parts));
+        s.fingerprint = "sha256:" + HexFormat.of().formatHex(md.digest());
+        if (limit > 0 && total < Arrays.stream(metas.toArray(new Meta[0])).mapToLong(Meta::count).sum()) {
+            JavaRDD<LabeledData> limited = chunks.zipWithIndex().map(t -> t._1().head(quota[(int) (long) t._2()]))
+                    .persist(StorageLevel.MEMORY_AND_DISK());
+            limited.count();
+            chunks.unpersist(false);
+            chunks = limited;
+        }
+        s.chunks = chunks;
+        return s;
+    }
+
+    /**
+     * Which examples are held out: a seeded choice of {@code count}; stratified, each class gives its
+     * share (largest remainders), so the validation set has the training set's class proportions.
+     */
+    static boolean[] validationMask(int[] labels, int classes, int count, boolean stratified, long seed) {
+        int n = labels.length;
+        boolean[] held = new boolean[n];
+        if (!stratified) {
+            int[] perm = LabeledData.permutation(n, seed);
+            for (int i = 0; i < count; i++) {
+                held[perm[i]] = true;
+            }
+            return held;
+        }
+        int[][] byClass = new int[classes][];
+        int[] counts = new int[classes];
+        for (int y : labels) {
+            counts[y]++;
+        }
+        for (int c = 0; c < classes; c++) {
+            byClass[c] = new int[counts[c]];
+        }
+        int[] fill = new int[classes];
+        for (int i = 0; i < n; i++) {
+            byClass[labels[i]][fill[labels[i]]++] = i;
+        }
+        int[] take = new int[classes];
+        double[] rest = new double[classes];
+        int given = 0;
+        for (int c = 0; c < classes; c++) {
+            double exact = (double) count * counts[c] / n;
+            take[c] = (int) Math.floor(exact);
+            rest[c] = exact - take[c];
+            given += take[c];
+        }
+        Integer[] order = new Integer[classes];
+        for (int c = 0; c < classes; c++) {
+            order[c] = c;
+        }
+        Arrays.sort(order, (a, b) -> rest[a] != rest[b] ? Double.compare(rest[b], rest[a]) : Integer.compare(a, b));
+        for (int i = 0; given < count; i = (i + 1) % classes) {
+            if (take[order[i]] < counts[order[i]]) {
+                take[order[i]]++;
+                given++;
+            }
+        }
+        SplittableRandom rng = new SplittableRandom(seed);
+        for (int c = 0; c < classes; c++) {
+            int[] perm = LabeledData.permutation(counts[c], rng.nextLong());
+            for (int i = 0; i < take[c]; i++) {
+                held[byClass[c][perm[i]]] = true;
+            }
+        }
+        return held;
+    }
+
+    /**
+     * Balanced seeded shards of the examples with {@code held[i] == side}: a seeded shuffle cut into
+     * {@code parts} contiguous pieces (sizes differ by at most one), written to {@code target} as
+     * {@code offset + piece}.
+     */
+    static void assign(boolean[] held, boolean side, int parts, long seed, int[] target, int offset) {
+        int n = 0;
+        for (boolean h : held) {
+            n += h == side ? 1 : 0;
+        }
+        int[] members = new int[n];
+        for (int i = 0, k = 0; i < held.length; i++) {
+            if (held[i] == side) {
+                members[k++] = i;
+            }
+        }
+        int[] perm = LabeledData.permutation(n, seed);
+        for (int p = 0; p < parts; p++) {
+            int from = (int) ((long) n * p / parts);
+            int to = (int) ((long) n * (p + 1) / parts);
+            for (int i = from; i < to; i++) {
+                target[members[perm[i]]] = offset + p;
+            }
+        }
+    }
+
+    /**
+     * Moves every example to the partition {@code target} names for its id (one shuffle of per-chunk
+     * pieces), pads sequences to {@code steps}, and caches one shard per partition, in id order.
+     */
+    private static JavaRDD<LabeledData> shuffle(JavaSparkContext sc, JavaRDD<LabeledData> chunks, long[] ids, int[] target,
+            int partitions, int[] shape, int classes, int steps) {
+        long[] sortedIds = ids.clone();
+        Integer[] idx = new Integer[ids.length];
+        for (int i = 0; i < idx.length; i++) {
+            idx[i] = i;
+        }
+        Arrays.sort(idx, (a, b) -> Long.compare(ids[a], ids[b]));
+        int[] sortedTarget = new int[ids.length];
+        for (int i = 0; i < idx.length; i++) {
+            sortedIds[i] = ids[idx[i]];
+            sortedTarget[i] = target[idx[i]];
+        }
+        Broadcast<long[]> bIds = sc.broadcast(sortedIds);
+        Broadcast<int[]> bTarget = sc.broadcast(sortedTarget);
+        int[] outShape = shape(shape, steps);
+        sc.setJobDescription("roll: shard " + ids.length + " examples into " + partitions + " partitions");
+        JavaPairRDD<Integer, LabeledData> pieces = chunks.flatMapToPair(c -> pieces(c, bIds.value(), bTarget.value(),
+                classes, steps));
+        JavaRDD<LabeledData> shards = pieces.partitionBy(new HashPartitioner(partitions)).mapPartitionsWithIndex(
+                (Integer p, Iterator<Tuple2<Integer, LabeledData>> it) -> {
+                    List<LabeledData> list = new ArrayList<>();
+                    it.forEachRemaining(t -> list.add(t._2()));
+                    list.sort((a, b) -> Long.compare(a.id(0), b.id(0)));
+                    return List.of(LabeledData.concat("shard" + p, list, outShape, classes)).iterator();
+                }, true).persist(StorageLevel.MEMORY_AND_DISK());
+        shards.rdd().localCheckpoint();
+        shards.count();
+        bIds.destroy();
+        bTarget.destroy();
+        return shards;
+    }
+
+    private static Iterator<Tuple2<Integer, LabeledData>> pieces(LabeledData c, long[] sortedIds, int[] sortedTarget,
+            int classes, int steps) {
+        java.util.Map<Integer, List<Integer>> by = new java.util.TreeMap<>();
+        for (int i = 0; i < c.size(); i++) {
+            int at = Arrays.binarySearch(sortedIds, c.id(i));
+            by.computeIfAbsent(sortedTarget[at], k -> new ArrayList<>()).add(i);
+        }
+        List<Tuple2<Integer, LabeledData>> out = new ArrayList<>();
+        for (java.util.Map.Entry<Integer, List<Integer>> e : by.entrySet()) {
+            LabeledData piece = c.subset(c.name(), e.getValue().stream().mapToInt(Integer::intValue).toArray())
+                    .withClasses(c.name(), classes);
+            if (c.shape().length == 2 && steps > 0) {
+                piece = piece.padTo(steps);
+            }
+            out.add(new Tuple2<>(e.getKey(), piece));
+        }
+        return out.iterator();
+    }
+
+    /** Partitions [from, from + count) of a sharded RDD, renumbered from 0. */
+    private static JavaRDD<LabeledData> pick(JavaRDD<LabeledData> all, int from, int count) {
+        return new org.apache.spark.api.java.JavaRDD<>(
+                new org.apache.spark.rdd.PartitionPruningRDD<>(all.rdd(), new PartitionRange(from, count),
+                        scala.reflect.ClassTag$.MODULE$.apply(LabeledData.class)), scala.reflect.ClassTag$.MODULE$.apply(LabeledData.class));
+    }
+
+    /** A partition filter for {@link org.apache.spark.rdd.PartitionPruningRDD}. */
+    private static final class PartitionRange extends scala.runtime.AbstractFunction1<Object, Object> implements Serializable {
+        private static final long serialVersionUID = 1L;
+        private final int from;
+        private final int count;
+
+        PartitionRange(int from, int count) {
+            this.from = from;
+            this.count = count;
+        }
+
+        @Override
+        public Object apply(Object p) {
+            int i = (Integer) p;
+            return i >= from && i < from + count;
+        }
+    }
+}
