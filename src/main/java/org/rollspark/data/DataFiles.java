@@ -65,6 +65,19 @@ public final class DataFiles {
         return p.getFileSystem(settings.configuration());
     }
 
+    /**
+     * The location as a fully qualified path (scheme, and for relative local paths the driver's
+     * working directory), so that executors elsewhere open the same file. Fails when it is missing.
+     */
+    public static String qualify(String location, Settings settings) throws IOException {
+        FileSystem fs = fs(location, settings);
+        Path p = fs.makeQualified(new Path(location));
+        if (!fs.exists(p)) {
+            throw new FileNotFoundException(location + ": no such file");
+        }
+        return p.toString();
+    }
+
     /** True when the location is an existing directory. */
     public static boolean isDirectory(String location, Settings settings) throws IOException {
         FileSystem fs = fs(location, settings);

@@ -17,7 +17,8 @@ final class IdxFormat extends Format {
             throw new IllegalArgumentException("format idx needs a label file for " + location.data()
                     + " (roll.data.trainLabels / roll.data.testLabels)");
         }
-        return List.of(new Part(0, List.of(location.data(), location.labels()), -1));
+        return List.of(new Part(0, List.of(DataFiles.qualify(location.data(), settings),
+                DataFiles.qualify(location.labels(), settings)), -1));
     }
 
     @Override

@@ -120,6 +120,10 @@ public final class DataPipeline {
                 }
                 int testClasses = Math.max(classes, src.classes);
                 int testSteps = steps == 0 && src.shape.length == 2 && src.lengths ? src.shape[0] : steps;
+                if (src.shape.length == 2 && testSteps > 0 && src.shape[0] > testSteps) {
+                    throw new DataFormatException(src.longest, "", "a sequence of " + src.shape[0] + " steps, more than the "
+                            + testSteps + " the model takes (the training data's longest)");
+                }
                 long[] ids = src.idsAndLabels()._1();
                 int parts = Math.max(1, Math.min(r.testParts(), ids.length));
                 int[] target = new int[ids.length];
@@ -216,6 +220,7 @@ public final class DataPipeline {
         int classes;
         boolean lengths;
         String fingerprint;
+        String longest; // the file with the longest sequences
 
         Tuple2<long[], int[]> idsAndLabels() {
             List<Tuple2<long[], int[]>> parts = chunks.map(c -> new Tuple2<>(c.ids(), c.labels())).collect();
@@ -271,8 +276,9 @@ public final class DataPipeline {
                         + " but " + parts.get(0).files().get(0) + " has " + Arrays.toString(first.shape())
                         + (m.shape().length == 3 ? " (inconsistent channel counts or image sizes)" : ""));
             }
-            if (seq && m.shape()[0] > s.shape[0]) {
+            if (seq && m.shape()[0] >= s.shape[0]) {
                 s.shape = m.shape();
+                s.longest = parts.get(i).files().get(0);
             }
             s.lengths |= m.lengths();
             s.classes = Math.max(s.classes, m.classes());

@@ -25,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
  * written here byte for byte as the format specifies (CIFAR-10 binary records, PNG / JPEG folders,
  * Japanese Vowels blocks, UEA .ts, CSV) since those sets are not reachable from this machine.
  */
-class DataFormatsTest {
+public class DataFormatsTest {
     @TempDir
     Path tmp;
 
@@ -78,7 +78,7 @@ class DataFormatsTest {
     }
 
     /** Format fixture: CIFAR-10 binary records (label byte, then 1024 red, 1024 green, 1024 blue bytes). */
-    static byte[] cifar(int n, int seed) {
+    public static byte[] cifar(int n, int seed) {
         byte[] b = new byte[n * 3073];
         java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
         for (int i = 0; i < n; i++) {
@@ -123,7 +123,7 @@ class DataFormatsTest {
         assertTrue(message(e).contains("record 1 (offset 3073)") && message(e).contains("label 12"), message(e));
     }
 
-    static void image(Path file, String type, int w, int h, Color c) throws IOException {
+    public static void image(Path file, String type, int w, int h, Color c) throws IOException {
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();
         g.setColor(c);
@@ -175,7 +175,7 @@ class DataFormatsTest {
     }
 
     /** Format fixture: Japanese Vowels blocks of 12 LPC coefficients, blank-line separated. */
-    static String vowels(int[] blockLengths) {
+    public static String vowels(int[] blockLengths) {
         StringBuilder b = new StringBuilder();
         int v = 0;
         for (int len : blockLengths) {
@@ -226,7 +226,7 @@ class DataFormatsTest {
     }
 
     /** Format fixture: a UEA .ts file with 2 dimensions, unequal lengths, named classes. */
-    static final String TS = """
+    public static final String TS = """
             # format fixture (UEA / sktime .ts)
             @problemName Fixture
             @timeStamps false

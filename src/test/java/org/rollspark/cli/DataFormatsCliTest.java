@@ -1,0 +1,164 @@
+package org.rollspark.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.awt.Color;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.rollspark.data.DataFormatsTest;
+import org.rollspark.net.ModelIO;
+
+/**
+ * Every data format through the command line on Spark local mode: a model trains on data read on the
+ * executors, is saved with its data fingerprint and normalisation, and a certify run reads the test
+ * location and writes the Parquet tables. Bad input stops with exit code 3 and writes nothing.
+ * Format fixtures as in {@link DataFormatsTest}.
+ */
+class DataFormatsCliTest {
+    @TempDir
+    static Path tmp;
+
+    @BeforeAll
+    static void quietSpark() {
+        System.setProperty("spark.ui.enabled", "false");
+        System.setProperty("spark.driver.host", "127.0.0.1");
+    }
+
+    static final String RNN = "net.layers=[{type = rnn, hidden = 6, activation = relu, recurrent_init = identity},"
+            + " {type = dense, units = %d}]";
+
+    static Stream<Arguments> formats() throws Exception {
+        // CIFAR-10: two batch files for training, one for test
+        Path cifar = Files.createDirectories(tmp.resolve("cifar"));
+        Files.write(cifar.resolve("data_batch_1.bin"), DataFormatsTest.cifar(40, 1));
+        Files.write(cifar.resolve("data_batch_2.bin"), DataFormatsTest.cifar(30, 2));
+        Files.write(cifar.resolve("test_batch.bin"), DataFormatsTest.cifar(20, 3));
+        // an image folder of three classes, PNG and JPEG, different sizes
+        Path imgs = tmp.resolve("imgs");
+        Color[] colours = {Color.RED, Color.GREEN, Color.BLUE};
+        for (int c = 0; c < 3; c++) {
+            for (int i = 0; i < 12; i++) {
+                DataFormatsTest.image(imgs.resolve("class" + c + "/" + i + (i % 2 == 0 ? ".png" : ".jpg")), i % 2 == 0 ? "png" : "jpg",
+                        10 + i, 8 + c, colours[c]);
+            }
+        }
+        // Japanese Vowels: a small file with 4 speakers
+        Path vowels = tmp.resolve("ae.small");
+        int[] blocks = new int[40];
+        for (int i = 0; i < blocks.length; i++) {
+            blocks[i] = 7 + i % 5;
+        }
+        Files.writeString(vowels, DataFormatsTest.vowels(blocks));
+        // UEA .ts: 30 cases, 2 dimensions, lengths 2-4
+        StringBuilder ts = new StringBuilder(DataFormatsTest.TS.substring(0, DataFormatsTest.TS.indexOf("@data") + 6));
+        for (int i = 0; i < 30; i++) {
+            int len = 2 + i % 3;
+            for (int d = 0; d < 2; d++) {
+                for (int s = 0; s < len; s++) {
+                    ts.append(s > 0 ? "," : "").append(String.format(Locale.ROOT, "%.3f", (i % 2 == 0 ? 1 : -1) * (s + d) * 0.1));
+                }
+                ts.append(':');
+            }
+            ts.append(i % 2 == 0 ? "up" : "down").append('\n');
+        }
+        Path tsFile = tmp.resolve("cases.ts");
+        Files.writeString(tsFile, ts.toString());
+        // CSV table and CSV sequences
+        StringBuilder csv = new StringBuilder("u,v,w,label\n");
+        StringBuilder seq = new StringBuilder("id,label,f1,f2\n");
+        java.util.SplittableRandom r = new java.util.SplittableRandom(4);
+        for (int i = 0; i < 80; i++) {
+            int y = i % 3;
+            csv.append(String.format(Locale.ROOT, "%.3f,%.3f,%.3f,%s%n", y + r.nextDouble(), r.nextDouble(), -y + r.nextDouble(),
+                    new String[] {"a", "b", "c"}[y]));
+            for (int s = 0; s <= i % 4; s++) {
+                seq.append("q").append(i).append(',').append(i % 2).append(',')
+                        .append(String.format(Locale.ROOT, "%.3f,%.3f%n", (i % 2) + 0.1 * s, r.nextDouble()));
+            }
+        }
+        Path csvFile = tmp.resolve("table.csv");
+        Files.writeString(csvFile, csv.toString());
+        Path seqFile = tmp.resolve("seq.csv");
+        Files.writeString(seqFile, seq.toString());
+        return Stream.of(
+                Arguments.of("cifar10", List.of("data.format=cifar10", "data.train=" + cifar.resolve("data_batch_*.bin"),
+                        "data.test=" + cifar.resolve("test_batch.bin"), "data.validation=10", "data.normalize=channel",
+                        "net.hidden=[8]"), 20),
+                Arguments.of("images", List.of("data.format=images", "data.train=" + imgs, "data.test=" + imgs,
+                        "data.imageSize=[6, 6]", "data.channels=3", "data.validation=6", "data.stratified=true", "net.type=graph",
+                        "net.inputShape=[3, 6, 6]", "net.layers=[{type = conv2d, filters = 2, kernel = 3, padding = 1}, "
+                        + "{type = relu}, {type = global_avgpool}, {type = dense, units = 3}]"), 36),
+                Arguments.of("vowels", List.of("data.format=vowels", "data.train=" + vowels, "data.test=" + vowels,
+                        "data.speakerBlocks=[10, 10, 10, 10]", "data.validation=8", "data.normalize=channel", "net.type=graph",
+                        "net.inputShape=[11, 12]", String.format(Locale.ROOT, RNN, 4)), 40),
+                Arguments.of("ts", List.of("data.format=ts", "data.train=" + tsFile, "data.test=" + tsFile, "data.validation=6",
+                        "net.type=graph", "net.inputShape=[4, 2]", String.format(Locale.ROOT, RNN, 2)), 30),
+                Arguments.of("csv", List.of("data.format=csv", "data.train=" + csvFile, "data.test=" + csvFile,
+                        "data.classes=[a, b, c]", "data.validation=10", "data.normalize=feature", "net.hidden=[8]"), 80),
+                Arguments.of("csv_sequence", List.of("data.format=csv_sequence", "data.train=" + seqFile, "data.test=" + seqFile,
+                        "data.validation=10", "net.type=graph", "net.inputShape=[4, 2]", String.format(Locale.ROOT, RNN, 2)), 80),
+                Arguments.of("synthetic2d", List.of("data.format=synthetic2d", "data.count=300", "data.validation=50",
+                        "net.hidden=[16, 16]"), 300),
+                Arguments.of("idx, sequential view", List.of("data.sequential=true", "data.trainLimit=200", "data.testLimit=30",
+                        "data.validation=40", "net.type=graph", "net.inputShape=[28, 28]", String.format(Locale.ROOT, RNN, 10)), 30));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("formats")
+    void formatTrainsAndCertifiesThroughTheCli(String name, List<String> settings, int testExamples) throws Exception {
+        String id = name.replaceAll("[^a-z0-9]", "");
+        Path out = tmp.resolve("runs-" + id);
+        List<String> args = new ArrayList<>(List.of("train", "train.epochs=1", "spark.numWorkers=2", "output.runId=" + id,
+                "output.dir=" + out, "loss.lambda=0.1"));
+        args.addAll(settings);
+        MainTest.Result r = MainTest.run(args.toArray(new String[0]));
+        assertEquals(0, r.code(), r.err() + r.out());
+        assertTrue(r.out().contains("data: "), r.out());
+        Path model = out.resolve("models").resolve(id);
+        JsonNode prov = ModelIO.provenance(model);
+        assertTrue(prov.path("dataFingerprint").asText().startsWith("sha256:"), prov.toString());
+        List<String> cert = new ArrayList<>(List.of("certify", "--model", model.toString(), "output.runId=c" + id,
+                "output.dir=" + out, "certify.soundnessExamples=4", "certify.soundnessPoints=10"));
+        cert.addAll(settings.stream().filter(s -> s.startsWith("data.")).toList());
+        MainTest.Result c = MainTest.run(cert.toArray(new String[0]));
+        assertEquals(0, c.code(), c.err() + c.out());
+        assertTrue(c.out().contains(testExamples + " examples, accuracy") && c.out().contains(" 0 violations"), c.out());
+    }
+
+    @Test
+    void badInputStopsWithExitCodeThreeAndWritesNothing() throws Exception {
+        Path csv = tmp.resolve("bad.csv");
+        Files.writeString(csv, "x,y,label\n1,2,0\n3,4,1\n5,NaN,0\n7,8,1\n");
+        Path out = tmp.resolve("bad-runs");
+        MainTest.Result r = MainTest.run("compare", "data.format=csv", "data.train=" + csv, "data.test=" + csv,
+                "data.validation=1", "net.hidden=[4]", "output.dir=" + out);
+        assertEquals(Main.INPUT, r.code(), r.err() + r.out());
+        assertTrue(r.err().contains("bad.csv: line 4") && r.err().contains("not finite"), r.err());
+        assertFalse(Files.exists(out.resolve("models")) || Files.exists(out.resolve("certification")), "nothing written");
+        Path imgs = Files.createDirectories(tmp.resolve("mixed-imgs/a"));
+        DataFormatsTest.image(imgs.resolve("x.png"), "png", 5, 5, Color.RED);
+        MainTest.Result noSize = MainTest.run("train", "--dry-run", "data.format=images", "data.train=" + imgs.getParent(),
+                "data.test=" + imgs.getParent());
+        assertEquals(Main.USAGE, noSize.code(), noSize.err());
+        assertTrue(noSize.err().contains("roll.data.imageSize"), noSize.err());
+        Path seq = tmp.resolve("short-seq.csv");
+        Files.writeString(seq, "id,label,f1,f2\na,0,1,2\na,0,1,2\nb,1,3,4\nc,0,1,1\nc,0,2,2\nc,0,3,3\nc,0,4,4\n");
+        MainTest.Result shape = MainTest.run("train", "--dry-run", "data.format=csv_sequence", "data.train=" + seq,
+                "data.test=" + seq, "data.validation=1", "net.hidden=[4]");
+        assertEquals(Main.USAGE, shape.code(), shape.err());
+        assertTrue(shape.err().contains("padded sequences of shape [4, 2]"), shape.err());
+    }
+}
