@@ -358,7 +358,7 @@ public final class JobConfig {
 
     public SparkTrainConfig sparkTrainConfig(String checkpointDir) {
         return new SparkTrainConfig(trainConfig(), intOf("spark.numWorkers"), intOf("spark.batchSizePerWorker"),
-                intOf("spark.averagingFrequency"), checkpointDir);
+                intOf("spark.averagingFrequency"), checkpointDir, intOf("spark.checkpointRounds"));
     }
 
     /** Certified-accuracy radii for l1, l2, l_inf (each non-negative). */

@@ -223,7 +223,9 @@ public final class Main implements Callable<Integer> {
             Network net = cfg.network(data.train().numFeatures(), data.train().numClasses(), data.normalization());
             Path out = Path.of(cfg.string("output.dir"));
             String id = runId + (name.isEmpty() ? "" : "-" + name);
-            var sc = cfg.sparkTrainConfig(out.resolve("checkpoints").resolve(id).toString());
+            String ckpt = cfg.string("output.checkpointDir");
+            var sc = cfg.sparkTrainConfig(ckpt.isEmpty() ? out.resolve("checkpoints").resolve(id).toString()
+                    : new org.apache.hadoop.fs.Path(ckpt, id).toString());
             Map<String, Object> prov = new LinkedHashMap<>(cfg.toMap());
             prov.put("net.architecture", net.architecture().toString());
             // a probe of validation examples for the per-epoch median margin (fewer for graph nets: costlier)

@@ -100,7 +100,7 @@ public final class DataPipeline {
                 train = ShardedData.of(src.name + ":train", pick(all, 0, trainShards), shape(shape, steps), classes,
                         src.lengths || steps > 0 && shape.length == 2, fp);
                 validation = ShardedData.of(src.name + ":validation", pick(all, trainShards, valShards), shape(shape, steps),
-                        classes, src.lengths || steps > 0 && shape.length == 2, fp);
+                        classes, src.lengths || steps > 0 && shape.length == 2, fp).backedBy(all);
             } finally {
                 src.chunks.unpersist(false);
             }

@@ -109,36 +109,75 @@ public final class ParameterAveragingTrainer {
         int bestEpoch = 0;
         long start = System.nanoTime();
         String fingerprint = train.fingerprint();
-        for (int epoch = 1; epoch <= tc.epochs(); epoch++) {
+        TrainingCheckpoints store = checkpoints(fingerprint);
+        int firstEpoch = 1;
+        int firstRound = 0;
+        LossValue resumedLoss = null;
+        TrainingCheckpoints.Resume resume = store == null ? null : read(store);
+        if (resume != null) {
+            TrainingCheckpoints.State st = resume.state();
+            Host.push(resume.params(), net.params());
+            INDArray[] os = opt.state();
+            if (os.length != resume.optimizer().length) {
+                throw new IllegalArgumentException("checkpoint " + resume.name() + " holds " + resume.optimizer().length
+                        + " optimiser arrays, " + tc.optimizer() + " has " + os.length);
+            }
+            for (int i = 0; i < os.length; i++) {
+                Host.push(resume.optimizer()[i], os[i]);
+            }
+            opt.setSteps(st.optimizerSteps());
+            epochs.addAll(st.history());
+            bestEpoch = st.bestEpoch();
+            bestLoss = st.bestLoss();
+            if (resume.best() != null) {
+                best = net.params().dup();
+                Host.push(resume.best(), best);
+            }
+            if (st.round() < 0) {
+                firstEpoch = st.epoch() + 1;
+            } else {
+                firstEpoch = st.epoch();
+                firstRound = st.round();
+                resumedLoss = st.epochLoss();
+            }
+            log.accept("resuming from checkpoint " + config.checkpointDir() + "/" + resume.name() + " (" + (st.round() < 0
+                    ? "epoch " + st.epoch() + " done" : "epoch " + st.epoch() + ", " + st.round() + " of " + rounds + " rounds done")
+                    + ")");
+        }
+        for (int epoch = firstEpoch; epoch <= tc.epochs(); epoch++) {
             long t0 = System.nanoTime();
-            LossValue sum = LossValue.empty();
-            for (int round = 0; round < rounds; round++) {
+            LossValue sum = epoch == firstEpoch && resumedLoss != null ? resumedLoss : LossValue.empty();
+            for (int round = epoch == firstEpoch ? firstRound : 0; round < rounds; round++) {
                 sc.setJobDescription("roll train: epoch " + epoch + "/" + tc.epochs() + ", round " + (round + 1) + "/" + rounds);
                 RoundResult r = round(shards, net, opt, epoch, round);
-                if (r.workers == 0) {
-                    continue;
-                }
-                double[] p = r.paramSum.values;
-                for (int i = 0; i < p.length; i++) {
-                    p[i] /= r.workers;
-                }
-                Host.push(p, net.params());
-                INDArray[] st = opt.state();
-                for (int s = 0; s < st.length; s++) {
-                    double[] v = r.stateSum[s].values;
-                    for (int i = 0; i < v.length; i++) {
-                        v[i] /= r.workers;
+                if (r.workers > 0) {
+                    double[] p = r.paramSum.values;
+                    for (int i = 0; i < p.length; i++) {
+                        p[i] /= r.workers;
                     }
-                    Host.push(v, st[s]);
+                    Host.push(p, net.params());
+                    INDArray[] st = opt.state();
+                    for (int s = 0; s < st.length; s++) {
+                        double[] v = r.stateSum[s].values;
+                        for (int i = 0; i < v.length; i++) {
+                            v[i] /= r.workers;
+                        }
+                        Host.push(v, st[s]);
+                    }
+                    opt.setSteps(r.maxSteps);
+                    sum = sum.plus(r.loss);
                 }
-                opt.setSteps(r.maxSteps);
-                sum = sum.plus(r.loss);
                 if (rounds >= 8 && (round + 1) % (rounds / 4) == 0 && round + 1 < rounds) {
                     double secs = (System.nanoTime() - t0) / 1e9;
                     log.accept(String.format(java.util.Locale.ROOT,
                             "epoch %d/%d round %d/%d: loss %.4f (ROLL term %.4f), train acc %.3f, %.0f ex/s",
                             epoch, tc.epochs(), round + 1, rounds, sum.total(), sum.rollTerm(), sum.accuracy(),
                             sum.count() / secs));
+                }
+                int every = config.checkpointRounds();
+                if (store != null && every > 0 && (round + 1) % every == 0 && round + 1 < rounds) {
+                    save(store, net, opt, best, new TrainingCheckpoints.State(epoch, round + 1, sum, epochs, bestEpoch,
+                            bestLoss, opt.steps()), fingerprint);
                 }
             }
             recalibrate(shards, net, workers);
@@ -151,7 +190,7 @@ public final class ParameterAveragingTrainer {
             EpochStats s = new EpochStats(epoch, sum, val, (System.nanoTime() - t0) / 1e9, train.size() / trainSeconds);
             epochs.add(s);
             listener.accept(s);
-            double eta = (System.nanoTime() - start) / 1e9 / epoch * (tc.epochs() - epoch);
+            double eta = (System.nanoTime() - start) / 1e9 / (epoch - firstEpoch + 1) * (tc.epochs() - epoch);
             log.accept(String.format(java.util.Locale.ROOT, "epoch %d/%d done, ETA %.0f s", epoch, tc.epochs(), eta));
             double score = val == null ? -epoch : val.total();
             if (score < bestLoss) {
@@ -159,11 +198,71 @@ public final class ParameterAveragingTrainer {
                 bestEpoch = epoch;
                 best = net.params().dup();
             }
-            checkpoint(net, "epoch-" + epoch, fingerprint);
+            if (store != null) {
+                save(store, net, opt, best, new TrainingCheckpoints.State(epoch, -1, sum, epochs, bestEpoch, bestLoss,
+                        opt.steps()), fingerprint);
+            }
+        }
+        if (best == null) {
+            throw new IllegalStateException("no epoch to keep: train.epochs is " + tc.epochs() + " and the checkpoints in "
+                    + config.checkpointDir() + " are of a finished run");
         }
         net.setParams(best);
-        checkpoint(net, "best", fingerprint);
+        if (store != null) {
+            try {
+                ModelIO.save(net, Path.of(config.checkpointDir()).resolve("best"),
+                        Provenance.record(provenanceConfig, config.train().seed(), fingerprint));
+            } catch (IOException | RuntimeException e) {
+                log.accept("note: could not write " + config.checkpointDir() + "/best (" + e.getMessage() + ")");
+            }
+        }
         return new TrainingHistory(epochs, bestEpoch);
+    }
+
+    /**
+     * The checkpoint store of this run, or null without a checkpoint folder. Its config hash covers
+     * the resolved settings except where output goes, and the training data's fingerprint.
+     */
+    private TrainingCheckpoints checkpoints(String fingerprint) {
+        if (config.checkpointDir() == null) {
+            return null;
+        }
+        java.util.Map<String, Object> relevant = new java.util.TreeMap<>();
+        if (provenanceConfig != null) {
+            provenanceConfig.forEach((k, v) -> {
+                if (!k.startsWith("output.") && !k.equals("spark.master")) {
+                    relevant.put(k, v);
+                }
+            });
+        }
+        relevant.putAll(config.toMap());
+        relevant.remove("spark.checkpointDir");
+        relevant.put("data.fingerprint", fingerprint);
+        try {
+            return new TrainingCheckpoints(config.checkpointDir(), sc.hadoopConfiguration(), Provenance.configHash(relevant));
+        } catch (IOException e) {
+            throw new UncheckedIOException("checkpoints in " + config.checkpointDir() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private TrainingCheckpoints.Resume read(TrainingCheckpoints store) {
+        try {
+            return store.newest();
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading checkpoints in " + config.checkpointDir() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void save(TrainingCheckpoints store, Network net, Optimizer opt, INDArray best, TrainingCheckpoints.State st,
+            String dataFingerprint) {
+        try {
+            String where = store.write(net, opt, best, st, Provenance.record(provenanceConfig, config.train().seed(),
+                    dataFingerprint));
+            log.accept("checkpoint written: " + where);
+        } catch (IOException e) {
+            throw new UncheckedIOException("checkpoint " + TrainingCheckpoints.name(st.epoch(), st.round()) + " in "
+                    + config.checkpointDir() + ": " + e.getMessage(), e);
+        }
     }
 
     private RoundResult round(JavaRDD<LabeledData> shards, Network net, Optimizer opt, int epoch, int round) {
@@ -248,18 +347,6 @@ public final class ParameterAveragingTrainer {
             return shards.map(new Evaluate(bNet, loss, evalBatch)).fold(LossValue.empty(), new AddLosses());
         } finally {
             bNet.destroy();
-        }
-    }
-
-    private void checkpoint(Network net, String name, String dataFingerprint) {
-        if (config.checkpointDir() == null) {
-            return;
-        }
-        try {
-            ModelIO.save(net, Path.of(config.checkpointDir()).resolve(name),
-                    Provenance.record(provenanceConfig, config.train().seed(), dataFingerprint));
-        } catch (IOException e) {
-            throw new UncheckedIOException("checkpoint " + name + " in " + config.checkpointDir() + ": " + e.getMessage(), e);
         }
     }
 

@@ -21,6 +21,7 @@ public final class ShardedData {
     private final int classes;
     private final boolean lengths;
     private final String fingerprint;
+    private JavaRDD<LabeledData> backing; // the cached RDD these shards are a view of, if any
 
     ShardedData(String name, JavaRDD<LabeledData> shards, long size, int largest, int[] shape, int classes, boolean lengths,
             String fingerprint) {
@@ -118,7 +119,17 @@ public final class ShardedData {
         return shards.first().head(n);
     }
 
+    /** Drops the cached shards (and the RDD they are a view of) from the executors. */
     public void unpersist() {
         shards.unpersist(false);
+        if (backing != null) {
+            backing.unpersist(false);
+        }
+    }
+
+    /** Marks the cached RDD these shards are a view of, dropped with them. */
+    ShardedData backedBy(JavaRDD<LabeledData> rdd) {
+        this.backing = rdd;
+        return this;
     }
 }

@@ -12,13 +12,24 @@ import org.rollspark.train.TrainConfig;
  * Parameters and optimiser state are both averaged (DL4J's averageUpdaters = true). The loss, the
  * optimiser, epochs and seed come from {@link TrainConfig} (its batchSize is not used here).
  *
- * @param checkpointDir folder for one model folder per epoch ({@code epoch-N}) plus {@code best};
- *     null for none
+ * @param checkpointDir folder (any Hadoop path) of resumable checkpoints, one per epoch ({@code epoch-N},
+ *     {@link TrainingCheckpoints}) plus {@code best}; null for none
+ * @param checkpointRounds also checkpoint every this many averaging rounds within an epoch (0: never)
  */
 public record SparkTrainConfig(TrainConfig train, int numWorkers, int batchSizePerWorker, int averagingFrequency,
-        String checkpointDir) implements Serializable {
+        String checkpointDir, int checkpointRounds) implements Serializable {
+
+    /** Checkpoints after every epoch only. */
+    public SparkTrainConfig(TrainConfig train, int numWorkers, int batchSizePerWorker, int averagingFrequency,
+            String checkpointDir) {
+        this(train, numWorkers, batchSizePerWorker, averagingFrequency, checkpointDir, 0);
+    }
 
     public SparkTrainConfig {
+        if (checkpointRounds < 0) {
+            throw new IllegalArgumentException("spark.checkpointRounds must be >= 0 (0 = after every epoch only), got "
+                    + checkpointRounds);
+        }
         if (numWorkers < 1) {
             throw new IllegalArgumentException("spark.numWorkers must be >= 1, got " + numWorkers);
         }
@@ -37,6 +48,7 @@ public record SparkTrainConfig(TrainConfig train, int numWorkers, int batchSizeP
         m.put("spark.batchSizePerWorker", batchSizePerWorker);
         m.put("spark.averagingFrequency", averagingFrequency);
         m.put("spark.checkpointDir", checkpointDir == null ? "" : checkpointDir);
+        m.put("spark.checkpointRounds", checkpointRounds);
         return m;
     }
 }

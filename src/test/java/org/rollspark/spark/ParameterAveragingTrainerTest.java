@@ -137,6 +137,66 @@ class ParameterAveragingTrainerTest {
         assertNotEquals(0.0, h.best().train().rollTerm());
     }
 
+    /** Thrown by a log consumer to stop training right after a checkpoint, as a killed driver would. */
+    static final class DriverLost extends RuntimeException {
+        DriverLost() {
+            super("simulated driver loss");
+        }
+    }
+
+    /**
+     * A run killed right after a checkpoint (at an epoch's end, or after an averaging round inside an
+     * epoch) and restarted with the same settings resumes from it and ends with exactly the model,
+     * best epoch and history of an uninterrupted run. Half-written checkpoints are never picked, and
+     * checkpoints of other settings are refused.
+     */
+    @Test
+    void resumedRunsEqualUninterruptedOnesBitForBit() throws IOException {
+        TrainConfig cfg = new TrainConfig(3, 16, 11, "adam", 0.003, 0, RollLoss.roll(1, 0.5), 64);
+        SparkTrainConfig plain = new SparkTrainConfig(cfg, 2, 16, 2, tmp.resolve("plain").toString(), 2);
+        DenseNet clean = net();
+        TrainingHistory ch = new ParameterAveragingTrainer(sc, plain, m -> { }, plain.toMap()).fit(clean, tv[0], tv[1], e -> { });
+        for (String crashAfter : new String[] {"epoch-2", "epoch-2-round-4"}) {
+            Path dir = tmp.resolve("resume-" + crashAfter);
+            SparkTrainConfig c = new SparkTrainConfig(cfg, 2, 16, 2, dir.toString(), 2);
+            DenseNet first = net();
+            try {
+                new ParameterAveragingTrainer(sc, c, m -> {
+                    if (m.endsWith("/" + crashAfter)) {
+                        throw new DriverLost();
+                    }
+                }, c.toMap()).fit(first, tv[0], tv[1], e -> { });
+                throw new AssertionError("the run should have been stopped");
+            } catch (DriverLost expected) {
+                // the driver is gone; its checkpoints stay
+            }
+            assertTrue(Files.isRegularFile(dir.resolve(crashAfter).resolve(TrainingCheckpoints.COMPLETE)));
+            // a later checkpoint that was being written when the driver died: no _COMPLETE marker
+            Path partial = Files.createDirectories(dir.resolve("epoch-3"));
+            Files.writeString(partial.resolve("model.json"), "{ half");
+            Files.createDirectories(dir.resolve(".epoch-3.tmp-1"));
+            List<String> log = new ArrayList<>();
+            DenseNet resumed = net();
+            TrainingHistory rh = new ParameterAveragingTrainer(sc, c, log::add, c.toMap()).fit(resumed, tv[0], tv[1], e -> { });
+            assertTrue(log.get(0).startsWith("resuming from checkpoint") && log.get(0).contains(crashAfter), log.get(0));
+            assertArrayEquals(Host.pull(clean.params()), Host.pull(resumed.params()), 0.0, crashAfter);
+            assertEquals(ch.bestEpoch(), rh.bestEpoch());
+            assertEquals(3, rh.epochs().size());
+            for (int e = 0; e < 3; e++) {
+                assertEquals(ch.epochs().get(e).train(), rh.epochs().get(e).train(), crashAfter + " epoch " + (e + 1));
+                assertEquals(ch.epochs().get(e).validation(), rh.epochs().get(e).validation());
+            }
+            assertTrue(Files.isRegularFile(dir.resolve("epoch-3").resolve(TrainingCheckpoints.COMPLETE)), "rewritten");
+        }
+        // the same checkpoint folder with other settings is refused, naming the folder
+        Path dir = tmp.resolve("resume-epoch-2");
+        TrainConfig other = new TrainConfig(3, 16, 11, "adam", 0.01, 0, RollLoss.roll(1, 0.5), 64);
+        SparkTrainConfig c = new SparkTrainConfig(other, 2, 16, 2, dir.toString(), 2);
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> new ParameterAveragingTrainer(sc, c, m -> { }, c.toMap()).fit(net(), tv[0], tv[1], x -> { }));
+        assertTrue(e.getMessage().contains("another configuration") && e.getMessage().contains(dir.toString()), e.getMessage());
+    }
+
     /** Failed and retried tasks contribute once: the result equals an undisturbed run bit for bit. */
     @Test
     void retriedTasksDoNotCorruptTheAverage() {

@@ -1,0 +1,213 @@
+package org.rollspark.spark;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.rollspark.loss.LossValue;
+import org.rollspark.net.ModelIO;
+import org.rollspark.net.Network;
+import org.rollspark.net.Npy;
+import org.rollspark.train.EpochStats;
+import org.rollspark.train.Optimizer;
+import org.rollspark.util.Host;
+
+/**
+ * Resumable training checkpoints in a folder on any Hadoop file system.
+ *
+ * <p>Each checkpoint is a folder {@code epoch-N} (after epoch N) or {@code epoch-N-round-R} (after R
+ * averaging rounds of epoch N): a model folder ({@link ModelIO}: model.json with provenance and the
+ * resolved config, one .npy per tensor, loadable by {@code certify --model}) plus the optimiser state
+ * ({@code optimizer-K.npy}), the best-so-far parameters ({@code best.npy}), the training state
+ * ({@code state.json}: epoch, round, the epoch's running loss, history, best epoch and loss, optimiser
+ * steps, config hash) and a {@code _COMPLETE} marker written last. It is staged under a hidden name and
+ * renamed into place, so a folder without the marker (a driver killed while writing, or a store
+ * without atomic rename) is never picked. Random draws (shard shuffles, sampled coordinates) are
+ * functions of the seed, epoch, round and shard, so the position is the whole RNG state.
+ */
+final class TrainingCheckpoints {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Pattern NAME = Pattern.compile("epoch-(\\d+)(?:-round-(\\d+))?");
+    static final String COMPLETE = "_COMPLETE";
+
+    private final Path dir;
+    private final FileSystem fs;
+    private final String configHash;
+
+    TrainingCheckpoints(String dir, Configuration conf, String configHash) throws IOException {
+        this.dir = new Path(dir);
+        FileSystem f = this.dir.getFileSystem(conf);
+        // no .crc side files on local disks
+        this.fs = f instanceof org.apache.hadoop.fs.LocalFileSystem l ? l.getRawFileSystem() : f;
+        this.configHash = configHash;
+    }
+
+    /** Where training stands: after {@code round} rounds of {@code epoch} ({@code round = -1}: the whole epoch). */
+    record State(int epoch, int round, LossValue epochLoss, List<EpochStats> history, int bestEpoch, double bestLoss,
+            long optimizerSteps) {}
+
+    /** A checkpoint read back: the state, the parameters, the optimiser state and the best-so-far parameters. */
+    record Resume(String name, State state, double[] params, double[][] optimizer, double[] best) {}
+
+    static String name(int epoch, int round) {
+        return round < 0 ? "epoch-" + epoch : "epoch-" + epoch + "-round-" + round;
+    }
+
+    /** Writes a checkpoint and returns its path. */
+    String write(Network net, Optimizer opt, INDArray best, State st, Map<String, Object> provenance) throws IOException {
+        String name = name(st.epoch(), st.round());
+        java.nio.file.Path local = Files.createTempDirectory("roll-ckpt-");
+        try {
+            java.nio.file.Path model = local.resolve("model");
+            ModelIO.save(net, model, provenance);
+            boolean f64 = net.dataType() == org.nd4j.linalg.api.buffer.DataType.DOUBLE;
+            INDArray[] state = opt.state();
+            for (int i = 0; i < state.length; i++) {
+                Npy.write(model.resolve("optimizer-" + i + ".npy"), Host.pull(state[i]), state[i].shape(), f64);
+            }
+            if (best != null) {
+                Npy.write(model.resolve("best.npy"), Host.pull(best), best.shape(), f64);
+            }
+            Files.writeString(model.resolve("state.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(toJson(st)));
+            fs.mkdirs(dir);
+            Path staging = new Path(dir, "." + name + ".tmp-" + Long.toHexString(System.nanoTime()));
+            fs.copyFromLocalFile(false, true, new Path(model.toUri()), staging);
+            try (OutputStream o = fs.create(new Path(staging, COMPLETE), true)) {
+                o.write(name.getBytes(StandardCharsets.UTF_8));
+            }
+            Path target = new Path(dir, name);
+            if (fs.exists(target)) {
+                fs.delete(target, true);
+            }
+            if (!fs.rename(staging, target)) {
+                fs.delete(staging, true);
+                throw new IOException("could not move checkpoint " + staging + " to " + target);
+            }
+            if (st.round() < 0) { // the epoch's round checkpoints are superseded
+                for (FileStatus f : list()) {
+                    Matcher m = NAME.matcher(f.getPath().getName());
+                    if (m.matches() && m.group(2) != null && Integer.parseInt(m.group(1)) <= st.epoch()) {
+                        fs.delete(f.getPath(), true);
+                    }
+                }
+            }
+            return target.toString();
+        } finally {
+            ModelIO.deleteTree(local);
+        }
+    }
+
+    private FileStatus[] list() throws IOException {
+        return fs.exists(dir) ? fs.listStatus(dir) : new FileStatus[0];
+    }
+
+    /**
+     * The newest complete checkpoint (by epoch, then round; an epoch's end after its rounds), or null
+     * when there is none. Refuses checkpoints written with another configuration.
+     */
+    Resume newest() throws IOException {
+        Path pick = null;
+        long bestKey = -1;
+        for (FileStatus f : list()) {
+            Matcher m = NAME.matcher(f.getPath().getName());
+            if (!f.isDirectory() || !m.matches() || !fs.exists(new Path(f.getPath(), COMPLETE))) {
+                continue;
+            }
+            long key = Long.parseLong(m.group(1)) * (1L << 32) + (m.group(2) == null ? (1L << 31) : Long.parseLong(m.group(2)));
+            if (key > bestKey) {
+                bestKey = key;
+                pick = f.getPath();
+            }
+        }
+        if (pick == null) {
+            return null;
+        }
+        java.nio.file.Path local = Files.createTempDirectory("roll-resume-");
+        try {
+            java.nio.file.Path model = local.resolve("model");
+            fs.copyToLocalFile(false, pick, new Path(model.toUri()), true);
+            JsonNode st = JSON.readTree(model.resolve("state.json").toFile());
+            String hash = st.path("configHash").asText();
+            if (!hash.equals(configHash)) {
+                throw new IllegalArgumentException("checkpoint " + pick + " was written with another configuration (hash "
+                        + hash + ", this run " + configHash + "); choose another output.runId, or delete " + dir);
+            }
+            Network net = ModelIO.loadNetwork(model, null);
+            List<double[]> opt = new ArrayList<>();
+            for (int i = 0; Files.exists(model.resolve("optimizer-" + i + ".npy")); i++) {
+                opt.add(Npy.read(model.resolve("optimizer-" + i + ".npy")).data());
+            }
+            double[] best = Files.exists(model.resolve("best.npy")) ? Npy.read(model.resolve("best.npy")).data() : null;
+            return new Resume(pick.getName(), fromJson(st), Host.pull(net.params()), opt.toArray(new double[0][]), best);
+        } finally {
+            ModelIO.deleteTree(local);
+        }
+    }
+
+    private ObjectNode toJson(State st) {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("configHash", configHash);
+        o.put("epoch", st.epoch());
+        o.put("round", st.round());
+        o.set("epochLoss", loss(st.epochLoss()));
+        ArrayNode h = o.putArray("history");
+        for (EpochStats e : st.history()) {
+            ObjectNode x = h.addObject();
+            x.put("epoch", e.epoch());
+            x.set("train", loss(e.train()));
+            x.set("validation", loss(e.validation()));
+            x.put("seconds", e.seconds());
+            x.put("examplesPerSecond", e.examplesPerSecond());
+        }
+        o.put("bestEpoch", st.bestEpoch());
+        if (Double.isFinite(st.bestLoss())) {
+            o.put("bestLoss", st.bestLoss());
+        } else {
+            o.putNull("bestLoss");
+        }
+        o.put("optimizerSteps", st.optimizerSteps());
+        o.put("rng", "derived from train.seed, epoch, round and shard (no other state)");
+        return o;
+    }
+
+    private static State fromJson(JsonNode o) {
+        List<EpochStats> h = new ArrayList<>();
+        for (JsonNode x : o.path("history")) {
+            h.add(new EpochStats(x.path("epoch").asInt(), loss(x.path("train")), loss(x.path("validation")),
+                    x.path("seconds").asDouble(), x.path("examplesPerSecond").asDouble()));
+        }
+        return new State(o.path("epoch").asInt(), o.path("round").asInt(), loss(o.path("epochLoss")), h,
+                o.path("bestEpoch").asInt(), o.path("bestLoss").isNumber() ? o.path("bestLoss").asDouble()
+                        : Double.POSITIVE_INFINITY, o.path("optimizerSteps").asLong());
+    }
+
+    private static JsonNode loss(LossValue v) {
+        if (v == null) {
+            return JSON.nullNode();
+        }
+        return JSON.createObjectNode().put("total", v.total()).put("crossEntropy", v.crossEntropy())
+                .put("rollTerm", v.rollTerm()).put("correct", v.correct()).put("count", v.count());
+    }
+
+    private static LossValue loss(JsonNode o) {
+        if (o == null || o.isNull() || o.isMissingNode()) {
+            return null;
+        }
+        return new LossValue(o.path("total").asDouble(), o.path("crossEntropy").asDouble(), o.path("rollTerm").asDouble(),
+                o.path("correct").asInt(), o.path("count").asInt());
+    }
+}
