@@ -127,7 +127,8 @@ public final class JobConfig {
                 throw new IllegalArgumentException("roll.certify.gradient*: need examples >= 0, samples >= 1, population "
                         + "and generations >= 0, eps >= 0 and gradientBoxLow < gradientBoxHigh; got " + g);
             }
-            return new org.rollspark.spark.CertificationJob.Options(n, p, config.getBoolean("roll.certify.coordinateBounds"), g);
+            return new org.rollspark.spark.CertificationJob.Options(n, p, config.getBoolean("roll.certify.coordinateBounds"), g,
+                    config.getBoolean("roll.certify.replace"));
         } catch (ConfigException e) {
             throw new IllegalArgumentException(e.getMessage(), e);
         }
@@ -171,6 +172,11 @@ public final class JobConfig {
 
     /** The data format and its options, for the readers on the executors. */
     public org.rollspark.data.DataSpec dataSpec() {
+        return dataSpec(null);
+    }
+
+    /** {@link #dataSpec()} with the class names fixed (a saved model's) unless roll.data.classes sets them. */
+    public org.rollspark.data.DataSpec dataSpec(List<String> classNames) {
         String format = string("data.format");
         if (!org.rollspark.data.Format.NAMES.contains(format)) {
             throw new IllegalArgumentException("roll.data.format: unknown format '" + format + "'; one of "
@@ -192,6 +198,9 @@ public final class JobConfig {
             }
         }
         opts.put("seed", Long.toString(seed()));
+        if (classNames != null && opts.get("classes").isEmpty()) {
+            opts.put("classes", String.join(",", classNames));
+        }
         org.rollspark.data.DataSpec spec = new org.rollspark.data.DataSpec(format, opts);
         org.rollspark.data.Format.of(spec); // validates the format's options
         return spec;

@@ -1,5 +1,6 @@
 package org.rollspark.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -58,21 +59,17 @@ public final class Main implements Callable<Integer> {
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((e, line, parsed) -> {
-            Throwable t = e;
-            while (t.getCause() != null && !(t instanceof IOException) && !(t instanceof IllegalArgumentException)) {
-                t = t.getCause();
-            }
-            if (t instanceof IOException) {
+            int code = exitCode(e);
+            Throwable t = cause(e);
+            if (code == INPUT) {
                 err.println("roll: input error: " + t.getMessage());
-                return INPUT;
-            }
-            if (t instanceof IllegalArgumentException) {
+            } else if (code == USAGE) {
                 err.println("roll: " + t.getMessage());
-                return USAGE;
+            } else {
+                err.println("roll: failed: " + e);
+                e.printStackTrace(err);
             }
-            err.println("roll: failed: " + e);
-            e.printStackTrace(err);
-            return 1;
+            return code;
         });
         return cl.execute(args);
     }
@@ -81,6 +78,21 @@ public final class Main implements Callable<Integer> {
     public Integer call() {
         CommandLine.usage(this, System.out);
         return USAGE;
+    }
+
+    /** The first input error (IOException) or setting error (IllegalArgumentException) in a cause chain, else e. */
+    static Throwable cause(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && !(t instanceof IOException) && !(t instanceof IllegalArgumentException)) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    /** The exit code of a failure: {@link #INPUT} for input errors, {@link #USAGE} for setting errors, 1 otherwise. */
+    static int exitCode(Throwable e) {
+        Throwable t = cause(e);
+        return t instanceof IOException ? INPUT : t instanceof IllegalArgumentException ? USAGE : 1;
     }
 
     /** Options every job takes. */
@@ -129,6 +141,11 @@ public final class Main implements Callable<Integer> {
                     return 0;
                 }
                 return run(cfg, spark, data);
+            } catch (Exception e) {
+                if (!options.dryRun) {
+                    recordFailure(cfg, spark, e);
+                }
+                throw e;
             } finally {
                 if (data != null) {
                     data.splits().unpersist();
@@ -139,6 +156,10 @@ public final class Main implements Callable<Integer> {
 
         void log(String message) {
             out.println("[roll " + runId + "] " + message);
+        }
+
+        /** Jobs that write a run of the certification tables record its failure there (certify). */
+        void recordFailure(JobConfig cfg, SparkSession spark, Exception e) {
         }
 
         /** The splits, living on the executors, and the input normalisation the network gets. */
@@ -166,6 +187,11 @@ public final class Main implements Callable<Integer> {
             return true;
         }
 
+        /** Class names fixed before reading (a saved model's), or null. */
+        List<String> classNames() {
+            return null;
+        }
+
         /** Sequence steps the test data is padded to when it is not read with the training data (0: its own). */
         int testSteps() {
             return 0;
@@ -175,7 +201,7 @@ public final class Main implements Callable<Integer> {
         Data loadData(JobConfig cfg, SparkSession spark) throws IOException {
             JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
             boolean train = needsTrain();
-            DataPipeline.Request r = new DataPipeline.Request(cfg.dataSpec(), train ? cfg.dataLocation(true) : null,
+            DataPipeline.Request r = new DataPipeline.Request(cfg.dataSpec(classNames()), train ? cfg.dataLocation(true) : null,
                     cfg.dataLocation(false), cfg.integer("data.trainLimit"), cfg.integer("data.testLimit"),
                     cfg.integer("data.validation"), cfg.bool("data.stratified"), cfg.seed(), cfg.bool("data.sequential"),
                     cfg.integer("spark.numWorkers"), cfg.integer("certify.partitions"), testSteps());
@@ -228,6 +254,9 @@ public final class Main implements Callable<Integer> {
                     : new org.apache.hadoop.fs.Path(ckpt, id).toString());
             Map<String, Object> prov = new LinkedHashMap<>(cfg.toMap());
             prov.put("net.architecture", net.architecture().toString());
+            if (data.splits().classNames() != null) {
+                prov.put("data.classNames", data.splits().classNames());
+            }
             // a probe of validation examples for the per-epoch median margin (fewer for graph nets: costlier)
             LabeledData probe = data.validation().sample(net instanceof DenseNet ? 256 : 64);
             int[] probeLengths = probe.lengths(LabeledData.identity(probe.size()), 0, probe.size());
@@ -328,6 +357,33 @@ public final class Main implements Callable<Integer> {
         @Override
         boolean needsTrain() {
             return false;
+        }
+
+        @Override
+        void recordFailure(JobConfig cfg, SparkSession spark, Exception e) {
+            try {
+                CertificationJob.recordFailure(spark.sparkContext().hadoopConfiguration(),
+                        Path.of(cfg.string("output.dir")).resolve("certification").toString(), cfg.runDate(), runId,
+                        model.getFileName().toString(), exitCode(e), String.valueOf(cause(e).getMessage()),
+                        cfg.certifyOptions().replace());
+            } catch (IOException | RuntimeException f) {
+                log("could not record the failure in the run manifest: " + f.getMessage());
+            }
+        }
+
+        @Override
+        List<String> classNames() {
+            try {
+                JsonNode names = ModelIO.provenance(model).path("config").path("data.classNames");
+                if (!names.isArray()) {
+                    return null;
+                }
+                List<String> out = new ArrayList<>();
+                names.forEach(n -> out.add(n.asText()));
+                return out;
+            } catch (IOException e) {
+                return null;
+            }
         }
 
         @Override

@@ -68,10 +68,11 @@ final class CsvFormat extends Format {
         SequenceBuilder seqs = null;
         String currentSeq = null;
         int currentLabel = -1;
-        List<String> seen = new ArrayList<>();
-        float[] steps = new float[0];
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        FloatBuffer steps = new FloatBuffer();
         while ((line = r.readLine()) != null) {
             lineNo++;
+            line = FloatBuffer.noBom(line, lineNo);
             if (line.isBlank()) {
                 continue;
             }
@@ -123,27 +124,25 @@ final class CsvFormat extends Format {
             String id = f[seqAt].trim();
             if (!id.equals(currentSeq)) {
                 if (currentSeq != null) {
-                    seqs.add(steps, currentLabel);
+                    seqs.add(steps.take(), currentLabel);
                 }
-                if (seen.contains(id)) {
+                if (!seen.add(id)) {
                     throw new DataFormatException(file, where, "sequence '" + id + "' continues after other sequences (its rows must be contiguous)");
                 }
-                seen.add(id);
                 currentSeq = id;
                 currentLabel = label;
-                steps = new float[0];
             } else if (label != currentLabel) {
                 throw new DataFormatException(file, where, "sequence '" + id + "' changes its label from " + currentLabel + " to " + label);
             }
-            float[] grown = Arrays.copyOf(steps, steps.length + x.length);
-            System.arraycopy(x, 0, grown, steps.length, x.length);
-            steps = grown;
+            for (float v : x) {
+                steps.add(v);
+            }
         }
         if (sequences) {
             if (seqs == null) {
                 throw new DataFormatException(file, "", "no data rows");
             }
-            seqs.add(steps, currentLabel);
+            seqs.add(steps.take(), currentLabel);
             return seqs.build(part, classes.size());
         }
         if (rows.isEmpty()) {
@@ -203,6 +202,7 @@ final class CsvFormat extends Format {
         }
     }
 
+    /** A header row: none of its feature cells is a number (a data row with a bad cell is an error, not a header). */
     private static boolean isHeader(String[] f, int labelAt, int seqAt) {
         for (int c = 0; c < f.length; c++) {
             if (c == labelAt || c == seqAt) {
@@ -210,11 +210,12 @@ final class CsvFormat extends Format {
             }
             try {
                 Double.parseDouble(f[c].trim());
+                return false;
             } catch (NumberFormatException e) {
-                return true;
+                // a name
             }
         }
-        return false;
+        return true;
     }
 
     /** Splits a CSV line, honouring double quotes ("" inside quotes is a quote). */

@@ -26,23 +26,25 @@ import org.apache.hadoop.fs.Path;
 public final class DataFiles {
     private DataFiles() {}
 
-    /** The file-system settings of a Hadoop configuration, serialisable for the executors. */
+    /** The settings of a Hadoop configuration, serialisable for the executors. */
     public static final class Settings implements Serializable {
         private static final long serialVersionUID = 1L;
         private final Map<String, String> entries;
+        private transient Configuration conf;
 
         private Settings(Map<String, String> entries) {
             this.entries = entries;
         }
 
-        /** The {@code fs.*} entries of a configuration (credentials, endpoints, implementations). */
+        /**
+         * Every entry of a configuration (file-system implementations, credentials, endpoints, HDFS
+         * name services and security), so executors resolve paths as the driver does.
+         */
         public static Settings of(Configuration conf) {
             Map<String, String> m = new TreeMap<>();
             if (conf != null) {
                 for (Map.Entry<String, String> e : conf) {
-                    if (e.getKey().startsWith("fs.")) {
-                        m.put(e.getKey(), e.getValue());
-                    }
+                    m.put(e.getKey(), e.getValue());
                 }
             }
             return new Settings(m);
@@ -53,10 +55,13 @@ public final class DataFiles {
             return new Settings(new TreeMap<>());
         }
 
-        public Configuration configuration() {
-            Configuration c = new Configuration();
-            entries.forEach(c::set);
-            return c;
+        public synchronized Configuration configuration() {
+            if (conf == null) {
+                Configuration c = new Configuration();
+                entries.forEach(c::set);
+                conf = c;
+            }
+            return conf;
         }
     }
 
@@ -92,7 +97,8 @@ public final class DataFiles {
     public static List<String> list(String location, Settings settings) throws IOException {
         FileSystem fs = fs(location, settings);
         Path p = new Path(location);
-        FileStatus[] found = fs.globStatus(p);
+        // an existing path is taken literally (names may hold glob characters); otherwise a glob
+        FileStatus[] found = fs.exists(p) ? new FileStatus[] {fs.getFileStatus(p)} : fs.globStatus(p);
         if (found == null || found.length == 0) {
             throw new FileNotFoundException(location + ": no such file or directory");
         }

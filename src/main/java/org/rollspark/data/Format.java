@@ -32,7 +32,7 @@ public abstract class Format implements Serializable {
             case "cifar10" -> new CifarFormat();
             case "images" -> new ImageFolderFormat(spec);
             case "vowels" -> new VowelsFormat(spec);
-            case "ts" -> new TsFormat();
+            case "ts" -> new TsFormat(spec);
             case "csv" -> new CsvFormat(spec, false);
             case "csv_sequence" -> new CsvFormat(spec, true);
             case "synthetic2d" -> new SyntheticFormat(spec);
@@ -49,6 +49,16 @@ public abstract class Format implements Serializable {
      * the longest in the part, and lengths); the pipeline pads them to a common length.
      */
     public abstract LabeledData read(Part part, DataFiles.Settings settings) throws IOException;
+
+    /**
+     * The class names, label order, of formats whose classes have names (a folder per class, .ts
+     * headers), once {@link #parts} has listed a location; null otherwise. A second location (the test
+     * set) is mapped onto the first one's names; {@code roll.data.classes} fixes them up front (a saved
+     * model's, for certification).
+     */
+    public java.util.List<String> classNames() {
+        return null;
+    }
 
     /** Number of classes when the format knows it (CIFAR-10, a folder per class, .ts headers); 0 when labels decide. */
     public int classes(List<Part> parts) {

@@ -70,13 +70,15 @@ public final class IdxReader {
         }
         int[] dims = new int[rank];
         long total = 1;
+        long item = 1;
         for (int i = 0; i < rank; i++) {
             dims[i] = readInt(d, file, 4 + 4L * i);
             if (dims[i] < 0 || (i > 0 && dims[i] == 0)) {
                 throw new DataFormatException(file, "offset " + (4 + 4 * i), "dimension " + i + " is " + dims[i]);
             }
             total *= dims[i];
-            if (total > MAX_VALUES) {
+            item *= i > 0 ? dims[i] : 1;
+            if (total > MAX_VALUES || item > MAX_VALUES) {
                 throw new DataFormatException(file, "offset " + (4 + 4 * i), "header dimensions "
                         + java.util.Arrays.toString(java.util.Arrays.copyOf(dims, i + 1)) + " describe more than "
                         + MAX_VALUES + " values");

@@ -26,7 +26,7 @@ final class ImageFolderFormat extends Format {
     private final int width;
     private final int channels;
     private final boolean crop;
-    private int classes;
+    private List<String> names;
 
     ImageFolderFormat(DataSpec spec) {
         int[] size = spec.ints("imageSize");
@@ -45,6 +45,8 @@ final class ImageFolderFormat extends Format {
             throw new IllegalArgumentException("roll.data.imageMode must be resize or crop, got '" + mode + "'");
         }
         this.crop = mode.equals("crop");
+        String[] fixed = spec.list("classes");
+        this.names = fixed.length == 0 ? null : List.of(fixed);
     }
 
     @Override
@@ -53,8 +55,20 @@ final class ImageFolderFormat extends Format {
         if (dirs.isEmpty()) {
             throw new DataFormatException(location.data(), "", "no class sub-folders (format images wants one folder per class)");
         }
+        List<String> found = new ArrayList<>();
+        for (String d : dirs) {
+            found.add(DataFiles.name(d));
+        }
+        if (names == null) {
+            names = List.copyOf(found);
+        }
         List<Part> parts = new ArrayList<>();
         for (int c = 0; c < dirs.size(); c++) {
+            int label = names.indexOf(found.get(c));
+            if (label < 0) {
+                throw new DataFormatException(dirs.get(c), "", "class folder '" + found.get(c) + "' is not one of the classes "
+                        + names + " (of the training data or the model)");
+            }
             List<String> files = new ArrayList<>();
             for (String f : DataFiles.list(dirs.get(c), settings)) {
                 String lower = f.toLowerCase(Locale.ROOT);
@@ -63,20 +77,21 @@ final class ImageFolderFormat extends Format {
                 }
             }
             for (int from = 0; from < files.size(); from += FILES_PER_PART) {
-                parts.add(new Part(parts.size(), List.copyOf(files.subList(from, Math.min(files.size(), from + FILES_PER_PART))), c));
+                parts.add(new Part(parts.size(), List.copyOf(files.subList(from, Math.min(files.size(), from + FILES_PER_PART))),
+                        label));
             }
         }
-        classes = dirs.size();
         return parts;
     }
 
     @Override
+    public List<String> classNames() {
+        return names;
+    }
+
+    @Override
     public int classes(List<Part> parts) {
-        int max = 0;
-        for (Part p : parts) {
-            max = Math.max(max, p.label() + 1);
-        }
-        return Math.max(classes, max);
+        return names == null ? 0 : names.size();
     }
 
     @Override

@@ -39,7 +39,12 @@ final class SequenceBuilder {
             t = Math.max(t, s.length / features);
         }
         int n = steps.size();
-        float[] x = new float[n * t * features];
+        long values = (long) n * t * features;
+        if (values > Integer.MAX_VALUE - 8) {
+            throw new DataFormatException(file, "", n + " sequences padded to " + t + " steps of " + features
+                    + " features are more values than one part can hold; split the file");
+        }
+        float[] x = new float[(int) values];
         int[] y = new int[n];
         int[] len = new int[n];
         int max = 1;

@@ -18,18 +18,33 @@ import java.util.Locale;
  */
 final class TsFormat extends Format {
     private static final long serialVersionUID = 1L;
-    private List<String> classes = List.of();
+    private List<String> classes;
+
+    TsFormat(DataSpec spec) {
+        String[] fixed = spec.list("classes");
+        this.classes = fixed.length == 0 ? null : List.of(fixed);
+    }
 
     @Override
     public List<Part> parts(Location location, DataFiles.Settings settings) throws IOException {
         List<Part> parts = perFile(location, settings);
-        classes = header(parts.get(0).files().get(0), settings);
+        if (parts.isEmpty()) {
+            throw new DataFormatException(location.data(), "", "no input files");
+        }
+        if (classes == null) {
+            classes = header(parts.get(0).files().get(0), settings);
+        }
         return parts;
     }
 
     @Override
+    public List<String> classNames() {
+        return classes;
+    }
+
+    @Override
     public int classes(List<Part> parts) {
-        return classes.size();
+        return classes == null ? 0 : classes.size();
     }
 
     private static List<String> header(String file, DataFiles.Settings settings) throws IOException {
@@ -38,7 +53,7 @@ final class TsFormat extends Format {
             int lineNo = 0;
             while ((line = r.readLine()) != null) {
                 lineNo++;
-                String t = line.trim();
+                String t = FloatBuffer.noBom(line, lineNo).trim();
                 String lower = t.toLowerCase(Locale.ROOT);
                 if (lower.startsWith("@classlabel")) {
                     String[] v = t.split("\\s+");
@@ -63,9 +78,8 @@ final class TsFormat extends Format {
     public LabeledData read(Part part, DataFiles.Settings settings) throws IOException {
         String file = part.files().get(0);
         List<String> own = header(file, settings);
-        if (!classes.isEmpty() && !own.equals(classes)) {
-            throw new DataFormatException(file, "@classLabel", "classes " + own + " differ from " + classes + " of the first file");
-        }
+        // labels are indexed by the training data's (or the model's) class names, whatever this header's order
+        List<String> names = classes == null ? own : classes;
         SequenceBuilder seqs = null;
         int dims = -1;
         try (BufferedReader r = reader(file, settings)) {
@@ -74,7 +88,7 @@ final class TsFormat extends Format {
             boolean data = false;
             while ((line = r.readLine()) != null) {
                 lineNo++;
-                String t = line.trim();
+                String t = FloatBuffer.noBom(line, lineNo).trim();
                 if (t.isEmpty() || t.startsWith("#")) {
                     continue;
                 }
@@ -108,9 +122,9 @@ final class TsFormat extends Format {
                 if (seqs == null) {
                     seqs = new SequenceBuilder(file, dims);
                 }
-                int label = own.indexOf(fields[d].trim());
+                int label = names.indexOf(fields[d].trim());
                 if (label < 0) {
-                    throw new DataFormatException(file, where, "class label '" + fields[d].trim() + "' is not one of " + own);
+                    throw new DataFormatException(file, where, "class label '" + fields[d].trim() + "' is not one of " + names);
                 }
                 int len = -1;
                 float[][] series = new float[d][];
@@ -153,7 +167,7 @@ final class TsFormat extends Format {
         if (seqs == null) {
             throw new DataFormatException(file, "", "no cases after @data");
         }
-        return seqs.build(part.index(), own.size());
+        return seqs.build(part.index(), names.size());
     }
 
     private static int parseInt(String[] v, String file, String where) throws DataFormatException {

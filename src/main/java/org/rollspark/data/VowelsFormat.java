@@ -41,14 +41,13 @@ final class VowelsFormat extends Format {
         try (BufferedReader r = new BufferedReader(new InputStreamReader(DataFiles.open(file, settings), StandardCharsets.UTF_8))) {
             String line;
             int lineNo = 0;
-            float[] block = new float[0];
+            FloatBuffer block = new FloatBuffer();
             while ((line = r.readLine()) != null) {
                 lineNo++;
-                String t = line.trim();
+                String t = FloatBuffer.noBom(line, lineNo).trim();
                 if (t.isEmpty()) {
-                    if (block.length > 0) {
-                        seqs.add(block, -1);
-                        block = new float[0];
+                    if (block.size() > 0) {
+                        seqs.add(block.take(), -1);
                     }
                     continue;
                 }
@@ -57,18 +56,16 @@ final class VowelsFormat extends Format {
                     throw new DataFormatException(file, "line " + lineNo, v.length + " values; Japanese Vowels lines hold "
                             + COEFFICIENTS + " LPC coefficients");
                 }
-                float[] grown = java.util.Arrays.copyOf(block, block.length + COEFFICIENTS);
                 for (int i = 0; i < COEFFICIENTS; i++) {
                     try {
-                        grown[block.length + i] = finite(Double.parseDouble(v[i]), file, "line " + lineNo);
+                        block.add(finite(Double.parseDouble(v[i]), file, "line " + lineNo));
                     } catch (NumberFormatException e) {
                         throw new DataFormatException(file, "line " + lineNo, "'" + v[i] + "' is not a number");
                     }
                 }
-                block = grown;
             }
-            if (block.length > 0) {
-                seqs.add(block, -1);
+            if (block.size() > 0) {
+                seqs.add(block.take(), -1);
             }
         } catch (java.util.zip.ZipException | java.io.EOFException e) {
             throw new DataFormatException(file, "", "corrupt gzip stream (" + e.getMessage() + ")", e);

@@ -139,10 +139,14 @@ public final class CertificationJob {
      * per norm each ({@link SoundnessCheck}). {@code coordinateBounds}: store the directional
      * certificates along +e_k and -e_k of every input coordinate as array columns.
      */
-    public record Options(int soundnessExamples, int soundnessPoints, boolean coordinateBounds, Gradient gradient)
-            implements java.io.Serializable {
+    public record Options(int soundnessExamples, int soundnessPoints, boolean coordinateBounds, Gradient gradient,
+            boolean replace) implements java.io.Serializable {
         public Options(int soundnessExamples, int soundnessPoints, boolean coordinateBounds) {
-            this(soundnessExamples, soundnessPoints, coordinateBounds, Gradient.OFF);
+            this(soundnessExamples, soundnessPoints, coordinateBounds, Gradient.OFF, false);
+        }
+
+        public Options(int soundnessExamples, int soundnessPoints, boolean coordinateBounds, Gradient gradient) {
+            this(soundnessExamples, soundnessPoints, coordinateBounds, gradient, false);
         }
     }
 
@@ -202,10 +206,12 @@ public final class CertificationJob {
         String part = "run_date=" + runDate + "/run_id=" + runId;
         Path staging = new Path(root, "_staging/" + runId);
         Path[] finals = {new Path(root, "examples/" + part), new Path(root, "summary/" + part), new Path(root, "runs/" + part)};
-        for (Path f : finals) {
-            if (fs.exists(f)) {
-                throw new IllegalArgumentException("run " + runId + " of " + runDate + " already exists at " + f
-                        + "; choose another run id");
+        if (!options.replace() && !failed(fs, finals[2])) {
+            for (Path f : finals) {
+                if (fs.exists(f)) {
+                    throw new IllegalArgumentException("run " + runId + " of " + runDate + " already exists at " + f
+                            + "; choose another run id, or set certify.replace = true to replace it");
+                }
             }
         }
         fs.delete(staging, true);
@@ -234,6 +240,7 @@ public final class CertificationJob {
             manifest.put("runId", runId);
             manifest.put("runDate", runDate);
             manifest.put("status", "succeeded");
+            manifest.put("exitCode", 0);
             manifest.put("modelId", modelId);
             manifest.put("dataset", dataset);
             manifest.put("split", split);
@@ -250,6 +257,7 @@ public final class CertificationJob {
             try (OutputStream o = fs.create(new Path(staging, "runs/_run.json"), false)) {
                 o.write(JSON.writeValueAsString(manifest).getBytes(StandardCharsets.UTF_8));
             }
+            fs.create(new Path(staging, "runs/_SUCCESS"), false).close();
             commit(fs, staging, finals);
             return new Result(runId, n, finals[0].toString(), finals[1].toString(), new Path(finals[2], "_run.json").toString(),
                     summary);
@@ -258,11 +266,25 @@ public final class CertificationJob {
         }
     }
 
-    /** Moves the staged tables into their partitions; undoes the moves already made if one fails. */
+    /**
+     * Moves the staged tables into their partitions, replacing this run's earlier partitions (a rerun
+     * of the same run id: only its own partitions change, like Spark's dynamic partition overwrite);
+     * if a move fails, the new partitions are removed and the earlier ones restored.
+     */
     private static void commit(FileSystem fs, Path staging, Path[] finals) throws IOException {
         String[] names = {"examples", "summary", "runs"};
         List<Path> done = new ArrayList<>();
+        List<Path[]> moved = new ArrayList<>(); // {earlier partition, where it was parked}
         try {
+            for (int i = 0; i < names.length; i++) {
+                if (fs.exists(finals[i])) {
+                    Path parked = new Path(staging, "earlier-" + names[i]);
+                    if (!fs.rename(finals[i], parked)) {
+                        throw new IOException("could not move the earlier partition " + finals[i] + " aside");
+                    }
+                    moved.add(new Path[] {finals[i], parked});
+                }
+            }
             for (int i = 0; i < names.length; i++) {
                 fs.mkdirs(finals[i].getParent());
                 if (!fs.rename(new Path(staging, names[i]), finals[i])) {
@@ -274,7 +296,55 @@ public final class CertificationJob {
             for (Path p : done) {
                 fs.delete(p, true);
             }
+            for (Path[] m : moved) {
+                fs.rename(m[1], m[0]);
+            }
             throw e;
+        }
+    }
+
+    /** True when a run's manifest says it failed (its partitions may be replaced by a rerun). */
+    private static boolean failed(FileSystem fs, Path runPartition) throws IOException {
+        Path manifest = new Path(runPartition, "_run.json");
+        if (!fs.exists(manifest)) {
+            return false;
+        }
+        try (java.io.InputStream in = fs.open(manifest)) {
+            return "failed".equals(JSON.readTree(in).path("status").asText());
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Records a run that failed before or while writing: its {@code _run.json} says {@code failed},
+     * with the exit code and the error, and stale partitions of an earlier attempt of the same run
+     * id are removed, so the table never shows results the manifest does not vouch for. A completed
+     * run of that id is left alone unless {@code replace} (certify.replace) is set.
+     */
+    public static void recordFailure(Configuration hadoop, String output, String runDate, String runId, String modelId,
+            int exitCode, String error, boolean replace) throws IOException {
+        Path root = new Path(output);
+        FileSystem fs = root.getFileSystem(hadoop);
+        String part = "run_date=" + runDate + "/run_id=" + runId;
+        Path runs = new Path(root, "runs/" + part);
+        if (!replace && fs.exists(runs) && !failed(fs, runs)) {
+            return;
+        }
+        fs.delete(new Path(root, "examples/" + part), true);
+        fs.delete(new Path(root, "summary/" + part), true);
+        fs.delete(runs, true);
+        Map<String, Object> manifest = new LinkedHashMap<>();
+        manifest.put("runId", runId);
+        manifest.put("runDate", runDate);
+        manifest.put("status", "failed");
+        manifest.put("exitCode", exitCode);
+        manifest.put("error", error);
+        manifest.put("modelId", modelId);
+        manifest.put("finished", java.time.Instant.now().toString());
+        fs.mkdirs(runs);
+        try (OutputStream o = fs.create(new Path(runs, "_run.json"), true)) {
+            o.write(JSON.writeValueAsString(manifest).getBytes(StandardCharsets.UTF_8));
         }
     }
 

@@ -50,8 +50,11 @@ public final class DataPipeline {
             int validation, boolean stratified, long seed, boolean sequential, int workers, int testParts, int steps)
             implements Serializable {}
 
-    /** The loaded splits (train and validation null when no training location was requested). */
-    public record Loaded(ShardedData train, ShardedData validation, ShardedData test) {
+    /**
+     * The loaded splits (train and validation null when no training location was requested), and the
+     * class names of formats whose classes have names (null otherwise).
+     */
+    public record Loaded(ShardedData train, ShardedData validation, ShardedData test, List<String> classNames) {
         public void unpersist() {
             for (ShardedData d : new ShardedData[] {train, validation, test}) {
                 if (d != null) {
@@ -68,20 +71,36 @@ public final class DataPipeline {
     public static Loaded load(JavaSparkContext sc, Request r) throws IOException {
         Format format = Format.of(r.spec());
         DataFiles.Settings settings = DataFiles.Settings.of(sc.hadoopConfiguration());
+        Source tr = null;
+        Source te = null;
         ShardedData train = null;
         ShardedData validation = null;
-        int steps = r.steps();
-        int classes = 0;
-        int[] shape = null;
-        if (r.train() != null) {
-            Source src = read(sc, format, r.train(), settings, r.sequential(), r.trainLimit(), "train");
-            try {
-                shape = src.shape;
-                if (shape.length == 2 && src.lengths && steps == 0) {
-                    steps = shape[0];
+        ShardedData test = null;
+        try {
+            tr = r.train() == null ? null : read(sc, format, r.train(), settings, r.sequential(), r.trainLimit(), "train");
+            te = r.test() == null ? null : read(sc, format, r.test(), settings, r.sequential(), r.testLimit(), "test");
+            if (tr != null && te != null && (tr.shape.length != te.shape.length
+                    || (tr.shape.length == 2 ? tr.shape[1] != te.shape[1] : !Arrays.equals(tr.shape, te.shape)))) {
+                throw new DataFormatException(r.test().data(), "", "examples of shape " + Arrays.toString(te.shape)
+                        + " but the training data's are " + Arrays.toString(tr.shape));
+            }
+            int[] shape = (tr != null ? tr : te).shape;
+            boolean padded = shape.length == 2 && (tr != null && tr.lengths || te != null && te.lengths);
+            // sequences of different lengths: train and test padded to the longest of both (or to a saved model's steps)
+            int steps = r.steps();
+            if (steps == 0 && padded) {
+                steps = Math.max(tr == null ? 0 : tr.shape[0], te == null ? 0 : te.shape[0]);
+            }
+            for (Source s : new Source[] {tr, te}) {
+                if (s != null && s.shape.length == 2 && steps > 0 && s.shape[0] > steps) {
+                    throw new DataFormatException(s.longest, "", "a sequence of " + s.shape[0] + " steps, more than the "
+                            + steps + " the model takes");
                 }
-                classes = src.classes;
-                Tuple2<long[], int[]> idsLabels = src.idsAndLabels();
+            }
+            boolean lengths = padded || steps > 0 && shape.length == 2;
+            int classes = tr == null ? 0 : tr.classes;
+            if (tr != null) {
+                Tuple2<long[], int[]> idsLabels = tr.idsAndLabels();
                 long[] ids = idsLabels._1();
                 int[] labels = idsLabels._2();
                 if (r.validation() >= ids.length) {
@@ -95,47 +114,50 @@ public final class DataPipeline {
                 int valShards = Math.max(1, Math.min(r.workers(), r.validation()));
                 assign(held, false, trainShards, r.seed(), target, 0);
                 assign(held, true, valShards, r.seed(), target, trainShards);
-                JavaRDD<LabeledData> all = shuffle(sc, src.chunks, ids, target, trainShards + valShards, shape, classes, steps);
-                String fp = src.fingerprint;
-                train = ShardedData.of(src.name + ":train", pick(all, 0, trainShards), shape(shape, steps), classes,
-                        src.lengths || steps > 0 && shape.length == 2, fp);
-                validation = ShardedData.of(src.name + ":validation", pick(all, trainShards, valShards), shape(shape, steps),
-                        classes, src.lengths || steps > 0 && shape.length == 2, fp).backedBy(all);
-            } finally {
-                src.chunks.unpersist(false);
+                JavaRDD<LabeledData> all = shuffle(sc, tr.chunks, ids, target, trainShards + valShards, shape, classes, steps);
+                train = ShardedData.of("train", pick(all, 0, trainShards), shape(shape, steps), classes, lengths,
+                        splitFingerprint(tr.fingerprint, "train", ids, held, false)).backedBy(all);
+                validation = ShardedData.of("validation", pick(all, trainShards, valShards), shape(shape, steps), classes,
+                        lengths, splitFingerprint(tr.fingerprint, "validation", ids, held, true)).backedBy(all);
             }
-        }
-        ShardedData test = null;
-        if (r.test() != null) {
-            Source src = read(sc, format, r.test(), settings, r.sequential(), r.testLimit(), "test");
-            try {
-                if (shape != null && (shape.length != src.shape.length || shape.length == 3 && !Arrays.equals(shape, src.shape)
-                        || shape.length == 2 && shape[1] != src.shape[1])) {
-                    throw new DataFormatException(r.test().data(), "", "examples of shape " + Arrays.toString(src.shape)
-                            + " but the training data's are " + Arrays.toString(shape));
-                }
-                if (classes > 0 && src.classes > classes) {
-                    throw new DataFormatException(r.test().data(), "", "labels up to " + (src.classes - 1)
+            if (te != null) {
+                if (classes > 0 && te.classes > classes) {
+                    throw new DataFormatException(r.test().data(), "", "labels up to " + (te.classes - 1)
                             + " but the training data has " + classes + " classes");
                 }
-                int testClasses = Math.max(classes, src.classes);
-                int testSteps = steps == 0 && src.shape.length == 2 && src.lengths ? src.shape[0] : steps;
-                if (src.shape.length == 2 && testSteps > 0 && src.shape[0] > testSteps) {
-                    throw new DataFormatException(src.longest, "", "a sequence of " + src.shape[0] + " steps, more than the "
-                            + testSteps + " the model takes (the training data's longest)");
-                }
-                long[] ids = src.idsAndLabels()._1();
+                int testClasses = Math.max(classes, te.classes);
+                long[] ids = te.idsAndLabels()._1();
                 int parts = Math.max(1, Math.min(r.testParts(), ids.length));
                 int[] target = new int[ids.length];
                 assign(new boolean[ids.length], false, parts, 0, target, 0);
-                JavaRDD<LabeledData> all = shuffle(sc, src.chunks, ids, target, parts, src.shape, testClasses, testSteps);
-                test = ShardedData.of(src.name, all, shape(src.shape, testSteps), testClasses,
-                        src.lengths || testSteps > 0 && src.shape.length == 2, src.fingerprint);
-            } finally {
-                src.chunks.unpersist(false);
+                JavaRDD<LabeledData> all = shuffle(sc, te.chunks, ids, target, parts, te.shape, testClasses, steps);
+                test = ShardedData.of(te.name, all, shape(te.shape, steps), testClasses, lengths, te.fingerprint);
+            }
+            return new Loaded(train, validation, test, format.classNames());
+        } catch (IOException | RuntimeException e) {
+            new Loaded(train, validation, test, null).unpersist();
+            throw e;
+        } finally {
+            for (Source s : new Source[] {tr, te}) {
+                if (s != null) {
+                    s.chunks.unpersist(false);
+                }
             }
         }
-        return new Loaded(train, validation, test);
+    }
+
+    /** The fingerprint of one split: its source's, the split's name and its example ids. */
+    private static String splitFingerprint(String source, String split, long[] ids, boolean[] held, boolean side) {
+        java.security.MessageDigest md = Provenance.digest();
+        md.update((source + ":" + split + ":").getBytes(StandardCharsets.UTF_8));
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8);
+        for (int i = 0; i < ids.length; i++) {
+            if (held[i] == side) {
+                b.clear();
+                md.update(b.putLong(ids[i]).array());
+            }
+        }
+        return "sha256:" + HexFormat.of().formatHex(md.digest());
     }
 
     /**
@@ -252,6 +274,17 @@ public final class DataPipeline {
             return sequential ? d.sequential() : d;
         });
         JavaRDD<LabeledData> chunks = raw.persist(StorageLevel.MEMORY_AND_DISK());
+        try {
+            return describe(chunks, parts, loc, limit, what, format);
+        } catch (IOException | RuntimeException e) {
+            chunks.unpersist(false);
+            throw e;
+        }
+    }
+
+    /** Collects the parts' metadata, checks it, applies the limit. */
+    private static Source describe(JavaRDD<LabeledData> chunks, List<Format.Part> parts, Format.Location loc, int limit,
+            String what, Format format) throws IOException {
         List<Meta> metas = chunks.map(c -> new Meta(0, c.name(), c.size(), c.shape(), c.numClasses(), c.hasLengths(),
                 c.fingerprint())).collect();
         // per-part quotas for the limit, in part order
@@ -413,10 +446,8 @@ public final class DataPipeline {
                     list.sort((a, b) -> Long.compare(a.id(0), b.id(0)));
                     return List.of(LabeledData.concat("shard" + p, list, outShape, classes)).iterator();
                 }, true).persist(StorageLevel.MEMORY_AND_DISK());
-        shards.rdd().localCheckpoint();
+        // no checkpoint and the broadcasts kept: shards lost with an executor are rebuilt from the files
         shards.count();
-        bIds.destroy();
-        bTarget.destroy();
         return shards;
     }
 

@@ -40,6 +40,7 @@ public record NetState(String architecture, Normalization normalization, boolean
 
     /** A network over a fresh copy of these parameters. */
     public Network toNet() {
+        ExecutorInfo.logOnce();
         try {
             return Network.of(new ObjectMapper().readTree(architecture), normalization,
                     Host.array(params, dataType(), params.length));

@@ -127,7 +127,7 @@ public final class ShardedData {
         }
     }
 
-    /** Marks the cached RDD these shards are a view of, dropped with them. */
+    /** Marks the cached RDD these shards are a view of, dropped with them (shared by the splits cut from it). */
     ShardedData backedBy(JavaRDD<LabeledData> rdd) {
         this.backing = rdd;
         return this;

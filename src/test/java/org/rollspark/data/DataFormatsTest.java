@@ -284,9 +284,9 @@ public class DataFormatsTest {
         assertEquals(3, d.numClasses());
         assertArrayEquals(new float[] {1.5f, 2, 3, -0.4f}, d.allFeatures().reshape(4).toFloatVector());
         Path g = tmp.resolve("plain.csv");
-        Files.writeString(g, "0.1,0.2,1\n0.3,0.4,0\n");
+        Files.writeString(g, "\uFEFF0.1,0.2,1\n0.3,0.4,0\n");
         LabeledData p = readOne("csv", Map.of(), g.toString(), "");
-        assertArrayEquals(new int[] {1, 0}, p.labels(), "no header, label last");
+        assertArrayEquals(new int[] {1, 0}, p.labels(), "no header (a byte-order mark skipped), label last");
     }
 
     @Test
@@ -299,7 +299,8 @@ public class DataFormatsTest {
             {"x,y,label\n1,,0\n", "line 2", "column 'y' is empty"},
             {"x,y,label\n1,2,cat\n", "line 2", "not an integer"},
             {"x,y,label\n1,\"2,0\n", "line 2", "unterminated quote"},
-            {"x,y,label\n", "", "no data rows"}}) {
+            {"x,y,label\n", "", "no data rows"},
+            {"1,,0\n2,3,1\n", "line 1", "column 1 is empty"}}) {
             Files.writeString(f, c[0]);
             IOException e = assertThrows(DataFormatException.class, () -> readOne("csv", Map.of(), f.toString(), ""), c[0]);
             assertTrue(message(e).contains(f.toString()) && message(e).contains(c[1]) && message(e).contains(c[2]),

@@ -214,10 +214,60 @@ class DataPipelineTest {
         } finally {
             d.unpersist();
         }
+        // a longer test sequence: train and test both padded to the longest of the two
         Files.writeString(test, "id,label,f\na,0,1\na,0,1\na,0,1\na,0,1\na,0,1\n");
-        Exception e = assertThrows(Exception.class, () -> DataPipeline.load(sc, request("csv_sequence", Map.of(),
-                train.toString(), test.toString(), 4, false, 2)));
-        assertTrue(String.valueOf(rootMessage(e)).contains("5 steps, more than the 4") && rootMessage(e).contains("test.csv"), rootMessage(e));
+        DataPipeline.Loaded longer = DataPipeline.load(sc, request("csv_sequence", Map.of(), train.toString(), test.toString(),
+                4, false, 2));
+        try {
+            assertArrayEquals(new int[] {5, 1}, longer.train().shape());
+            assertArrayEquals(new int[] {5, 1}, longer.test().shape());
+        } finally {
+            longer.unpersist();
+        }
+        // certifying a saved model: its steps are fixed, a longer sequence is an error naming the file
+        DataPipeline.Request fixed = new DataPipeline.Request(new DataSpec("csv_sequence", Map.of()), null,
+                new Format.Location(test.toString(), ""), 0, 0, 1, false, 7, false, 2, 2, 4);
+        Exception e = assertThrows(DataFormatException.class, () -> DataPipeline.load(sc, fixed));
+        assertTrue(rootMessage(e).contains("5 steps, more than the 4") && rootMessage(e).contains("test.csv"), rootMessage(e));
+    }
+
+    /** Named classes (a folder per class, .ts headers) map the test set onto the training set's names. */
+    @Test
+    void testClassesAreMappedByName() throws IOException {
+        Path trainDir = tmp.resolve("named/train");
+        Path testDir = tmp.resolve("named/test");
+        for (String c : new String[] {"ant", "bee", "cat"}) {
+            org.rollspark.data.DataFormatsTest.image(trainDir.resolve(c + "/1.png"), "png", 4, 4, java.awt.Color.RED);
+            org.rollspark.data.DataFormatsTest.image(trainDir.resolve(c + "/2.png"), "png", 4, 4, java.awt.Color.RED);
+        }
+        org.rollspark.data.DataFormatsTest.image(testDir.resolve("cat/9.png"), "png", 4, 4, java.awt.Color.RED);
+        DataPipeline.Loaded d = DataPipeline.load(sc, request("images", Map.of("imageSize", "4,4"), trainDir.toString(),
+                testDir.toString(), 2, false, 2));
+        try {
+            assertEquals(List.of("ant", "bee", "cat"), d.classNames());
+            assertArrayEquals(new int[] {2}, shards(d.test()).stream().filter(p -> p.size() > 0).findFirst().orElseThrow()
+                    .labels(), "cat is class 2, though the test folder holds only cat");
+            assertEquals(3, d.test().numClasses());
+        } finally {
+            d.unpersist();
+        }
+        org.rollspark.data.DataFormatsTest.image(testDir.resolve("dog/1.png"), "png", 4, 4, java.awt.Color.RED);
+        Exception e = assertThrows(DataFormatException.class, () -> DataPipeline.load(sc, request("images",
+                Map.of("imageSize", "4,4"), trainDir.toString(), testDir.toString(), 2, false, 2)));
+        assertTrue(e.getMessage().contains("'dog' is not one of the classes [ant, bee, cat]"), e.getMessage());
+        // .ts: a test header listing the classes in another order
+        Path trainTs = tmp.resolve("a.ts");
+        Path testTs = tmp.resolve("b.ts");
+        String head = "@problemName x\n@classLabel true %s\n@data\n";
+        Files.writeString(trainTs, String.format(head, "up down") + "1,2:up\n3,4:down\n5,6:up\n");
+        Files.writeString(testTs, String.format(head, "down up") + "1,2:up\n");
+        DataPipeline.Loaded t = DataPipeline.load(sc, request("ts", Map.of(), trainTs.toString(), testTs.toString(), 1, false, 1));
+        try {
+            assertArrayEquals(new int[] {0}, shards(t.test()).stream().filter(p -> p.size() > 0).findFirst().orElseThrow()
+                    .labels(), "'up' is the training set's class 0");
+        } finally {
+            t.unpersist();
+        }
     }
 
     static String rootMessage(Throwable e) {

@@ -56,43 +56,174 @@ class StandaloneClusterIT {
             String[] submit = {"./run-cluster.sh", "--target", "standalone", "--master", master,
                 "--conf", "spark.executor.cores=1", "--conf", "spark.cores.max=2", "--conf", "spark.executor.memory=1500m",
                 "--conf", "spark.driver.host=127.0.0.1"};
-            List<String> train = new ArrayList<>(List.of(submit));
-            train.addAll(List.of("train", "data.trainLimit=1200", "data.validation=200", "net.hidden=[32, 16]",
-                    "train.epochs=2", "spark.numWorkers=2", "output.runId=it", "output.runDate=2026-11-24",
-                    "output.dir=" + out));
-            String trainLog = run(work.resolve("train.log"), train.toArray(String[]::new));
-            assertTrue(trainLog.contains("epoch 2/2"), trainLog);
-            assertTrue(Files.isRegularFile(out.resolve("models/it/model.json")), trainLog);
+            List<String> trainArgs = List.of("train", "data.trainLimit=4000", "data.validation=400", "net.hidden=[32, 16]",
+                    "train.epochs=4", "spark.numWorkers=2", "spark.averagingFrequency=1", "output.runDate=2026-11-24",
+                    "output.dir=" + out);
 
-            List<String> certify = new ArrayList<>(List.of(submit));
-            certify.addAll(List.of("certify", "--model", out.resolve("models/it").toString(), "data.testLimit=500",
-                    "certify.partitions=4", "output.runId=it-cert", "output.runDate=2026-11-24", "output.dir=" + out));
-            String certLog = run(work.resolve("certify.log"), certify.toArray(String[]::new));
-            assertTrue(certLog.contains("500 examples, accuracy"), certLog);
+            // A: undisturbed training and certification
+            String trainLog = run(work.resolve("train-a.log"), command(submit, trainArgs, "output.runId=it-a"));
+            assertTrue(trainLog.contains("epoch 4/4 done"), trainLog);
+            assertTrue(Files.isRegularFile(out.resolve("models/it-a/model.json")), trainLog);
+            List<String> certArgs = List.of("certify", "--model", out.resolve("models/it-a").toString(), "data.testLimit=1000",
+                    "certify.partitions=4", "certify.gradientExamples=200", "certify.gradientSamples=400",
+                    "certify.gradientPopulation=100", "certify.gradientGenerations=4", "output.runDate=2026-11-24",
+                    "output.dir=" + out);
+            String certLog = run(work.resolve("certify-a.log"), command(submit, certArgs, "output.runId=it-cert-a"));
+            assertTrue(certLog.contains("1000 examples, accuracy"), certLog);
+            assertOneRowPerExample(out, "it-cert-a", 1000);
+
+            // B: an executor killed in the middle of training (after the first epoch's checkpoint)
+            Process b = start(work.resolve("train-b.log"), command(submit, trainArgs, "output.runId=it-b"));
+            waitFor(out.resolve("checkpoints/it-b/epoch-1/_COMPLETE"), b, work.resolve("train-b.log"));
+            killAnExecutor();
+            String trainB = finish(b, work.resolve("train-b.log"));
+            assertTrue(trainB.contains("epoch 4/4 done") && trainB.contains("Lost executor"), trainB);
+            assertEquals(validationAccuracy(trainLog), validationAccuracy(trainB), 0.005,
+                    "accuracy within 0.5 points of the undisturbed run");
+            assertSameWeights(out.resolve("models/it-a"), out.resolve("models/it-b"));
+
+            // C: an executor killed in the middle of certification (once tasks write their Parquet parts)
+            Process c = start(work.resolve("certify-c.log"), command(submit, certArgs, "output.runId=it-cert-c"));
+            waitFor(out.resolve("certification/_staging/it-cert-c/examples/_temporary"), c, work.resolve("certify-c.log"));
+            killAnExecutor();
+            String certC = finish(c, work.resolve("certify-c.log"));
+            assertTrue(certC.contains("1000 examples, accuracy") && certC.contains("Lost executor"), certC);
+            assertOneRowPerExample(out, "it-cert-c", 1000);
+
+            // D: the driver killed in the middle of training; the same command resumes from its checkpoint
+            Process d = start(work.resolve("train-d1.log"), command(submit, trainArgs, "output.runId=it-d"));
+            waitFor(out.resolve("checkpoints/it-d/epoch-2/_COMPLETE"), d, work.resolve("train-d1.log"));
+            kill(d);
+            assertTrue(!Files.exists(out.resolve("models/it-d")), "the killed run saved no model");
+            String trainD = run(work.resolve("train-d2.log"), command(submit, trainArgs, "output.runId=it-d"));
+            assertTrue(trainD.contains("resuming from checkpoint") && trainD.contains("epoch-2 (epoch 2 done)"), trainD);
+            assertTrue(!trainD.contains("epoch 1/4 done") && trainD.contains("epoch 4/4 done"), trainD);
+            assertSameWeights(out.resolve("models/it-a"), out.resolve("models/it-d"));
+
+            // E: the scheduled-evaluation script, twice for one date: the rerun replaces its own partition only
+            String clusterArgs = String.join(" ", java.util.Arrays.copyOfRange(submit, 1, submit.length));
+            for (String limit : new String[] {"300", "200"}) {
+                String log = run(work.resolve("scheduled-" + limit + ".log"), java.util.Map.of("RUN_CLUSTER_ARGS", clusterArgs),
+                        "jobs/certify-scheduled.sh", out.resolve("models/it-a").toString(), "2026-11-25", "nightly",
+                        "data.testLimit=" + limit, "output.dir=" + out);
+                assertTrue(log.contains(limit + " examples, accuracy"), log);
+            }
+            assertOneRowPerExample(out, "nightly", 200);
+            assertEquals("succeeded", new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                    out.resolve("certification/runs/run_date=2026-11-25/run_id=nightly/_run.json").toFile()).path("status").asText());
+            assertOneRowPerExample(out, "it-cert-a", 1000);
+
+            try (var logs = Files.walk(work.resolve("worker"))) {
+                boolean memoryLogged = false;
+                for (Path f : logs.filter(q -> q.getFileName().toString().equals("stderr")).toList()) {
+                    memoryLogged |= Files.readString(f).contains("roll executor memory: ND4J off-heap limit");
+                }
+                assertTrue(memoryLogged, "executors log their off-heap limits");
+            }
             String workerLog = Files.readString(work.resolve("worker.log"));
-            long launched = workerLog.lines().filter(l -> l.contains("Asked to launch executor")).count();
-            assertEquals(4, launched, "two one-core executors per job ran on the worker:\n" + workerLog);
             assertTrue(workerLog.contains("\"--cores\" \"1\""), workerLog);
         } finally {
             for (Process p : started) {
                 stop(p);
             }
         }
+    }
+
+    private static String[] command(String[] submit, List<String> args, String... more) {
+        List<String> c = new ArrayList<>(List.of(submit));
+        c.addAll(args);
+        c.addAll(List.of(more));
+        return c.toArray(String[]::new);
+    }
+
+    private static void assertOneRowPerExample(Path out, String runId, long n) {
         SparkSession spark = SparkSession.builder().master("local[1]").appName("it-check")
                 .config("spark.ui.enabled", "false").getOrCreate();
         try {
-            Row r = spark.read().parquet(out.resolve("certification/examples").toString()).where("run_id = 'it-cert'")
+            Row r = spark.read().parquet(out.resolve("certification/examples").toString()).where("run_id = '" + runId + "'")
                     .selectExpr("count(*)", "count(DISTINCT example_id)",
                             "sum(CASE WHEN eps_l2 > 0 AND eps_l2 < double('inf') AND eps_l1 > 0 AND eps_linf > 0 "
                                     + "AND eps_l1 < double('inf') AND eps_linf < double('inf') THEN 1 ELSE 0 END)")
                     .first();
-            assertEquals(500L, r.getLong(0), "one row per example");
-            assertEquals(500L, r.getLong(1));
-            assertEquals(500L, r.getLong(2), "margins finite and positive");
-            Row s = spark.read().parquet(out.resolve("certification/summary").toString()).where("run_id = 'it-cert'").first();
-            assertEquals(500L, s.getLong(s.fieldIndex("n")));
+            assertEquals(n, r.getLong(0), "one row per example");
+            assertEquals(n, r.getLong(1));
+            assertEquals(n, r.getLong(2), "margins finite and positive");
+            Row s = spark.read().parquet(out.resolve("certification/summary").toString()).where("run_id = '" + runId + "'").first();
+            assertEquals(n, s.getLong(s.fieldIndex("n")));
         } finally {
             spark.stop();
+        }
+    }
+
+    /** The validation accuracy of the kept epoch, from a training log. */
+    private static double validationAccuracy(String log) {
+        java.util.regex.Matcher kept = java.util.regex.Pattern.compile("kept epoch (\\d+)").matcher(log);
+        assertTrue(kept.find(), log);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("epoch " + kept.group(1) + "/\\d+: .*val acc ([0-9.]+)")
+                .matcher(log);
+        double acc = Double.NaN;
+        while (m.find()) {
+            acc = Double.parseDouble(m.group(1));
+        }
+        return acc;
+    }
+
+    private static void assertSameWeights(Path a, Path b) throws IOException {
+        try (var files = Files.list(a)) {
+            for (Path f : files.filter(p -> p.toString().endsWith(".npy")).toList()) {
+                assertTrue(java.util.Arrays.equals(Files.readAllBytes(f), Files.readAllBytes(b.resolve(f.getFileName()))),
+                        f.getFileName() + " differs between " + a + " and " + b);
+            }
+        }
+    }
+
+    /** Kills (SIGKILL) one executor JVM of the running application. */
+    private static void killAnExecutor() {
+        ProcessHandle executor = ProcessHandle.allProcesses()
+                .filter(p -> p.info().commandLine().orElse("").contains("CoarseGrainedExecutorBackend"))
+                .findFirst().orElseThrow(() -> new AssertionError("no executor process to kill"));
+        executor.destroyForcibly();
+    }
+
+    private static Process start(Path log, String... cmd) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
+        return pb.start();
+    }
+
+    /** Waits until {@code file} exists (5 minutes at most) while {@code p} runs. */
+    private static void waitFor(Path file, Process p, Path log) throws Exception {
+        long end = System.nanoTime() + 300_000_000_000L;
+        while (!Files.exists(file)) {
+            if (!p.isAlive() || System.nanoTime() > end) {
+                throw new AssertionError(file + " never appeared:\n" + Files.readString(log));
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    /** Waits for a started command (10 minutes at most); returns its output; fails on a non-zero exit. */
+    private static String finish(Process p, Path log) throws Exception {
+        try {
+            if (!p.waitFor(10, TimeUnit.MINUTES)) {
+                throw new AssertionError("did not finish in 10 minutes:\n" + Files.readString(log));
+            }
+        } finally {
+            stop(p);
+        }
+        String text = Files.readString(log);
+        assertEquals(0, p.exitValue(), "failed:\n" + text);
+        return text;
+    }
+
+    /** SIGKILL to a command and every process under it (the driver JVM of run-cluster.sh). */
+    private static void kill(Process p) throws InterruptedException {
+        List<ProcessHandle> children = p.descendants().toList();
+        children.forEach(ProcessHandle::destroyForcibly);
+        p.destroyForcibly();
+        p.waitFor(20, TimeUnit.SECONDS);
+        for (ProcessHandle c : children) {
+            c.onExit().join();
         }
     }
 
@@ -109,8 +240,13 @@ class StandaloneClusterIT {
 
     /** Runs a command to completion (10 minutes at most); returns its output; fails on a non-zero exit. */
     private static String run(Path log, String... cmd) throws Exception {
+        return run(log, java.util.Map.of(), cmd);
+    }
+
+    private static String run(Path log, java.util.Map<String, String> env, String... cmd) throws Exception {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
+        pb.environment().putAll(env);
         Process p = pb.start();
         try {
             if (!p.waitFor(10, TimeUnit.MINUTES)) {
