@@ -230,10 +230,13 @@ public final class JobConfig {
         return new org.rollspark.data.Format.Location(data, labels);
     }
 
-    private static String find(Path dir, String base) throws java.io.IOException {
+    /** base or base.gz in a folder on any Hadoop file system. */
+    private static String find(String dir, String base) throws java.io.IOException {
+        org.apache.hadoop.conf.Configuration conf = new org.apache.hadoop.conf.Configuration();
         for (String name : new String[] {base, base + ".gz"}) {
-            if (Files.isRegularFile(dir.resolve(name))) {
-                return dir.resolve(name).toString();
+            String f = org.rollspark.util.RemoteFolders.join(dir, name);
+            if (org.rollspark.util.RemoteFolders.fs(f, conf).exists(new org.apache.hadoop.fs.Path(f))) {
+                return f;
             }
         }
         throw new java.io.FileNotFoundException(dir + ": neither " + base + " nor " + base + ".gz is there (roll.data.dir)");
@@ -248,8 +251,9 @@ public final class JobConfig {
         return m;
     }
 
-    public Path dataDir() {
-        return Path.of(string("data.dir"));
+    /** The IDX folder (any Hadoop path). */
+    public String dataDir() {
+        return string("data.dir");
     }
 
     public int limit(String key) {

@@ -30,6 +30,7 @@ import org.rollspark.net.Normalization;
 import org.rollspark.spark.CertificationJob;
 import org.rollspark.spark.DataPipeline;
 import org.rollspark.spark.ShardedData;
+import org.rollspark.util.RemoteFolders;
 import org.rollspark.spark.ParameterAveragingTrainer;
 import org.rollspark.train.TrainingHistory;
 import picocli.CommandLine;
@@ -247,11 +248,10 @@ public final class Main implements Callable<Integer> {
         /** Trains one model with parameter averaging; saves it under output.dir/models/ID. */
         Network train(JobConfig cfg, SparkSession spark, Data data, String name) throws IOException {
             Network net = cfg.network(data.train().numFeatures(), data.train().numClasses(), data.normalization());
-            Path out = Path.of(cfg.string("output.dir"));
+            String out = cfg.string("output.dir");
             String id = runId + (name.isEmpty() ? "" : "-" + name);
             String ckpt = cfg.string("output.checkpointDir");
-            var sc = cfg.sparkTrainConfig(ckpt.isEmpty() ? out.resolve("checkpoints").resolve(id).toString()
-                    : new org.apache.hadoop.fs.Path(ckpt, id).toString());
+            var sc = cfg.sparkTrainConfig(RemoteFolders.join(ckpt.isEmpty() ? RemoteFolders.join(out, "checkpoints") : ckpt, id));
             Map<String, Object> prov = new LinkedHashMap<>(cfg.toMap());
             prov.put("net.architecture", net.architecture().toString());
             if (data.splits().classNames() != null) {
@@ -271,8 +271,9 @@ public final class Main implements Callable<Integer> {
                     s.validation().total(), s.validation().accuracy(),
                     RegionCertifier.of(net).certify(probe.allFeatures(), probeLengths).quantile(Norm.L2, 0.5), s.examplesPerSecond())));
             log(name + " kept epoch " + h.bestEpoch() + " (lowest validation loss, lambda * ROLL term included)");
-            Path model = out.resolve("models").resolve(id);
-            ModelIO.save(net, model, Provenance.record(prov, cfg.seed(), data.train().fingerprint()));
+            String model = RemoteFolders.join(out, "models", id);
+            ModelIO.save(net, model, spark.sparkContext().hadoopConfiguration(),
+                    Provenance.record(prov, cfg.seed(), data.train().fingerprint()));
             log("model saved to " + model);
             return net;
         }
@@ -281,7 +282,7 @@ public final class Main implements Callable<Integer> {
                 throws IOException {
             String id = runId + (name.isEmpty() ? "" : "-" + name);
             CertificationJob.Result r = CertificationJob.run(spark, net, modelId, test, cfg.dataLocation(false).data(),
-                    cfg.string("certify.split"), Path.of(cfg.string("output.dir")).resolve("certification").toString(),
+                    cfg.string("certify.split"), RemoteFolders.join(cfg.string("output.dir"), "certification"),
                     cfg.runDate(), id, cfg.toMap(), cfg.radii(), cfg.certifyOptions());
             log(String.format(Locale.ROOT, "certified %d examples of %s into %s (summary %s, manifest %s)", r.rows(),
                     test.name(), r.examplesPath(), r.summaryPath(), r.manifestPath()));
@@ -345,13 +346,22 @@ public final class Main implements Callable<Integer> {
     @Command(name = "certify", mixinStandardHelpOptions = true,
             description = "Certify a saved model on the test set into the Parquet certification tables.")
     static final class Certify extends Job {
-        @Option(names = "--model", required = true, description = "Model folder (model.json plus .npy weights).")
-        Path model;
+        @Option(names = "--model", required = true,
+                description = "Model folder (model.json plus .npy weights), a local path or any Hadoop URI.")
+        String model;
         Network net;
+        JsonNode provenance;
 
         @Override
         void checkSettings(JobConfig cfg) throws IOException {
-            net = ModelIO.loadNetwork(model, null);
+            ModelIO.Loaded m = ModelIO.load(model, new org.apache.hadoop.conf.Configuration());
+            net = m.network();
+            provenance = m.provenance();
+        }
+
+        /** The model's id in the tables: its folder name. */
+        String modelId() {
+            return new org.apache.hadoop.fs.Path(model).getName();
         }
 
         @Override
@@ -363,8 +373,8 @@ public final class Main implements Callable<Integer> {
         void recordFailure(JobConfig cfg, SparkSession spark, Exception e) {
             try {
                 CertificationJob.recordFailure(spark.sparkContext().hadoopConfiguration(),
-                        Path.of(cfg.string("output.dir")).resolve("certification").toString(), cfg.runDate(), runId,
-                        model.getFileName().toString(), exitCode(e), String.valueOf(cause(e).getMessage()),
+                        RemoteFolders.join(cfg.string("output.dir"), "certification"), cfg.runDate(), runId,
+                        modelId(), exitCode(e), String.valueOf(cause(e).getMessage()),
                         cfg.certifyOptions().replace());
             } catch (IOException | RuntimeException f) {
                 log("could not record the failure in the run manifest: " + f.getMessage());
@@ -373,17 +383,13 @@ public final class Main implements Callable<Integer> {
 
         @Override
         List<String> classNames() {
-            try {
-                JsonNode names = ModelIO.provenance(model).path("config").path("data.classNames");
-                if (!names.isArray()) {
-                    return null;
-                }
-                List<String> out = new ArrayList<>();
-                names.forEach(n -> out.add(n.asText()));
-                return out;
-            } catch (IOException e) {
+            JsonNode names = provenance.path("config").path("data.classNames");
+            if (!names.isArray()) {
                 return null;
             }
+            List<String> out = new ArrayList<>();
+            names.forEach(n -> out.add(n.asText()));
+            return out;
         }
 
         @Override
@@ -403,7 +409,7 @@ public final class Main implements Callable<Integer> {
 
         @Override
         int run(JobConfig cfg, SparkSession spark, Data data) throws IOException {
-            Row s = certify(cfg, spark, net, model.getFileName().toString(), data.test(), "");
+            Row s = certify(cfg, spark, net, modelId(), data.test(), "");
             out.printf(Locale.ROOT, "%d examples, accuracy %.2f%%, %d distinct activation patterns%n",
                     s.getLong(s.fieldIndex("n")), 100 * s.getDouble(s.fieldIndex("accuracy")),
                     s.getLong(s.fieldIndex("distinct_patterns")));

@@ -260,6 +260,45 @@ public final class ModelIO {
         return JSON.readTree(dir.resolve("model.json").toFile()).path("provenance");
     }
 
+    /**
+     * Saves a model folder at a location on any Hadoop file system (local paths directly; others
+     * written locally, then published with a staged copy and a rename).
+     */
+    public static void save(Network net, String location, org.apache.hadoop.conf.Configuration conf,
+            Map<String, Object> provenance) throws IOException {
+        Path local = org.rollspark.util.RemoteFolders.localPath(location);
+        if (local != null) {
+            save(net, local, provenance);
+            return;
+        }
+        Path tmp = Files.createTempDirectory("roll-model-");
+        try {
+            save(net, tmp.resolve("model"), provenance);
+            org.rollspark.util.RemoteFolders.publish(tmp.resolve("model"), location, conf, null);
+        } finally {
+            deleteTree(tmp);
+        }
+    }
+
+    /** A model folder's network and provenance, from a location on any Hadoop file system. */
+    public record Loaded(Network network, JsonNode provenance) {}
+
+    public static Loaded load(String location, org.apache.hadoop.conf.Configuration conf) throws IOException {
+        Path local = org.rollspark.util.RemoteFolders.localPath(location);
+        if (local != null) {
+            Network n = loadNetwork(local, null);
+            return new Loaded(n, provenance(local));
+        }
+        Path copy = org.rollspark.util.RemoteFolders.fetch(location, conf);
+        try {
+            return new Loaded(loadNetwork(copy, null), provenance(copy));
+        } catch (IOException e) {
+            throw new IOException(location + ": " + e.getMessage(), e);
+        } finally {
+            deleteTree(copy.getParent());
+        }
+    }
+
     private static double[] readArray(Path dir, String name, long[] expected) throws IOException {
         Path file = dir.resolve(name).normalize();
         if (!file.startsWith(dir.normalize())) {

@@ -210,7 +210,7 @@ public final class ParameterAveragingTrainer {
         net.setParams(best);
         if (store != null) {
             try {
-                ModelIO.save(net, Path.of(config.checkpointDir()).resolve("best"),
+                ModelIO.save(net, org.rollspark.util.RemoteFolders.join(config.checkpointDir(), "best"), sc.hadoopConfiguration(),
                         Provenance.record(provenanceConfig, config.train().seed(), fingerprint));
             } catch (IOException | RuntimeException e) {
                 log.accept("note: could not write " + config.checkpointDir() + "/best (" + e.getMessage() + ")");

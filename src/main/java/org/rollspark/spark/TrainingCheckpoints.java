@@ -5,8 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,6 +23,7 @@ import org.rollspark.net.Npy;
 import org.rollspark.train.EpochStats;
 import org.rollspark.train.Optimizer;
 import org.rollspark.util.Host;
+import org.rollspark.util.RemoteFolders;
 
 /**
  * Resumable training checkpoints in a folder on any Hadoop file system.
@@ -46,13 +45,13 @@ final class TrainingCheckpoints {
 
     private final Path dir;
     private final FileSystem fs;
+    private final Configuration conf;
     private final String configHash;
 
     TrainingCheckpoints(String dir, Configuration conf, String configHash) throws IOException {
         this.dir = new Path(dir);
-        FileSystem f = this.dir.getFileSystem(conf);
-        // no .crc side files on local disks
-        this.fs = f instanceof org.apache.hadoop.fs.LocalFileSystem l ? l.getRawFileSystem() : f;
+        this.conf = conf;
+        this.fs = RemoteFolders.fs(dir, conf);
         this.configHash = configHash;
     }
 
@@ -83,20 +82,8 @@ final class TrainingCheckpoints {
                 Npy.write(model.resolve("best.npy"), Host.pull(best), best.shape(), f64);
             }
             Files.writeString(model.resolve("state.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(toJson(st)));
-            fs.mkdirs(dir);
-            Path staging = new Path(dir, "." + name + ".tmp-" + Long.toHexString(System.nanoTime()));
-            fs.copyFromLocalFile(false, true, new Path(model.toUri()), staging);
-            try (OutputStream o = fs.create(new Path(staging, COMPLETE), true)) {
-                o.write(name.getBytes(StandardCharsets.UTF_8));
-            }
             Path target = new Path(dir, name);
-            if (fs.exists(target)) {
-                fs.delete(target, true);
-            }
-            if (!fs.rename(staging, target)) {
-                fs.delete(staging, true);
-                throw new IOException("could not move checkpoint " + staging + " to " + target);
-            }
+            RemoteFolders.publish(model, target.toString(), conf, COMPLETE);
             if (st.round() < 0) { // the epoch's round checkpoints are superseded
                 for (FileStatus f : list()) {
                     Matcher m = NAME.matcher(f.getPath().getName());
@@ -136,10 +123,9 @@ final class TrainingCheckpoints {
         if (pick == null) {
             return null;
         }
-        java.nio.file.Path local = Files.createTempDirectory("roll-resume-");
+        java.nio.file.Path model = RemoteFolders.fetch(pick.toString(), conf);
+        java.nio.file.Path local = model.getParent();
         try {
-            java.nio.file.Path model = local.resolve("model");
-            fs.copyToLocalFile(false, pick, new Path(model.toUri()), true);
             JsonNode st = JSON.readTree(model.resolve("state.json").toFile());
             String hash = st.path("configHash").asText();
             if (!hash.equals(configHash)) {

@@ -71,6 +71,26 @@ class MainTest {
         assertTrue(c.out().contains("30 examples, accuracy") && c.out().contains(" 0 violations"), c.out());
     }
 
+    /** Output, checkpoints, data and models named by Hadoop URIs (file: here; hdfs: or s3a: on a cluster). */
+    @Test
+    void hadoopUrisWorkForDataOutputAndModels() throws Exception {
+        Path root = tmp.resolve("uri-runs");
+        String out = root.toUri().toString();
+        String data = Path.of("data/mnist").toAbsolutePath().toUri().toString();
+        assertTrue(out.startsWith("file:/") && data.startsWith("file:/"));
+        Result r = run("train", "data.dir=" + data, "data.trainLimit=300", "data.validation=60", "net.hidden=[8]",
+                "train.epochs=1", "output.runId=u1", "output.dir=" + out);
+        assertEquals(0, r.code(), r.err() + r.out());
+        assertTrue(Files.isRegularFile(root.resolve("models/u1/model.json")), "the model under the URI's folder");
+        assertTrue(Files.isRegularFile(root.resolve("checkpoints/u1/epoch-1/_COMPLETE")));
+        assertFalse(Files.exists(Path.of("file:")), "no folder named after the scheme");
+        Result c = run("certify", "--model", root.resolve("models/u1").toUri().toString(), "data.dir=" + data,
+                "data.testLimit=20", "output.runId=u2", "output.dir=" + out);
+        assertEquals(0, c.code(), c.err() + c.out());
+        assertTrue(Files.isDirectory(root.resolve("certification/examples/run_date=" + java.time.LocalDate.now(
+                java.time.ZoneOffset.UTC) + "/run_id=u2")), c.out());
+    }
+
     @Test
     void dryRunValidatesAndRunsNothing() {
         Path outDir = tmp.resolve("dry");
