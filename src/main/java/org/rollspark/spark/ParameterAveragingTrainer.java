@@ -34,7 +34,7 @@ import org.rollspark.util.Host;
  * shards, one cached Spark partition each. Every round the driver broadcasts the parameters and the
  * optimiser state; each worker shuffles its shard for the epoch (seeded by epoch and shard), fits its
  * next {@code averagingFrequency} minibatches of {@code batchSizePerWorker}, and returns its
- * parameters and optimiser state; treeAggregate sums them and the driver averages over the workers
+ * parameters and optimiser state; the driver sums them in shard order and averages over the workers
  * that trained. After each epoch the validation loss (lambda * ROLL term included) is computed on the
  * executors, the best epoch is kept, and a checkpoint is written.
  *
@@ -278,8 +278,8 @@ public final class ParameterAveragingTrainer {
         int batch = config.batchSizePerWorker();
         int perRound = batch * config.averagingFrequency();
         try {
-            return shards.mapPartitionsWithIndex(new TrainRound(bNet, bState, steps, tc, batch, perRound, epoch, round), false)
-                    .treeAggregate(new RoundResult(), new AddResults(), new AddResults());
+            return inShardOrder(shards.mapPartitionsWithIndex(new TrainRound(bNet, bState, steps, tc, batch, perRound, epoch,
+                    round), false).collect(), new RoundResult(), new AddResults());
         } finally {
             bNet.destroy();
             bState.destroy();
@@ -299,8 +299,8 @@ public final class ParameterAveragingTrainer {
         int perShard = (LocalTrainer.BN_SAMPLE + workers - 1) / workers;
         Broadcast<NetState> bNet = sc.broadcast(NetState.of(net));
         try {
-            double[] sums = shards.map(new BatchNormSums(bNet, perShard, config.train().evalBatchSize()))
-                    .reduce(new AddSums());
+            List<double[]> parts = shards.map(new BatchNormSums(bNet, perShard, config.train().evalBatchSize())).collect();
+            double[] sums = inShardOrder(parts.subList(1, parts.size()), parts.get(0), new AddSums());
             g.setBatchNormStatistics(sums);
         } finally {
             bNet.destroy();
@@ -325,6 +325,25 @@ public final class ParameterAveragingTrainer {
         }
     }
 
+    /**
+     * Adds up the workers' results in shard order on the driver. Floating-point sums depend on their
+     * order, and Spark's reduce and treeAggregate merge results in the order tasks finish; in shard
+     * order, a run gives the same bits whatever the timing, after retried tasks, lost executors or a
+     * resume from a checkpoint, for any number of workers. It costs one result per worker on the driver
+     * (workers x parameters x (1 + optimiser state arrays) values, float32 on the wire).
+     */
+    static <T> T inShardOrder(List<T> results, T zero, Function2<T, T, T> add) {
+        T acc = zero;
+        try {
+            for (T r : results) {
+                acc = add.call(acc, r);
+            }
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+        return acc;
+    }
+
     private static final class AddSums implements Function2<double[], double[], double[]> {
         private static final long serialVersionUID = 1L;
 
@@ -344,7 +363,7 @@ public final class ParameterAveragingTrainer {
         org.rollspark.loss.RollLoss loss = config.train().loss();
         int evalBatch = config.train().evalBatchSize();
         try {
-            return shards.map(new Evaluate(bNet, loss, evalBatch)).fold(LossValue.empty(), new AddLosses());
+            return inShardOrder(shards.map(new Evaluate(bNet, loss, evalBatch)).collect(), LossValue.empty(), new AddLosses());
         } finally {
             bNet.destroy();
         }

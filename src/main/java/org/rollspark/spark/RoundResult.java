@@ -4,7 +4,7 @@ import java.io.Serializable;
 import org.rollspark.loss.LossValue;
 
 /**
- * What the workers of one averaging round send back, summed by treeAggregate: parameter and
+ * What the workers of one averaging round send back, summed on the driver in shard order: parameter and
  * optimiser-state sums, the number of workers that trained, the most steps any took, and the summed
  * training loss. Pure values: a retried task contributes once, since Spark keeps only one result per
  * partition.
@@ -27,7 +27,7 @@ final class RoundResult implements Serializable {
         return r;
     }
 
-    /** Adds {@code o} into this (mutates and returns this, as treeAggregate allows). */
+    /** Adds {@code o} into this (mutates and returns this). */
     RoundResult add(RoundResult o) {
         if (o.workers == 0) {
             return this;

@@ -153,12 +153,13 @@ class ParameterAveragingTrainerTest {
     @Test
     void resumedRunsEqualUninterruptedOnesBitForBit() throws IOException {
         TrainConfig cfg = new TrainConfig(3, 16, 11, "adam", 0.003, 0, RollLoss.roll(1, 0.5), 64);
-        SparkTrainConfig plain = new SparkTrainConfig(cfg, 2, 16, 2, tmp.resolve("plain").toString(), 2);
+        // three workers: sums of three results depend on their order, which is fixed (shard order)
+        SparkTrainConfig plain = new SparkTrainConfig(cfg, 3, 16, 2, tmp.resolve("plain").toString(), 2);
         DenseNet clean = net();
         TrainingHistory ch = new ParameterAveragingTrainer(sc, plain, m -> { }, plain.toMap()).fit(clean, tv[0], tv[1], e -> { });
         for (String crashAfter : new String[] {"epoch-2", "epoch-2-round-4"}) {
             Path dir = tmp.resolve("resume-" + crashAfter);
-            SparkTrainConfig c = new SparkTrainConfig(cfg, 2, 16, 2, dir.toString(), 2);
+            SparkTrainConfig c = new SparkTrainConfig(cfg, 3, 16, 2, dir.toString(), 2);
             DenseNet first = net();
             try {
                 new ParameterAveragingTrainer(sc, c, m -> {
@@ -191,7 +192,7 @@ class ParameterAveragingTrainerTest {
         // the same checkpoint folder with other settings is refused, naming the folder
         Path dir = tmp.resolve("resume-epoch-2");
         TrainConfig other = new TrainConfig(3, 16, 11, "adam", 0.01, 0, RollLoss.roll(1, 0.5), 64);
-        SparkTrainConfig c = new SparkTrainConfig(other, 2, 16, 2, dir.toString(), 2);
+        SparkTrainConfig c = new SparkTrainConfig(other, 3, 16, 2, dir.toString(), 2);
         IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                 () -> new ParameterAveragingTrainer(sc, c, m -> { }, c.toMap()).fit(net(), tv[0], tv[1], x -> { }));
         assertTrue(e.getMessage().contains("another configuration") && e.getMessage().contains(dir.toString()), e.getMessage());
