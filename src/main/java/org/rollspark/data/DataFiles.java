@@ -83,13 +83,6 @@ public final class DataFiles {
         return p.toString();
     }
 
-    /** True when the location is an existing directory. */
-    public static boolean isDirectory(String location, Settings settings) throws IOException {
-        FileSystem fs = fs(location, settings);
-        Path p = new Path(location);
-        return fs.exists(p) && fs.getFileStatus(p).isDirectory();
-    }
-
     /**
      * The files a location names, sorted by path: the file itself, the files directly in a directory
      * (hidden ones, starting with '.' or '_', skipped), or the matches of a glob.
@@ -137,11 +130,6 @@ public final class DataFiles {
         }
         out.sort(null);
         return out;
-    }
-
-    /** The byte length of a file (compressed length for gzipped files). */
-    public static long length(String file, Settings settings) throws IOException {
-        return fs(file, settings).getFileStatus(new Path(file)).getLen();
     }
 
     /** Opens a file, decompressing it when it starts with the gzip magic. */

@@ -40,17 +40,6 @@ public final class DataSpec implements Serializable {
         }
     }
 
-    public boolean bool(String key, boolean dflt) {
-        String v = options.get(key);
-        if (v == null || v.isEmpty()) {
-            return dflt;
-        }
-        if (!v.equals("true") && !v.equals("false")) {
-            throw new IllegalArgumentException("roll.data." + key + " must be true or false, got '" + v + "'");
-        }
-        return Boolean.parseBoolean(v);
-    }
-
     /** A list option written as comma-separated values (HOCON lists are flattened that way); empty when absent. */
     public String[] list(String key) {
         String v = options.get(key);

@@ -25,8 +25,13 @@ final class IdxFormat extends Format {
     public LabeledData read(Part part, DataFiles.Settings settings) throws IOException {
         String images = part.files().get(0);
         String labels = part.files().get(1);
-        IdxReader.Idx img = IdxReader.read(images, settings, Integer.MAX_VALUE);
-        IdxReader.Idx lab = IdxReader.read(labels, settings, Integer.MAX_VALUE);
+        return toData(DataFiles.name(images), IdxReader.read(images, settings, Integer.MAX_VALUE), images,
+                IdxReader.read(labels, settings, Integer.MAX_VALUE), labels, part.index());
+    }
+
+    /** Examples from an IDX image array and its label array (files named for errors); ids of part {@code part}. */
+    static LabeledData toData(String name, IdxReader.Idx img, String images, IdxReader.Idx lab, String labels, int part)
+            throws DataFormatException {
         if (lab.dims().length != 1) {
             throw new DataFormatException(labels, "offset 3", "a label file has 1 dimension, this one has " + lab.dims().length);
         }
@@ -35,7 +40,7 @@ final class IdxFormat extends Format {
                     + img.dims().length);
         }
         if (img.count() != lab.count()) {
-            throw new DataFormatException(images, "offset 4", img.count() + " images but " + labels + " has " + lab.count()
+            throw new DataFormatException(images, "offset 4", "the file has " + img.count() + " images but " + labels + " has " + lab.count()
                     + " labels");
         }
         int[] d = img.dims();
@@ -54,6 +59,6 @@ final class IdxFormat extends Format {
             y[i] = lab.data()[i] & 0xff;
             max = Math.max(max, y[i]);
         }
-        return new LabeledData(DataFiles.name(images), x, y, shape, max + 1, ids(part.index(), y.length), null);
+        return new LabeledData(name, x, y, shape, max + 1, ids(part, y.length), null);
     }
 }

@@ -100,30 +100,8 @@ public final class LabeledData implements java.io.Serializable {
      * @param limit at most this many examples (the first ones)
      */
     public static LabeledData fromIdx(String name, Path images, Path labels, int limit) throws IOException {
-        IdxReader.Idx img = IdxReader.read(images, limit);
-        IdxReader.Idx lab = IdxReader.read(labels, limit);
-        if (lab.dims().length != 1) {
-            throw new IOException(labels + ": a label file has 1 dimension, this one has " + lab.dims().length);
-        }
-        if (img.dims().length < 2) {
-            throw new IOException(images + ": an image file has at least 2 dimensions, this one has " + img.dims().length);
-        }
-        if (img.count() != lab.count()) {
-            throw new IOException(images + " has " + img.count() + " images but " + labels + " has "
-                    + lab.count() + " labels");
-        }
-        int d = img.itemSize();
-        float[] x = new float[img.data().length];
-        for (int i = 0; i < x.length; i++) {
-            x[i] = (img.data()[i] & 0xff) / 255f;
-        }
-        int[] y = new int[lab.count()];
-        int max = 0;
-        for (int i = 0; i < y.length; i++) {
-            y[i] = lab.data()[i] & 0xff;
-            max = Math.max(max, y[i]);
-        }
-        return new LabeledData(name, x, y, d, Math.max(10, max + 1));
+        return IdxFormat.toData(name, IdxReader.read(images, limit), images.toString(), IdxReader.read(labels, limit),
+                labels.toString(), 0);
     }
 
     public String name() {
@@ -223,12 +201,47 @@ public final class LabeledData implements java.io.Serializable {
             throw new IllegalArgumentException(name + ": cannot hold out " + validationCount + " of " + size()
                     + " examples for validation");
         }
-        int[] perm = permutation(size(), seed);
-        int[] val = java.util.Arrays.copyOfRange(perm, 0, validationCount);
-        int[] train = java.util.Arrays.copyOfRange(perm, validationCount, size());
-        java.util.Arrays.sort(val);
-        java.util.Arrays.sort(train);
+        boolean[] held = heldOut(size(), validationCount, seed);
+        int[] train = new int[size() - validationCount];
+        int[] val = new int[validationCount];
+        for (int i = 0, t = 0, v = 0; i < held.length; i++) {
+            if (held[i]) {
+                val[v++] = i;
+            } else {
+                train[t++] = i;
+            }
+        }
         return new LabeledData[] {subset(name + ":train", train), subset(name + ":validation", val)};
+    }
+
+    /** The seeded validation choice of {@link #splitValidation}: the first {@code count} of a seeded shuffle of n. */
+    public static boolean[] heldOut(int n, int count, long seed) {
+        int[] perm = permutation(n, seed);
+        boolean[] held = new boolean[n];
+        for (int i = 0; i < count; i++) {
+            held[perm[i]] = true;
+        }
+        return held;
+    }
+
+    /**
+     * The seeded balanced cut of {@link #shards}: for each of n examples its piece, from a seeded
+     * shuffle cut into {@code parts} contiguous runs whose sizes differ by at most one.
+     */
+    public static int[] pieces(int n, int parts, long seed) {
+        if (parts < 1) {
+            throw new IllegalArgumentException("number of shards must be >= 1, got " + parts);
+        }
+        int[] perm = permutation(n, seed);
+        int[] piece = new int[n];
+        for (int p = 0; p < parts; p++) {
+            int from = (int) ((long) n * p / parts);
+            int to = (int) ((long) n * (p + 1) / parts);
+            for (int i = from; i < to; i++) {
+                piece[perm[i]] = p;
+            }
+        }
+        return piece;
     }
 
     /**
@@ -236,17 +249,22 @@ public final class LabeledData implements java.io.Serializable {
      * contiguous pieces whose sizes differ by at most one; each piece keeps dataset order (by id).
      */
     public LabeledData[] shards(int parts, long seed) {
-        if (parts < 1) {
-            throw new IllegalArgumentException("number of shards must be >= 1, got " + parts);
+        int[] piece = pieces(size(), parts, seed);
+        int[] count = new int[parts];
+        for (int p : piece) {
+            count[p]++;
         }
-        int[] perm = permutation(size(), seed);
+        int[][] idx = new int[parts][];
+        for (int p = 0; p < parts; p++) {
+            idx[p] = new int[count[p]];
+        }
+        int[] fill = new int[parts];
+        for (int i = 0; i < piece.length; i++) {
+            idx[piece[i]][fill[piece[i]]++] = i;
+        }
         LabeledData[] out = new LabeledData[parts];
         for (int p = 0; p < parts; p++) {
-            int from = (int) ((long) size() * p / parts);
-            int to = (int) ((long) size() * (p + 1) / parts);
-            int[] idx = java.util.Arrays.copyOfRange(perm, from, to);
-            java.util.Arrays.sort(idx);
-            out[p] = subset(name + ":shard" + p, idx);
+            out[p] = subset(name + ":shard" + p, idx[p]);
         }
         return out;
     }

@@ -4,7 +4,6 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
@@ -77,9 +76,8 @@ final class TsFormat extends Format {
     @Override
     public LabeledData read(Part part, DataFiles.Settings settings) throws IOException {
         String file = part.files().get(0);
-        List<String> own = header(file, settings);
         // labels are indexed by the training data's (or the model's) class names, whatever this header's order
-        List<String> names = classes == null ? own : classes;
+        List<String> names = classes != null ? classes : header(file, settings);
         SequenceBuilder seqs = null;
         int dims = -1;
         try (BufferedReader r = reader(file, settings)) {

@@ -48,8 +48,7 @@ public final class Act extends Layer {
     @Override
     public INDArray tangent(INDArray t, Pass p) {
         Pass.Neurons g = p.get(this);
-        Window w = p.window();
-        g.setTangent(t, w, w == null ? null : w.crop(g.slope()));
+        g.setTangent(t, p.window());
         return g.slopeTimes(t, p.tangents());
     }
 

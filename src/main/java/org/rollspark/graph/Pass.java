@@ -177,11 +177,11 @@ public final class Pass {
             return valid;
         }
 
-        /** Records the latest tangent pass's pre-activations: whole maps, or windows with the slopes cropped to them. */
-        void setTangent(INDArray t, Window w, INDArray croppedSlope) {
+        /** Records the latest tangent pass's pre-activations: whole maps, or windows (the slopes cropped to them). */
+        void setTangent(INDArray t, Window w) {
             this.tz = t;
             this.window = w;
-            this.windowSlope = croppedSlope;
+            this.windowSlope = w == null ? null : w.crop(slope);
             this.embedded = null;
         }
 

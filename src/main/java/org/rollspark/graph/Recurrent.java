@@ -152,7 +152,7 @@ public final class Recurrent extends Layer {
             INDArray fresh = Ops.perExample(tzs, step(st.neurons().slope(), s, hidden).dup('c'), k);
             th[s + 1] = carry(fresh, th[s], validity(st.lengths(), s, k, t.dataType()));
         }
-        st.neurons().setTangent(tz, null, null);
+        st.neurons().setTangent(tz, null);
         p.put(tangentKey, new State(t, th, st.lengths(), st.neurons()));
         return th[steps];
     }

@@ -179,10 +179,6 @@ public final class CertificationJob {
     public static Result run(SparkSession spark, Network net, String modelId, LabeledData data, String dataset,
             String split, String output, String runDate, String runId, int partitions, Map<String, Object> config,
             double[][] radii, Options options) throws IOException {
-        if (data.numFeatures() != net.inputSize()) {
-            throw new IllegalArgumentException(dataset + " has " + data.numFeatures() + " features; the model takes "
-                    + net.inputSize());
-        }
         ShardedData shards = ShardedData.of(JavaSparkContext.fromSparkContext(spark.sparkContext()), data, partitions, 0);
         try {
             return run(spark, net, modelId, shards, dataset, split, output, runDate, runId, config, radii, options);

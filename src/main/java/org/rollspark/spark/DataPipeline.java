@@ -64,9 +64,8 @@ public final class DataPipeline {
         }
     }
 
-    /** What the driver learns of one part: its name, example count, shape, label range and fingerprint. */
-    record Meta(int part, String name, int count, int[] shape, int classes, boolean lengths, String fingerprint)
-            implements Serializable {}
+    /** What the driver learns of one part: its example count, shape, label range and fingerprint. */
+    record Meta(int count, int[] shape, int classes, boolean lengths, String fingerprint) implements Serializable {}
 
     public static Loaded load(JavaSparkContext sc, Request r) throws IOException {
         Format format = Format.of(r.spec());
@@ -285,8 +284,8 @@ public final class DataPipeline {
     /** Collects the parts' metadata, checks it, applies the limit. */
     private static Source describe(JavaRDD<LabeledData> chunks, List<Format.Part> parts, Format.Location loc, int limit,
             String what, Format format) throws IOException {
-        List<Meta> metas = chunks.map(c -> new Meta(0, c.name(), c.size(), c.shape(), c.numClasses(), c.hasLengths(),
-                c.fingerprint())).collect();
+        List<Meta> metas = chunks.map(c -> new Meta(c.size(), c.shape(), c.numClasses(), c.hasLengths(), c.fingerprint()))
+                .collect();
         // per-part quotas for the limit, in part order
         int[] quota = new int[metas.size()];
         long left = limit <= 0 ? Long.MAX_VALUE : limit;
@@ -299,6 +298,7 @@ public final class DataPipeline {
         Meta first = metas.get(0);
         s.shape = first.shape();
         int total = 0;
+        long all = 0;
         java.security.MessageDigest md = Provenance.digest();
         for (int i = 0; i < metas.size(); i++) {
             Meta m = metas.get(i);
@@ -316,6 +316,7 @@ public final class DataPipeline {
             s.lengths |= m.lengths();
             s.classes = Math.max(s.classes, m.classes());
             total += quota[i];
+            all += m.count();
             md.update((m.fingerprint() + ":" + quota[i] + "\n").getBytes(StandardCharsets.UTF_8));
         }
         if (total == 0) {
@@ -323,7 +324,7 @@ public final class DataPipeline {
         }
         s.classes = Math.max(Math.max(2, s.classes), format.classes(parts));
         s.fingerprint = "sha256:" + HexFormat.of().formatHex(md.digest());
-        if (limit > 0 && total < Arrays.stream(metas.toArray(new Meta[0])).mapToLong(Meta::count).sum()) {
+        if (total < all) {
             JavaRDD<LabeledData> limited = chunks.zipWithIndex().map(t -> t._1().head(quota[(int) (long) t._2()]))
                     .persist(StorageLevel.MEMORY_AND_DISK());
             limited.count();
@@ -340,14 +341,10 @@ public final class DataPipeline {
      */
     static boolean[] validationMask(int[] labels, int classes, int count, boolean stratified, long seed) {
         int n = labels.length;
-        boolean[] held = new boolean[n];
         if (!stratified) {
-            int[] perm = LabeledData.permutation(n, seed);
-            for (int i = 0; i < count; i++) {
-                held[perm[i]] = true;
-            }
-            return held;
+            return LabeledData.heldOut(n, count, seed);
         }
+        boolean[] held = new boolean[n];
         int[][] byClass = new int[classes][];
         int[] counts = new int[classes];
         for (int y : labels) {
@@ -406,13 +403,9 @@ public final class DataPipeline {
                 members[k++] = i;
             }
         }
-        int[] perm = LabeledData.permutation(n, seed);
-        for (int p = 0; p < parts; p++) {
-            int from = (int) ((long) n * p / parts);
-            int to = (int) ((long) n * (p + 1) / parts);
-            for (int i = from; i < to; i++) {
-                target[members[perm[i]]] = offset + p;
-            }
+        int[] piece = LabeledData.pieces(n, parts, seed);
+        for (int k = 0; k < n; k++) {
+            target[members[k]] = offset + piece[k];
         }
     }
 

@@ -2,9 +2,7 @@ package org.rollspark.spark;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
@@ -14,7 +12,6 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.Function;
 import org.apache.spark.api.java.function.Function2;
 import org.apache.spark.broadcast.Broadcast;
-import org.apache.spark.storage.StorageLevel;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.rollspark.Provenance;
 import org.rollspark.data.LabeledData;
@@ -69,10 +66,6 @@ public final class ParameterAveragingTrainer {
 
     /** Trains {@code net} in place (it ends holding the best epoch) and returns the history. */
     public TrainingHistory fit(Network net, LabeledData train, LabeledData validation, Consumer<EpochStats> listener) {
-        if (train.numFeatures() != net.inputSize()) {
-            throw new IllegalArgumentException(train.name() + " has " + train.numFeatures()
-                    + " features; the network takes " + net.inputSize());
-        }
         long seed = config.train().seed();
         ShardedData t = ShardedData.of(sc, train, config.numWorkers(), seed);
         ShardedData v = validation == null ? null : ShardedData.of(sc, validation, config.numWorkers(), seed);

@@ -50,6 +50,14 @@ public class DataFormatsTest {
         return e.getMessage();
     }
 
+    /** {@code text} written to {@code f} is refused with an error naming the file, {@code where} and {@code why}. */
+    static void assertError(String format, Path f, String text, String where, String why) throws IOException {
+        Files.writeString(f, text);
+        IOException e = assertThrows(DataFormatException.class, () -> readOne(format, Map.of(), f.toString(), ""), text);
+        assertTrue(message(e).contains(f.toString()) && message(e).contains(where) && message(e).contains(why),
+                text + ": " + message(e));
+    }
+
     @Test
     void idxReadsTheMnistSliceAsImages() throws IOException {
         LabeledData d = readOne("idx", Map.of(), "data/mnist/t10k-images-idx3-ubyte.gz", "data/mnist/t10k-labels-idx1-ubyte.gz");
@@ -264,10 +272,7 @@ public class DataFormatsTest {
             {"1.0,NaN,3.0:4.0,5.0,6.0:up", "line 10", "not finite"},
             {"1.0,2.0:up", "line 10", "1 dimensions"},
             {"1.0,2.0:3.0,4.0:sideways", "line 10", "not one of"}}) {
-            Files.writeString(f, TS.replace("1.0,2.0,3.0:4.0,5.0,6.0:up", c[0]));
-            IOException e = assertThrows(DataFormatException.class, () -> readOne("ts", Map.of(), f.toString(), ""), c[0]);
-            assertTrue(message(e).contains(f.toString()) && message(e).contains(c[1]) && message(e).contains(c[2]),
-                    c[0] + ": " + message(e));
+            assertError("ts", f, TS.replace("1.0,2.0,3.0:4.0,5.0,6.0:up", c[0]), c[1], c[2]);
         }
     }
 
@@ -301,10 +306,7 @@ public class DataFormatsTest {
             {"x,y,label\n1,\"2,0\n", "line 2", "unterminated quote"},
             {"x,y,label\n", "", "no data rows"},
             {"1,,0\n2,3,1\n", "line 1", "column 1 is empty"}}) {
-            Files.writeString(f, c[0]);
-            IOException e = assertThrows(DataFormatException.class, () -> readOne("csv", Map.of(), f.toString(), ""), c[0]);
-            assertTrue(message(e).contains(f.toString()) && message(e).contains(c[1]) && message(e).contains(c[2]),
-                    c[0] + ": " + message(e));
+            assertError("csv", f, c[0], c[1], c[2]);
         }
     }
 
