@@ -4,7 +4,7 @@ import java.util.SplittableRandom;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.rollspark.net.Activation;
-import org.rollspark.net.DenseNet;
+import org.rollspark.dense.DenseNet;
 import org.rollspark.net.Init;
 import org.rollspark.net.Normalization;
 import org.rollspark.util.Host;
@@ -27,8 +27,19 @@ public final class TestNets {
         return Host.array(v, type, n, d);
     }
 
+    /** A gradient holder over a flat vector, or null. */
+    public static org.rollspark.net.Gradient gradient(INDArray flat) {
+        return flat == null ? null : org.rollspark.net.Gradient.of(flat);
+    }
+
+    /** n labels drawn uniformly from [0, k). */
     public static int[] labels(long seed, int n, int k) {
-        return TestData.labels(seed, n, k);
+        SplittableRandom r = new SplittableRandom(seed);
+        int[] y = new int[n];
+        for (int i = 0; i < y.length; i++) {
+            y[i] = r.nextInt(k);
+        }
+        return y;
     }
 
     /** A small residual conv net on (1, 6, 6): conv, batch norm, identity and projection blocks, pooling, dense. */

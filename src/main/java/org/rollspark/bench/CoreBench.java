@@ -7,13 +7,13 @@ import java.util.Locale;
 import java.util.Map;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.rollspark.TestData;
 import org.rollspark.loss.RollLoss;
 import org.rollspark.net.Activation;
-import org.rollspark.net.DenseNet;
+import org.rollspark.dense.DenseNet;
 import org.rollspark.net.Init;
 import org.rollspark.net.Normalization;
-import org.rollspark.region.Certifier;
+import org.rollspark.net.Gradient;
+import org.rollspark.region.RegionCertifier;
 import org.rollspark.train.Optimizer;
 import org.rollspark.train.Sgd;
 
@@ -46,13 +46,13 @@ public final class CoreBench {
             return;
         }
         DenseNet net = DenseNet.init(SIZES, Activation.relu(), Normalization.mnist(), Init.UNIFORM_FAN_IN, 1, DataType.FLOAT);
-        INDArray x = TestData.uniform(2, BATCH, SIZES[0]);
-        int[] y = TestData.labels(3, BATCH, 10);
-        DenseNet grad = net.gradientBuffer();
+        INDArray x = BenchData.uniform(2, BATCH, SIZES[0]);
+        int[] y = BenchData.labels(3, BATCH, 10);
+        Gradient grad = net.newGradient();
         Optimizer opt = new Sgd(net.params().length(), DataType.FLOAT, 1e-4, 0.5, true);
         RollLoss vanilla = RollLoss.vanilla();
         RollLoss roll = RollLoss.roll(2, 0.25);
-        Certifier certifier = new Certifier(net);
+        RegionCertifier certifier = new RegionCertifier(net);
 
         double sum = 0;
         for (int l = 0; l + 1 < SIZES.length; l++) {
@@ -68,14 +68,14 @@ public final class CoreBench {
         result.put("threads", System.getenv().getOrDefault("OMP_NUM_THREADS", "unset"));
         if (only.equals("all") || only.equals("vanilla")) {
             result.put("vanilla", measure("vanilla step", reps, seconds, vanillaFlops, () -> {
-                vanilla.valueAndGradient(net, x, y, grad);
-                opt.step(net.params(), grad.params());
+                vanilla.valueAndGradient(net, x, y, grad, 0);
+                opt.step(net.params(), grad.flat());
             }));
         }
         if (only.equals("all") || only.equals("roll")) {
             result.put("roll", measure("exact ROLL step", reps, seconds, rollFlops, () -> {
-                roll.valueAndGradient(net, x, y, grad);
-                opt.step(net.params(), grad.params());
+                roll.valueAndGradient(net, x, y, grad, 0);
+                opt.step(net.params(), grad.flat());
             }));
         }
         if (only.equals("all") || only.equals("certify")) {
@@ -97,11 +97,11 @@ public final class CoreBench {
     static void graph(java.nio.file.Path conf, int reps, double seconds) {
         org.rollspark.cli.JobConfig cfg = org.rollspark.cli.JobConfig.load(conf, List.of());
         org.rollspark.net.Network net = cfg.network(SIZES[0], 10);
-        INDArray x = TestData.uniform(2, BATCH, SIZES[0]);
-        int[] y = TestData.labels(3, BATCH, 10);
+        INDArray x = BenchData.uniform(2, BATCH, SIZES[0]);
+        int[] y = BenchData.labels(3, BATCH, 10);
         RollLoss roll = cfg.loss();
         RollLoss vanilla = RollLoss.vanilla();
-        RollLoss.Gradient g = roll.gradientFor(net);
+        Gradient g = roll.gradientFor(net);
         Optimizer opt = new Sgd(net.params().length(), DataType.FLOAT, 1e-4, 0.5, true);
         long[] step = {0};
         Map<String, Object> result = new LinkedHashMap<>();
@@ -124,7 +124,7 @@ public final class CoreBench {
         System.out.printf(Locale.ROOT, "ROLL step / vanilla step time: median %.2f (min %.2f, max %.2f over %d pairs)%n",
                 sorted[sorted.length / 2], sorted[0], sorted[sorted.length - 1], sorted.length);
         result.put("ratio", String.format(Locale.ROOT, "%.2f", sorted[sorted.length / 2]));
-        org.rollspark.region.RegionCertifier cert = org.rollspark.region.RegionCertifier.of(net);
+        RegionCertifier cert = new RegionCertifier(net);
         INDArray few = x.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, 16), org.nd4j.linalg.indexing.NDArrayIndex.all());
         result.put("certify", measure("certify 16 (3 margins)", 1, seconds, 0, 16, () -> cert.certify(few)));
         result.put("peak_rss_mb", peakRssMb());
@@ -154,10 +154,10 @@ public final class CoreBench {
                 dir.resolve("t10k-images-idx3-ubyte"), dir.resolve("t10k-labels-idx1-ubyte"), Integer.MAX_VALUE);
         DenseNet net = DenseNet.init(SIZES, Activation.relu(), Normalization.mnist(), Init.UNIFORM_FAN_IN, 1, DataType.FLOAT);
         INDArray x = test.allFeatures();
-        new Certifier(net).certify(x.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, 256),
+        new RegionCertifier(net).certify(x.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, 256),
                 org.nd4j.linalg.indexing.NDArrayIndex.all())); // warm-up
         long t0 = System.nanoTime();
-        org.rollspark.region.Certification c = new Certifier(net).certify(x);
+        org.rollspark.region.Certification c = new RegionCertifier(net).certify(x);
         double secs = (System.nanoTime() - t0) / 1e9;
         System.out.printf(Locale.ROOT, "certified %d MNIST test images in %.1f s: %.1f ex/s (threads %s); %d distinct "
                 + "patterns, %d distinct Jacobians%n", c.size(), secs, c.size() / secs,

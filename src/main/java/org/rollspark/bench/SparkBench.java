@@ -26,7 +26,7 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.rollspark.data.LabeledData;
 import org.rollspark.loss.RollLoss;
 import org.rollspark.net.Activation;
-import org.rollspark.net.DenseNet;
+import org.rollspark.dense.DenseNet;
 import org.rollspark.net.Init;
 import org.rollspark.net.Normalization;
 import org.rollspark.spark.ParameterAveragingTrainer;

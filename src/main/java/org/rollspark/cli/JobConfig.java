@@ -287,7 +287,8 @@ public final class JobConfig {
             sizes[0] = features;
             System.arraycopy(h, 0, sizes, 1, h.length);
             sizes[sizes.length - 1] = classes;
-            return org.rollspark.net.DenseNet.init(sizes, activation(), normalization, init(), seed(), dataType());
+            return org.rollspark.model.Architectures.init(org.rollspark.model.Architectures.dense(sizes, activation()),
+                    normalization, init(), seed(), dataType());
         }
         if (!type.equals("graph")) {
             throw new IllegalArgumentException("roll.net.type must be dense or graph, got '" + type + "'");
@@ -308,9 +309,10 @@ public final class JobConfig {
         } catch (java.io.IOException | ClassCastException e) {
             throw new IllegalArgumentException("roll.net.layers must be a list of layer objects: " + e.getMessage(), e);
         }
-        org.rollspark.graph.GraphNet net;
+        org.rollspark.net.Network net;
         try {
-            net = org.rollspark.graph.GraphNet.init(shape, layers, normalization, init(), seed(), dataType());
+            net = org.rollspark.model.Architectures.init(org.rollspark.model.Architectures.graph(shape, layers), normalization,
+                    init(), seed(), dataType());
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("roll.net.layers: " + e.getMessage(), e);
         }

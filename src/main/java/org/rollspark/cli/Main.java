@@ -19,12 +19,10 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.rollspark.Provenance;
 import org.rollspark.data.LabeledData;
-import org.rollspark.net.DenseNet;
 import org.rollspark.net.Network;
-import org.rollspark.net.ModelIO;
+import org.rollspark.model.ModelIO;
 import org.rollspark.region.RegionCertifier;
 import org.rollspark.region.Norm;
-import org.rollspark.graph.GraphNet;
 import org.rollspark.net.Normalization;
 import org.rollspark.spark.CertificationJob;
 import org.rollspark.spark.DataPipeline;
@@ -229,13 +227,21 @@ public final class Main implements Callable<Integer> {
             }
         }
 
+        /**
+         * Validation examples certified after every epoch for the median margin: 256, fewer for nets
+         * whose Jacobians are costly (a budget of 2.4e8 neuron-coordinate pairs, at least 64).
+         */
+        static int probeSize(Network net) {
+            double pairs = (double) net.numNeurons() * net.inputSize();
+            return (int) Math.max(64, Math.min(256, 2.4e8 / pairs));
+        }
+
         /** Padded sequences need a recurrent graph net whose input shape is the data's (steps, features). */
         static void checkShape(Network net, ShardedData data) {
             if (!data.hasLengths()) {
                 return;
             }
-            int[] shape = net instanceof GraphNet g ? g.inputShape() : null;
-            if (shape == null || !java.util.Arrays.equals(shape, data.shape())) {
+            if (!java.util.Arrays.equals(net.inputShape(), data.shape())) {
                 throw new IllegalArgumentException("the data are padded sequences of shape " + java.util.Arrays.toString(data.shape())
                         + " (steps, features); set net.type = graph with net.inputShape = " + java.util.Arrays.toString(data.shape())
                         + " and a recurrent layer");
@@ -256,8 +262,7 @@ public final class Main implements Callable<Integer> {
             if (data.splits().classNames() != null) {
                 prov.put("data.classNames", data.splits().classNames());
             }
-            // a probe of validation examples for the per-epoch median margin (fewer for graph nets: costlier)
-            LabeledData probe = data.validation().sample(net instanceof DenseNet ? 256 : 64);
+            LabeledData probe = data.validation().sample(probeSize(net));
             int[] probeLengths = probe.lengths(LabeledData.identity(probe.size()), 0, probe.size());
             log(String.format(Locale.ROOT, "training %s: %s, %d train / %d validation examples, %d workers x batch %d, "
                     + "averaging every %d minibatches", name.isEmpty() ? "model" : name, net.describe(),
@@ -268,7 +273,7 @@ public final class Main implements Callable<Integer> {
                             + "val median eps_2 %.2e, %.0f ex/s", name, s.epoch(), cfg.integer("train.epochs"),
                     s.train().total(), s.train().crossEntropy(), s.train().rollTerm(), s.train().accuracy(),
                     s.validation().total(), s.validation().accuracy(),
-                    RegionCertifier.of(net).certify(probe.allFeatures(), probeLengths).quantile(Norm.L2, 0.5), s.examplesPerSecond())));
+                    new RegionCertifier(net).certify(probe.allFeatures(), probeLengths).quantile(Norm.L2, 0.5), s.examplesPerSecond())));
             log(name + " kept epoch " + h.bestEpoch() + " (lowest validation loss, lambda * ROLL term included)");
             String model = RemoteFolders.join(out, "models", id);
             ModelIO.save(net, model, spark.sparkContext().hadoopConfiguration(),
@@ -393,8 +398,8 @@ public final class Main implements Callable<Integer> {
 
         @Override
         int testSteps() {
-            int[] shape = net instanceof GraphNet g ? g.inputShape() : null;
-            return shape != null && shape.length == 2 ? shape[0] : 0;
+            int[] shape = net.inputShape();
+            return shape.length == 2 ? shape[0] : 0;
         }
 
         @Override

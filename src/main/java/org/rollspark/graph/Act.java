@@ -39,29 +39,29 @@ public final class Act extends Layer {
     }
 
     @Override
-    public INDArray forward(INDArray x, Pass p) {
+    public INDArray forward(INDArray x, Tape p) {
         INDArray slope = slopes(x, activation.alpha());
         p.put(this, p.addNeurons(this, x, slope, null));
         return x.mul(slope);
     }
 
     @Override
-    public INDArray tangent(INDArray t, Pass p) {
-        Pass.Neurons g = p.get(this);
+    public INDArray tangent(INDArray t, Tape p) {
+        Tape.Neurons g = p.get(this);
         g.setTangent(t, p.window());
         return g.slopeTimes(t, p.tangents());
     }
 
     @Override
-    public INDArray backward(INDArray dy, Pass p, boolean needInput) {
-        Pass.Neurons g = p.get(this);
+    public INDArray backward(INDArray dy, Tape p, boolean needInput) {
+        Tape.Neurons g = p.get(this);
         INDArray dz = dy.mul(g.slope());
         return g.dz == null ? dz : dz.addi(g.dz);
     }
 
     @Override
-    public INDArray backwardTangent(INDArray dt, Pass p, boolean needInput) {
-        Pass.Neurons g = p.get(this);
+    public INDArray backwardTangent(INDArray dt, Tape p, boolean needInput) {
+        Tape.Neurons g = p.get(this);
         INDArray d = g.slopeTimes(dt, p.tangents());
         return g.dtz == null ? d : d.addi(g.dtz);
     }

@@ -60,22 +60,22 @@ public final class AvgPool extends Layer {
     }
 
     @Override
-    public INDArray forward(INDArray x, Pass p) {
+    public INDArray forward(INDArray x, Tape p) {
         return pool(x);
     }
 
     @Override
-    public INDArray tangent(INDArray t, Pass p) {
+    public INDArray tangent(INDArray t, Tape p) {
         return pool(t);
     }
 
     @Override
-    public INDArray backward(INDArray dy, Pass p, boolean needInput) {
+    public INDArray backward(INDArray dy, Tape p, boolean needInput) {
         return needInput ? unpool(dy) : null;
     }
 
     @Override
-    public INDArray backwardTangent(INDArray dt, Pass p, boolean needInput) {
+    public INDArray backwardTangent(INDArray dt, Tape p, boolean needInput) {
         return needInput ? unpool(dt) : null;
     }
 

@@ -68,7 +68,7 @@ public final class BatchNorm extends Layer {
     private record State(INDArray centred, INDArray inv, INDArray scale) {}
 
     @Override
-    public INDArray forward(INDArray x, Pass p) {
+    public INDArray forward(INDArray x, Tape p) {
         INDArray mu;
         INDArray v;
         if (p.training()) {
@@ -110,14 +110,14 @@ public final class BatchNorm extends Layer {
     }
 
     @Override
-    public INDArray tangent(INDArray t, Pass p) {
+    public INDArray tangent(INDArray t, Tape p) {
         p.put(tangentKey, t);
         State st = p.get(this);
         return Ops.perChannel(t, st.scale(), channels);
     }
 
     @Override
-    public INDArray backwardTangent(INDArray dt, Pass p, boolean needInput) {
+    public INDArray backwardTangent(INDArray dt, Tape p, boolean needInput) {
         State st = p.get(this);
         if (p.wantsGradients()) {
             // d loss / d scale, kept for the base backward (the scale depends on gamma and, in training, on the batch variance)
@@ -129,7 +129,7 @@ public final class BatchNorm extends Layer {
     }
 
     @Override
-    public INDArray backward(INDArray dy, Pass p, boolean needInput) {
+    public INDArray backward(INDArray dy, Tape p, boolean needInput) {
         State st = p.get(this);
         INDArray ds = p.get(gamma); // from the tangent backward, or null
         INDArray g = p.param(gamma);
@@ -162,7 +162,7 @@ public final class BatchNorm extends Layer {
     }
 
     /** Sets the running statistics from collected sums (x, x^2, count): population mean and unbiased variance. */
-    void setStatistics(double[] acc, Pass p) {
+    void setStatistics(double[] acc, Tape p) {
         double n = acc[2 * channels];
         double[] mu = new double[channels];
         double[] v = new double[channels];

@@ -57,7 +57,7 @@ public final class Conv2d extends Layer {
      * The spatial grid a pass runs on: {h, w, oh, ow}, the layer's own or, for tangents living in
      * windows (stride 1, "same" padding), the window's.
      */
-    private int[] grid(Pass p, boolean tangent) {
+    private int[] grid(Tape p, boolean tangent) {
         Window win = tangent ? p.window() : null;
         if (win == null) {
             return new int[] {in[1], in[2], out[1], out[2]};
@@ -176,7 +176,7 @@ public final class Conv2d extends Layer {
         return dy.reshape('c', rows, filters, plane).permute(1, 0, 2).dup('c').reshape('c', filters, rows * plane);
     }
 
-    private INDArray run(INDArray x, Pass p, Object key, boolean base) {
+    private INDArray run(INDArray x, Tape p, Object key, boolean base) {
         long rows = x.size(0);
         int[] g = grid(p, !base);
         INDArray col = im2col(x, rows, g);
@@ -189,7 +189,7 @@ public final class Conv2d extends Layer {
         return y;
     }
 
-    private INDArray back(INDArray dy, Pass p, Object key, boolean base, boolean needInput) {
+    private INDArray back(INDArray dy, Tape p, Object key, boolean base, boolean needInput) {
         long rows = dy.size(0);
         int[] g = grid(p, !base);
         INDArray col = p.get(key);
@@ -216,22 +216,22 @@ public final class Conv2d extends Layer {
     }
 
     @Override
-    public INDArray forward(INDArray x, Pass p) {
+    public INDArray forward(INDArray x, Tape p) {
         return run(x, p, this, true);
     }
 
     @Override
-    public INDArray tangent(INDArray t, Pass p) {
+    public INDArray tangent(INDArray t, Tape p) {
         return run(t, p, tangentKey, false);
     }
 
     @Override
-    public INDArray backward(INDArray dy, Pass p, boolean needInput) {
+    public INDArray backward(INDArray dy, Tape p, boolean needInput) {
         return back(dy, p, this, true, needInput);
     }
 
     @Override
-    public INDArray backwardTangent(INDArray dt, Pass p, boolean needInput) {
+    public INDArray backwardTangent(INDArray dt, Tape p, boolean needInput) {
         return back(dt, p, tangentKey, false, needInput);
     }
 

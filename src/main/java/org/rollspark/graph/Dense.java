@@ -28,20 +28,20 @@ public final class Dense extends Layer {
     }
 
     @Override
-    public INDArray forward(INDArray x, Pass p) {
+    public INDArray forward(INDArray x, Tape p) {
         p.put(this, x);
         INDArray y = Nd4j.gemm(x, p.param(weight), false, true);
         return bias == null ? y : y.addiRowVector(p.param(bias));
     }
 
     @Override
-    public INDArray tangent(INDArray t, Pass p) {
+    public INDArray tangent(INDArray t, Tape p) {
         p.put(tangentKey, t);
         return Nd4j.gemm(t, p.param(weight), false, true);
     }
 
     @Override
-    public INDArray backward(INDArray dy, Pass p, boolean needInput) {
+    public INDArray backward(INDArray dy, Tape p, boolean needInput) {
         INDArray x = p.get(this);
         if (p.wantsGradients()) {
             Nd4j.gemm(dy, x, p.grad(weight), true, false, 1.0, 1.0);
@@ -53,7 +53,7 @@ public final class Dense extends Layer {
     }
 
     @Override
-    public INDArray backwardTangent(INDArray dt, Pass p, boolean needInput) {
+    public INDArray backwardTangent(INDArray dt, Tape p, boolean needInput) {
         INDArray t = p.get(tangentKey);
         if (p.wantsGradients()) {
             Nd4j.gemm(dt, t, p.grad(weight), true, false, 1.0, 1.0);

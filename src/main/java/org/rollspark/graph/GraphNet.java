@@ -1,20 +1,19 @@
 package org.rollspark.graph;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Iterator;
 import java.util.List;
-import java.util.Set;
 import java.util.SplittableRandom;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.rollspark.net.Activation;
 import org.rollspark.net.Init;
+import org.rollspark.net.Gradient;
+import org.rollspark.net.Linearizer;
 import org.rollspark.net.Normalization;
 import org.rollspark.util.Host;
 
@@ -45,7 +44,7 @@ public final class GraphNet implements org.rollspark.net.Network {
         this.inputShape = inputShape.clone();
         this.normalization = normalization;
         this.layerSpecs = layerSpecs.deepCopy();
-        List<Layer> layers = build(layerSpecs, inputShape, "layers");
+        List<Layer> layers = LayerSpecs.build(layerSpecs, inputShape, "layers");
         int last = -1;
         for (int i = 0; i < layers.size(); i++) {
             if (layers.get(i).neurons() > 0) {
@@ -112,7 +111,7 @@ public final class GraphNet implements org.rollspark.net.Network {
     }
 
     /**
-     * Whether coordinate tangents ({@link Forward#tangentBasis}) run through the leading
+     * Whether coordinate tangents ({@link GraphForward#tangentBasis}) run through the leading
      * full-resolution layers in windows (the default; exact either way). For tests and benchmarks.
      */
     public void useWindows(boolean on) {
@@ -125,25 +124,24 @@ public final class GraphNet implements org.rollspark.net.Network {
     }
 
     /**
-     * The same dense network as a graph (dense and activation layers), over the SAME parameter vector:
-     * the flat layouts agree, so updates to either are seen by both.
+     * A dense network (dense layers, each hidden one followed by {@code activation}) as a graph over
+     * the SAME parameter vector, laid out like the dense fast path's: updates to either are seen by both.
      */
-    public static GraphNet fromDense(org.rollspark.net.DenseNet net) {
+    public static GraphNet dense(int[] sizes, Activation activation, Normalization normalization, INDArray params) {
         ArrayNode layers = JsonNodeFactory.instance.arrayNode();
-        int[] sizes = net.sizes();
         for (int l = 1; l < sizes.length; l++) {
             layers.addObject().put("type", "dense").put("units", sizes[l]);
             if (l < sizes.length - 1) {
-                layers.addObject().put("type", "act").put("activation", net.activation().spec());
+                layers.addObject().put("type", "act").put("activation", activation.spec());
             }
         }
-        return new GraphNet(new int[] {sizes[0]}, layers, net.normalization(), net.params());
+        return new GraphNet(new int[] {sizes[0]}, layers, normalization, params);
     }
 
     /** Number of parameters of an architecture. */
     public static long numParams(int[] inputShape, ArrayNode layers) {
         long n = 0;
-        for (Layer l : build(layers, inputShape, "layers")) {
+        for (Layer l : LayerSpecs.build(layers, inputShape, "layers")) {
             n += l.numParams();
         }
         return n;
@@ -183,117 +181,9 @@ public final class GraphNet implements org.rollspark.net.Network {
         return new GraphNet(inputShape, layers, normalization, Host.array(flat, type, flat.length));
     }
 
-    // ---------------------------------------------------------------- architecture
-
-    private static final Set<String> COMMON = Set.of("type");
-
-    private static List<Layer> build(JsonNode specs, int[] in, String where) {
-        if (specs == null || !specs.isArray()) {
-            throw new IllegalArgumentException("architecture: '" + where + "' must be a list of layers");
-        }
-        List<Layer> layers = new ArrayList<>();
-        int[] shape = in;
-        int i = 0;
-        for (JsonNode spec : specs) {
-            Layer l = layer(spec, shape, where + "[" + i++ + "]");
-            layers.add(l);
-            shape = l.outShape();
-        }
-        return layers;
-    }
-
-    private static Layer layer(JsonNode spec, int[] in, String where) {
-        if (!spec.isObject() || !spec.hasNonNull("type")) {
-            throw new IllegalArgumentException("architecture: " + where + " must be an object with a 'type'");
-        }
-        String type = spec.get("type").asText().toLowerCase(java.util.Locale.ROOT);
-        try {
-            return switch (type) {
-                case "dense", "linear" -> {
-                    keys(spec, "units", "bias");
-                    yield new Dense(in, need(spec, "units"), spec.path("bias").asBoolean(true));
-                }
-                case "conv2d", "conv" -> {
-                    keys(spec, "filters", "kernel", "stride", "padding", "bias");
-                    yield new Conv2d(in, need(spec, "filters"), spec.path("kernel").asInt(3), spec.path("stride").asInt(1),
-                            spec.path("padding").asInt(0), spec.path("bias").asBoolean(true));
-                }
-                case "avgpool", "avg_pool", "avgpool2d" -> {
-                    keys(spec, "kernel");
-                    yield AvgPool.window(in, need(spec, "kernel"));
-                }
-                case "global_avgpool", "global_avg_pool" -> {
-                    keys(spec);
-                    yield AvgPool.global(in);
-                }
-                case "batchnorm", "batch_norm", "bn" -> {
-                    keys(spec, "eps", "momentum");
-                    yield new BatchNorm(in, spec.path("eps").asDouble(BatchNorm.DEFAULT_EPS),
-                            spec.path("momentum").asDouble(BatchNorm.DEFAULT_MOMENTUM));
-                }
-                case "act", "activation" -> {
-                    keys(spec, "activation");
-                    yield new Act(in, Activation.parse(spec.path("activation").asText("relu")));
-                }
-                case "relu", "leaky_relu" -> {
-                    keys(spec, "alpha");
-                    yield new Act(in, type.equals("relu") ? Activation.relu()
-                            : Activation.leakyRelu(spec.path("alpha").asDouble(0.01)));
-                }
-                case "residual" -> {
-                    keys(spec, "main", "shortcut", "activation");
-                    List<Layer> main = build(spec.get("main"), in, where + ".main");
-                    if (main.isEmpty()) {
-                        throw new IllegalArgumentException("the main branch is empty");
-                    }
-                    List<Layer> shortcut = spec.has("shortcut") ? build(spec.get("shortcut"), in, where + ".shortcut")
-                            : List.of();
-                    yield new Residual(in, new Sequence(in, main), new Sequence(in, shortcut),
-                            Activation.parse(spec.path("activation").asText("relu")));
-                }
-                case "rnn", "recurrent" -> {
-                    keys(spec, "hidden", "activation", "recurrent_init");
-                    String ri = spec.path("recurrent_init").asText("uniform");
-                    if (!ri.equals("uniform") && !ri.equals("identity")) {
-                        throw new IllegalArgumentException("recurrent_init '" + ri + "': use uniform or identity");
-                    }
-                    yield new Recurrent(in, need(spec, "hidden"), Activation.parse(spec.path("activation").asText("relu")),
-                            ri.equals("identity"));
-                }
-                case "maxpool", "max_pool", "maxpool2d" -> throw new IllegalArgumentException(
-                        "max pooling is not supported: it is piecewise linear but adds one constraint per (winner, loser)"
-                                + " pair to every region; use avgpool, as the paper does for its ResNet");
-                case "lstm", "gru", "sigmoid", "tanh", "softplus", "elu", "gelu" -> throw new IllegalArgumentException(
-                        "'" + type + "' is not piecewise linear, so it has no linear regions to certify;"
-                                + " use relu or leaky_relu units");
-                default -> throw new IllegalArgumentException("unknown layer type '" + type + "' (known: dense, conv2d,"
-                        + " avgpool, global_avgpool, batchnorm, act, relu, leaky_relu, residual, rnn)");
-            };
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("architecture: " + where + " (" + type + "): " + e.getMessage(), e);
-        }
-    }
-
-    private static int need(JsonNode spec, String key) {
-        if (!spec.hasNonNull(key) || !spec.get(key).canConvertToInt()) {
-            throw new IllegalArgumentException("needs an integer '" + key + "'");
-        }
-        return spec.get(key).asInt();
-    }
-
-    private static void keys(JsonNode spec, String... allowed) {
-        Set<String> ok = new java.util.HashSet<>(COMMON);
-        ok.addAll(Arrays.asList(allowed));
-        for (Iterator<String> it = spec.fieldNames(); it.hasNext();) {
-            String k = it.next();
-            if (!ok.contains(k)) {
-                throw new IllegalArgumentException("unknown key '" + k + "' (allowed: " + String.join(", ", allowed) + ")");
-            }
-        }
-    }
-
     // ---------------------------------------------------------------- accessors
 
+    @Override
     public int[] inputShape() {
         return inputShape.clone();
     }
@@ -344,15 +234,18 @@ public final class GraphNet implements org.rollspark.net.Network {
      * layers (e.g. {@code 0.weight}), {@code <index>.main.<i>.<tensor>} and
      * {@code <index>.shortcut.<i>.<tensor>} inside residual blocks.
      */
-    public java.util.LinkedHashMap<String, Layer.Param> namedTensors() {
-        java.util.LinkedHashMap<String, Layer.Param> out = new java.util.LinkedHashMap<>();
+    @Override
+    public List<Tensor> tensors() {
+        java.util.LinkedHashMap<String, Layer.Param> named = new java.util.LinkedHashMap<>();
         int i = 0;
         for (Layer l : body.layers()) {
-            name(l, (i++) + ".", out);
+            name(l, (i++) + ".", named);
         }
         for (Layer l : head.layers()) {
-            name(l, (i++) + ".", out);
+            name(l, (i++) + ".", named);
         }
+        List<Tensor> out = new ArrayList<>();
+        named.forEach((n, p) -> out.add(new Tensor(n, p.offset(), p.shape())));
         return out;
     }
 
@@ -374,7 +267,7 @@ public final class GraphNet implements org.rollspark.net.Network {
 
     /** Live view of one parameter tensor. */
     public INDArray tensor(Layer.Param p) {
-        return Pass.view(params, p);
+        return Tape.view(params, p);
     }
 
     @Override
@@ -405,37 +298,9 @@ public final class GraphNet implements org.rollspark.net.Network {
         return b.toString();
     }
 
-    /** The input shape of a model.json graph architecture. */
-    public static int[] inputShapeOf(JsonNode arch) {
-        JsonNode n = arch.path("input_shape");
-        if (!n.isArray() || n.isEmpty() || n.size() > 3) {
-            throw new IllegalArgumentException("architecture.input_shape must be [features], [steps, features] or"
-                    + " [channels, height, width]");
-        }
-        int[] out = new int[n.size()];
-        for (int i = 0; i < out.length; i++) {
-            if (!n.get(i).canConvertToInt() || n.get(i).asInt() < 1) {
-                throw new IllegalArgumentException("architecture.input_shape[" + i + "] = " + n.get(i)
-                        + " is not a positive integer");
-            }
-            out[i] = n.get(i).asInt();
-        }
-        return out;
-    }
-
-    @Override
-    public NeuronValues neuronValues(INDArray raw) {
-        return forward(raw, false, null, null).values();
-    }
-
-    @Override
-    public NeuronValues neuronValues(INDArray raw, int[] lengths) {
-        return forward(raw, false, lengths, null).values();
-    }
-
     @Override
     public INDArray inputGradient(INDArray raw, INDArray dLogits) {
-        INDArray g = forward(raw, false, null, null).inputGradient(dLogits.castTo(dataType()));
+        INDArray g = forwardAccumulating(raw, false, null, null).inputGradient(dLogits.castTo(dataType()));
         double[] std = new double[inputSize()];
         for (int k = 0; k < std.length; k++) {
             std[k] = normalization.std(k);
@@ -446,12 +311,17 @@ public final class GraphNet implements org.rollspark.net.Network {
     /** The architecture as stored in model.json: input shape and layer list. */
     @Override
     public ObjectNode architecture() {
+        return architecture(inputShape, layerSpecs);
+    }
+
+    /** The model.json architecture of a graph net: {@code {"type": "graph", "input_shape": [...], "layers": [...]}}. */
+    public static ObjectNode architecture(int[] inputShape, ArrayNode layers) {
         ObjectNode o = JsonNodeFactory.instance.objectNode().put("type", "graph");
         ArrayNode shape = o.putArray("input_shape");
         for (int d : inputShape) {
             shape.add(d);
         }
-        o.set("layers", layers());
+        o.set("layers", layers.deepCopy());
         return o;
     }
 
@@ -466,22 +336,54 @@ public final class GraphNet implements org.rollspark.net.Network {
         return normalization.apply(raw, dataType());
     }
 
-    /**
-     * Forward pass of a raw batch.
-     *
-     * @param training batch statistics in batch norm (and running statistics updated)
-     * @param lengths  valid steps per example for recurrent layers, or null
-     * @param grads    flat gradient vector that later backward passes accumulate into, or null
-     */
-    public Forward forward(INDArray raw, boolean training, int[] lengths, INDArray grads) {
-        if (grads != null && (grads.length() != params.length() || grads.dataType() != params.dataType())) {
-            throw new IllegalArgumentException("gradient vector of " + grads.length() + " " + grads.dataType() + " for "
-                    + params.length() + " " + params.dataType() + " parameters");
+    @Override
+    public GraphForward forward(INDArray raw, boolean training, int[] lengths, Gradient grad) {
+        INDArray flat = grad == null ? null : grad.flat();
+        if (flat != null) {
+            if (flat.length() != params.length() || flat.dataType() != params.dataType()) {
+                throw new IllegalArgumentException("gradient vector of " + flat.length() + " " + flat.dataType() + " for "
+                        + params.length() + " " + params.dataType() + " parameters");
+            }
+            flat.assign(0); // the passes accumulate
         }
-        Pass p = new Pass(params, grads, (int) raw.size(0), training, lengths);
+        return forwardAccumulating(raw, training, lengths, flat);
+    }
+
+    /** {@link #forward(INDArray, boolean, int[], Gradient)} accumulating into a flat gradient vector (or null). */
+    GraphForward forwardAccumulating(INDArray raw, boolean training, int[] lengths, INDArray grads) {
+        Tape p = new Tape(params, grads, (int) raw.size(0), training, lengths);
         INDArray x = normalize(raw);
         INDArray h = body.forward(x, p);
-        return new Forward(p, h, head.forward(h, p));
+        return new GraphForward(this, p, head.forward(h, p));
+    }
+
+    @Override
+    public Gradient newGradient() {
+        return Gradient.of(Nd4j.zeros(dataType(), params.length()));
+    }
+
+    @Override
+    public Linearizer linearizer() {
+        return new GraphLinearizer(this);
+    }
+
+    /** The layers through the last one that holds neurons: what tangent passes run through. */
+    Sequence body() {
+        return body;
+    }
+
+    /** The layers after the body (pooling, dense): only the logit Jacobian runs through them. */
+    Sequence head() {
+        return head;
+    }
+
+    /** Leading body layers whose coordinate tangents run in {@link Window}s (0: none, or windows off). */
+    int windowedLayers() {
+        return windows ? windowed : 0;
+    }
+
+    int windowRadius() {
+        return windowRadius;
     }
 
     /** The batch-norm layers in forward order (none: empty). */
@@ -500,6 +402,7 @@ public final class GraphNet implements org.rollspark.net.Network {
         return out;
     }
 
+    @Override
     public boolean hasBatchNorm() {
         return !batchNorms().isEmpty();
     }
@@ -510,8 +413,12 @@ public final class GraphNet implements org.rollspark.net.Network {
      * batches (and of several workers) add up; {@link #setBatchNormStatistics} turns them into
      * population statistics.
      */
+    @Override
     public double[] batchNormSums(INDArray raw, int[] lengths) {
-        Pass p = new Pass(params, null, (int) raw.size(0), true, lengths);
+        if (!hasBatchNorm()) {
+            return null;
+        }
+        Tape p = new Tape(params, null, (int) raw.size(0), true, lengths);
         java.util.Map<BatchNorm, double[]> sums = new java.util.IdentityHashMap<>();
         p.collectStatistics(sums);
         INDArray h = body.forward(normalize(raw), p);
@@ -532,149 +439,14 @@ public final class GraphNet implements org.rollspark.net.Network {
     }
 
     /** Sets every batch-norm layer's running statistics from summed {@link #batchNormSums}. */
+    @Override
     public void setBatchNormStatistics(double[] sums) {
-        Pass p = new Pass(params, null, 0, false, null);
+        Tape p = new Tape(params, null, 0, false, null);
         int off = 0;
         for (BatchNorm b : batchNorms()) {
             int len = 2 * b.inShape()[0] + 1;
             b.setStatistics(java.util.Arrays.copyOfRange(sums, off, off + len), p);
             off += len;
-        }
-    }
-
-    /** Logits of a raw batch in inference mode. */
-    @Override
-    public INDArray logits(INDArray raw) {
-        return forward(raw, false, null, null).logits();
-    }
-
-    /** The base pass over a batch: its {@link Pass}, the body output and the logits. */
-    public final class Forward {
-        private final Pass pass;
-        private final INDArray bodyOut;
-        private final INDArray logits;
-        private Window window; // of the latest tangent pass, when it ran in windows
-
-        Forward(Pass pass, INDArray bodyOut, INDArray logits) {
-            this.pass = pass;
-            this.bodyOut = bodyOut;
-            this.logits = logits;
-        }
-
-        public Pass pass() {
-            return pass;
-        }
-
-        public INDArray logits() {
-            return logits;
-        }
-
-        public List<Pass.Neurons> neurons() {
-            return pass.neurons();
-        }
-
-        /** Host copies of every neuron group's pre-activations and validity, the group sizes and the logits. */
-        public NeuronValues values() {
-            List<Pass.Neurons> gs = pass.neurons();
-            double[][] z = new double[gs.size()][];
-            double[][] valid = new double[gs.size()][];
-            int[] sizes = new int[gs.size()];
-            for (int i = 0; i < z.length; i++) {
-                z[i] = Host.pull(gs.get(i).z());
-                valid[i] = gs.get(i).valid() == null ? null : Host.pull(gs.get(i).valid());
-                sizes[i] = gs.get(i).size();
-            }
-            return new NeuronValues(z, valid, sizes, Host.pull(logits));
-        }
-
-        /**
-         * Pushes {@code k} tangent rows per example (normalised input space, example-major) through the
-         * linearised body; afterwards every neuron group holds its tangent pre-activations. Returns the
-         * body output's tangents.
-         */
-        public INDArray tangent(INDArray seeds, int k) {
-            if (seeds.size(0) != (long) pass.batch() * k || seeds.size(1) != inputSize()) {
-                throw new IllegalArgumentException("tangent seeds of shape " + Arrays.toString(seeds.shape()) + " for "
-                        + pass.batch() + " examples x " + k + " tangents of size " + inputSize());
-            }
-            pass.tangents(k);
-            window = null;
-            return body.tangent(seeds, pass);
-        }
-
-        /**
-         * {@link #tangent} for scaled basis vectors: row q of the seeds is {@code values[q]} (1 when
-         * values is null) at input coordinate {@code coords[q]}, k rows per example. Through the
-         * leading full-resolution layers of a conv net the tangents run as local {@link Window}s
-         * (same result, a fraction of the work); neuron groups there hold windows, which
-         * {@link Pass.Neurons#tangent} expands on request.
-         */
-        public INDArray tangentBasis(int[] coords, double[] values, int k) {
-            if (coords.length != pass.batch() * k) {
-                throw new IllegalArgumentException(coords.length + " tangent coordinates for " + pass.batch()
-                        + " examples x " + k + " tangents");
-            }
-            if (!windows || windowed == 0) {
-                INDArray seeds = Nd4j.zeros(dataType(), coords.length, inputSize());
-                for (int q = 0; q < coords.length; q++) {
-                    seeds.putScalar(q, coords[q], values == null ? 1.0 : values[q]);
-                }
-                return tangent(seeds, k);
-            }
-            pass.tangents(k);
-            window = Window.around(coords, inputShape[1], inputShape[2], windowRadius);
-            INDArray t = window.seeds(coords, values, inputShape[0], dataType());
-            List<Layer> layers = body.layers();
-            pass.window(window);
-            for (int i = 0; i < windowed; i++) {
-                t = layers.get(i).tangent(t, pass);
-            }
-            pass.window(null);
-            t = window.embed(t);
-            for (int i = windowed; i < layers.size(); i++) {
-                t = layers.get(i).tangent(t, pass);
-            }
-            return t;
-        }
-
-        /** The logit tangents of the latest {@link #tangent} call's body output. */
-        public INDArray logitTangent(INDArray bodyTangent) {
-            return head.tangent(bodyTangent, pass);
-        }
-
-        /**
-         * Reverse mode through the latest tangent pass, from the neuron groups' tangent gradients
-         * ({@link Pass.Neurons#setTangentGradient}); accumulates parameter gradients.
-         */
-        public void backwardTangent() {
-            INDArray dt = Nd4j.zeros(dataType(), (long) pass.batch() * pass.tangents(), body.outSize());
-            if (window == null) {
-                body.backwardTangent(dt, pass, false);
-                return;
-            }
-            List<Layer> layers = body.layers();
-            for (int i = layers.size() - 1; i >= windowed; i--) {
-                dt = layers.get(i).backwardTangent(dt, pass, true);
-            }
-            dt = window.crop(dt);
-            pass.window(window);
-            for (int i = windowed - 1; i >= 0; i--) {
-                dt = layers.get(i).backwardTangent(dt, pass, i > 0);
-            }
-            pass.window(null);
-        }
-
-        /**
-         * Reverse mode through the base pass from d loss / d logits plus the neuron groups' z
-         * gradients; accumulates parameter gradients. Call after every {@link #backwardTangent}.
-         */
-        public void backward(INDArray dLogits) {
-            body.backward(head.backward(dLogits, pass, true), pass, false);
-        }
-
-        /** Gradient of {@code sum(dLogits * logits)} with respect to the normalised input (no parameter gradients kept). */
-        public INDArray inputGradient(INDArray dLogits) {
-            return body.backward(head.backward(dLogits, pass, true), pass, true);
         }
     }
 }

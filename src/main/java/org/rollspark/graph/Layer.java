@@ -12,7 +12,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *
  * <p>Four passes, all exact:
  * <ul>
- *   <li>{@link #forward}: the base point, caching what the other passes need in the {@link Pass};
+ *   <li>{@link #forward}: the base point, caching what the other passes need in the {@link Tape};
  *   <li>{@link #tangent}: the linearised map at the base point (activation masks frozen, biases
  *       dropped) applied to {@code k} tangent rows per example, laid out example-major: row
  *       {@code n * k + i} is tangent i of example n;
@@ -22,7 +22,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * </ul>
  * The tangent backward runs before the base backward: layers whose linearisation depends on the
  * base point through batch statistics (batch norm in training) pass that dependence on through the
- * {@link Pass}.
+ * {@link Tape}.
  */
 public abstract class Layer {
     protected final int[] in;
@@ -119,13 +119,13 @@ public abstract class Layer {
         return -1;
     }
 
-    public abstract INDArray forward(INDArray x, Pass p);
+    public abstract INDArray forward(INDArray x, Tape p);
 
-    public abstract INDArray tangent(INDArray t, Pass p);
+    public abstract INDArray tangent(INDArray t, Tape p);
 
-    public abstract INDArray backward(INDArray dy, Pass p, boolean needInput);
+    public abstract INDArray backward(INDArray dy, Tape p, boolean needInput);
 
-    public abstract INDArray backwardTangent(INDArray dt, Pass p, boolean needInput);
+    public abstract INDArray backwardTangent(INDArray dt, Tape p, boolean needInput);
 
     /** The layer's JSON description (type and hyper-parameters; the input shape is implied by its position). */
     public abstract ObjectNode spec();

@@ -11,7 +11,7 @@ import org.rollspark.net.Activation;
 /**
  * A recurrent layer {@code h_t = act(W x_t + U h_{t-1} + b)}, {@code h_0 = 0}, over (T, F) inputs;
  * output: the last valid hidden state. Sequences shorter than T are padded: with
- * {@link Pass#lengths()} example n has {@code lengths[n]} valid steps, later steps carry the state
+ * {@link Tape#lengths()} example n has {@code lengths[n]} valid steps, later steps carry the state
  * unchanged ({@code h_t = h_{t-1}}) and their units are not neurons. The neurons are every unit at
  * every valid step, laid out step-major: neuron {@code t * H + j}.
  */
@@ -70,7 +70,7 @@ public final class Recurrent extends Layer {
         return Nd4j.createFromArray(col).castTo(type).reshape(col.length, 1);
     }
 
-    private int[] lengths(Pass p) {
+    private int[] lengths(Tape p) {
         int[] len = p.lengths();
         if (len == null) {
             return null;
@@ -90,7 +90,7 @@ public final class Recurrent extends Layer {
     }
 
     /** What forward keeps: inputs, per-step states (h_0 .. h_T), validity and the neuron group. */
-    private record State(INDArray x, INDArray[] h, int[] lengths, Pass.Neurons neurons) {}
+    private record State(INDArray x, INDArray[] h, int[] lengths, Tape.Neurons neurons) {}
 
     private static INDArray step(INDArray all, int t, int width) {
         return all.get(NDArrayIndex.all(), NDArrayIndex.interval((long) t * width, (long) (t + 1) * width));
@@ -105,7 +105,7 @@ public final class Recurrent extends Layer {
     }
 
     @Override
-    public INDArray forward(INDArray x, Pass p) {
+    public INDArray forward(INDArray x, Tape p) {
         int n = (int) x.size(0);
         INDArray xw = Nd4j.gemm(x.reshape('c', (long) n * steps, features), p.param(w), false, true)
                 .reshape('c', n, (long) steps * hidden);
@@ -130,13 +130,13 @@ public final class Recurrent extends Layer {
             }
             validMask = Nd4j.createFromArray(m).castTo(x.dataType()).reshape('c', n, (long) steps * hidden);
         }
-        Pass.Neurons g = p.addNeurons(this, z, slope, validMask);
+        Tape.Neurons g = p.addNeurons(this, z, slope, validMask);
         p.put(this, new State(x, h, lengths, g));
         return h[steps];
     }
 
     @Override
-    public INDArray tangent(INDArray t, Pass p) {
+    public INDArray tangent(INDArray t, Tape p) {
         State st = p.get(this);
         int k = p.tangents();
         long rows = t.size(0);
@@ -157,7 +157,7 @@ public final class Recurrent extends Layer {
         return th[steps];
     }
 
-    private INDArray reverse(INDArray dy, State st, Pass p, int k, INDArray extra, boolean base, boolean needInput) {
+    private INDArray reverse(INDArray dy, State st, Tape p, int k, INDArray extra, boolean base, boolean needInput) {
         long rows = dy.size(0);
         INDArray slope = st.neurons().slope();
         INDArray dzAll = Nd4j.createUninitialized(dy.dataType(), rows, (long) steps * hidden);
@@ -192,13 +192,13 @@ public final class Recurrent extends Layer {
     }
 
     @Override
-    public INDArray backward(INDArray dy, Pass p, boolean needInput) {
+    public INDArray backward(INDArray dy, Tape p, boolean needInput) {
         State st = p.get(this);
         return reverse(dy, st, p, 1, st.neurons().dz, true, needInput);
     }
 
     @Override
-    public INDArray backwardTangent(INDArray dt, Pass p, boolean needInput) {
+    public INDArray backwardTangent(INDArray dt, Tape p, boolean needInput) {
         State st = p.get(tangentKey);
         return reverse(dt, st, p, p.tangents(), st.neurons().dtz, false, needInput);
     }

@@ -45,21 +45,21 @@ public final class Residual extends Layer {
     }
 
     @Override
-    public INDArray forward(INDArray x, Pass p) {
+    public INDArray forward(INDArray x, Tape p) {
         INDArray a = main.forward(x, p);
         a.addi(shortcut.forward(x, p));
         return act.forward(a, p);
     }
 
     @Override
-    public INDArray tangent(INDArray t, Pass p) {
+    public INDArray tangent(INDArray t, Tape p) {
         INDArray a = main.tangent(t, p);
         a.addi(shortcut.tangent(t, p));
         return act.tangent(a, p);
     }
 
     @Override
-    public INDArray backward(INDArray dy, Pass p, boolean needInput) {
+    public INDArray backward(INDArray dy, Tape p, boolean needInput) {
         INDArray d = act.backward(dy, p, true);
         INDArray dm = main.backward(d, p, needInput);
         INDArray ds = shortcut.backward(d, p, needInput);
@@ -67,7 +67,7 @@ public final class Residual extends Layer {
     }
 
     @Override
-    public INDArray backwardTangent(INDArray dt, Pass p, boolean needInput) {
+    public INDArray backwardTangent(INDArray dt, Tape p, boolean needInput) {
         INDArray d = act.backwardTangent(dt, p, true);
         INDArray dm = main.backwardTangent(d, p, needInput);
         INDArray ds = shortcut.backwardTangent(d, p, needInput);

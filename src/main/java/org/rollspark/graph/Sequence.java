@@ -46,7 +46,7 @@ public final class Sequence extends Layer {
     }
 
     @Override
-    public INDArray forward(INDArray x, Pass p) {
+    public INDArray forward(INDArray x, Tape p) {
         for (Layer l : layers) {
             x = l.forward(x, p);
         }
@@ -54,7 +54,7 @@ public final class Sequence extends Layer {
     }
 
     @Override
-    public INDArray tangent(INDArray t, Pass p) {
+    public INDArray tangent(INDArray t, Tape p) {
         for (Layer l : layers) {
             t = l.tangent(t, p);
         }
@@ -62,7 +62,7 @@ public final class Sequence extends Layer {
     }
 
     @Override
-    public INDArray backward(INDArray dy, Pass p, boolean needInput) {
+    public INDArray backward(INDArray dy, Tape p, boolean needInput) {
         for (int i = layers.size() - 1; i >= 0 && dy != null; i--) {
             dy = layers.get(i).backward(dy, p, i > 0 || needInput);
         }
@@ -70,7 +70,7 @@ public final class Sequence extends Layer {
     }
 
     @Override
-    public INDArray backwardTangent(INDArray dt, Pass p, boolean needInput) {
+    public INDArray backwardTangent(INDArray dt, Tape p, boolean needInput) {
         for (int i = layers.size() - 1; i >= 0 && dt != null; i--) {
             dt = layers.get(i).backwardTangent(dt, p, i > 0 || needInput);
         }

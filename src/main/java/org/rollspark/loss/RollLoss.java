@@ -1,34 +1,33 @@
 package org.rollspark.loss;
 
-import java.util.Arrays;
+import java.util.List;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
-import org.nd4j.linalg.api.ops.impl.reduce.floating.SquaredNorm;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
-import org.rollspark.graph.GraphNet;
-import org.rollspark.net.DenseNet;
+import org.nd4j.linalg.ops.transforms.Transforms;
+import org.rollspark.net.Coordinates;
+import org.rollspark.net.Forward;
+import org.rollspark.net.Gradient;
 import org.rollspark.net.Network;
-import org.rollspark.net.ForwardPass;
-import org.rollspark.region.JacobianChain;
+import org.rollspark.net.Neurons;
 import org.rollspark.util.Host;
 import org.rollspark.util.Workspaces;
 
 /**
- * The ROLL loss, exact (METHOD.md section 4): per example,
+ * The ROLL loss (METHOD.md section 4): per example,
  * {@code CE(f(x), y) + lambda * aggregate_j t_j} with {@code t_j = ||grad_x z_j||_2^2 + C max(0, 1 - |z_j|)},
  * gradients taken with respect to the NORMALISED input; the batch loss is the mean over examples.
- * {@code lambda = 0} is the vanilla cross-entropy loss.
+ * {@code lambda = 0} is the vanilla cross-entropy loss. Padded sequence steps are not neurons: the
+ * aggregate is over each example's real neurons.
  *
- * <p>How it is computed. The squared gradient norms of the neurons of layer i are the row norms of
- * {@code J^i = W^i S^{i-1} ... W^2 S^1 W^1}. Since they depend on W^1 only through {@code W^1 W^1T},
- * the chain starts from {@code K^1 = W^1 Q}, where Q (D x r) is an orthonormal basis of W^1's row
- * space from a thin QR of {@code W^1T} (r = H_1 when H_1 < D): {@code K^i = J^i Q} has the same row
- * norms as {@code J^i} with r instead of D columns. The gradient with respect to W^1 is
- * {@code dL/dK^1 Q^T}, exact because any first-order change of W^1 W^1T is reproduced by K^1 with Q
- * held fixed ({@code W^1 Q Q^T = W^1}). Everything else is ordinary reverse-mode through the chain;
- * activation masks are constants, so the gradient flows through z (hinge) and the weights only.
+ * <p>One path for every {@link Network}: a forward pass, the squared neuron input-gradients from the
+ * network's tangent passes ({@link Forward#squaredGradients}: exact over all coordinates, or sampled
+ * and scaled by D / D'), the aggregation, and reverse mode through the same tangent passes
+ * ({@code d/d sq_j = u_j}) and through the base pass (cross-entropy and the hinge), activation masks
+ * held constant. The mean needs one tangent pass; top-gamma and max a second one once the
+ * per-neuron values are known. How a network computes its tangents fast is its own business (the
+ * dense net's thin-QR chain, the graph net's local windows).
  */
 public final class RollLoss implements java.io.Serializable {
     private static final long serialVersionUID = 1L;
@@ -91,34 +90,14 @@ public final class RollLoss implements java.io.Serializable {
         return lambda == 0;
     }
 
-    /** A reusable gradient holder for one network: the flat vector and, for dense nets, its layer views. */
-    public static final class Gradient {
-        private final INDArray flat;
-        private final DenseNet dense;
-
-        private Gradient(INDArray flat, DenseNet dense) {
-            this.flat = flat;
-            this.dense = dense;
-        }
-
-        /** The flat gradient, laid out like the network's parameters. */
-        public INDArray flat() {
-            return flat;
-        }
-    }
-
+    /** A zeroed, reusable gradient holder for {@code net}. */
     public Gradient gradientFor(Network net) {
-        if (net instanceof DenseNet d) {
-            DenseNet g = d.gradientBuffer();
-            return new Gradient(g.params(), g);
-        }
-        return new Gradient(Nd4j.zeros(net.dataType(), net.params().length()), null);
+        return net.newGradient();
     }
 
     /**
-     * Loss and gradient of a training step (batch norm on batch statistics) for any network. Dense
-     * networks with the exact loss take the fast dense path; everything else goes through
-     * {@link GraphLoss}. {@code seed} draws the sampled coordinates of a sampled loss.
+     * Loss and gradient of a training step (batch norm on batch statistics), the gradient written
+     * into {@code g} (overwritten). {@code seed} draws the sampled coordinates of a sampled loss.
      */
     public LossValue valueAndGradient(Network net, INDArray raw, int[] labels, Gradient g, long seed) {
         return valueAndGradient(net, raw, labels, null, g, seed);
@@ -126,10 +105,12 @@ public final class RollLoss implements java.io.Serializable {
 
     /** {@link #valueAndGradient(Network, INDArray, int[], Gradient, long)} of padded sequences with lengths (or null). */
     public LossValue valueAndGradient(Network net, INDArray raw, int[] labels, int[] lengths, Gradient g, long seed) {
-        if (lengths == null && net instanceof DenseNet d && sampling.isExact() && g.dense != null) {
-            return compute(d, raw, labels, g.dense);
-        }
-        return GraphLoss.compute(this, graphFor(net, lengths), raw, labels, lengths, g.flat, seed, true);
+        return compute(net, raw, labels, lengths, g, seed, true);
+    }
+
+    /** The loss and its gradient written into a flat vector laid out like the parameters (overwritten). */
+    public LossValue valueAndGradient(Network net, INDArray raw, int[] labels, INDArray grad) {
+        return compute(net, raw, labels, null, Gradient.of(grad), 0, true);
     }
 
     /**
@@ -142,265 +123,139 @@ public final class RollLoss implements java.io.Serializable {
 
     /** {@link #value(Network, INDArray, int[])} of padded sequences with lengths (or null). */
     public LossValue value(Network net, INDArray raw, int[] labels, int[] lengths) {
-        if (lengths == null && net instanceof DenseNet d && sampling.isExact()) {
-            return value(d, raw, labels);
-        }
-        return GraphLoss.compute(this, graphFor(net, lengths), raw, labels, lengths, null, VALIDATION_SEED, false);
+        return compute(net, raw, labels, lengths, null, VALIDATION_SEED, false);
     }
 
-    private static GraphNet graphFor(Network net, int[] lengths) {
-        if (lengths != null && !(net instanceof GraphNet)) {
-            throw new IllegalArgumentException("sequence lengths need a graph network with a recurrent layer");
+    /**
+     * The loss of a batch and, when {@code g} is given, its gradient, at an explicit mode: {@code
+     * training} normalises batch norm with batch statistics (and updates the running ones).
+     */
+    public LossValue compute(Network net, INDArray raw, int[] labels, int[] lengths, Gradient g, long seed,
+            boolean training) {
+        // a workspace: fresh multi-MB allocations are page-faulted in on first touch, which cost more than the GEMMs
+        try (MemoryWorkspace ws = Workspaces.openRoomy(g == null ? "roll-loss-value" : "roll-loss-gradient")) {
+            return computeInScope(net, raw, labels, lengths, g, seed, training);
         }
-        return asGraph(net);
     }
 
     private static final long VALIDATION_SEED = 0x5EEDL;
 
-    private static GraphNet asGraph(Network net) {
-        return net instanceof GraphNet g ? g : GraphNet.fromDense((DenseNet) net);
-    }
-
-    /** The loss of a raw (B, D) batch with integer labels, without gradients. */
-    public LossValue value(DenseNet net, INDArray raw, int[] labels) {
-        return compute(net, raw, labels, null);
-    }
-
-    /**
-     * The loss and its gradient with respect to every parameter, written into {@code grad}, a flat
-     * vector laid out like {@link DenseNet#params()} (overwritten, not accumulated).
-     */
-    public LossValue valueAndGradient(DenseNet net, INDArray raw, int[] labels, INDArray grad) {
-        return valueAndGradient(net, raw, labels, DenseNet.of(net.sizes(), net.activation(), net.normalization(), grad));
-    }
-
-    /**
-     * The loss and its gradient, written into the parameters of {@code grad} (from
-     * {@link DenseNet#gradientBuffer()}; reuse it across steps, building its views costs ~0.1 ms).
-     */
-    public LossValue valueAndGradient(DenseNet net, INDArray raw, int[] labels, DenseNet grad) {
-        if (!java.util.Arrays.equals(grad.sizes(), net.sizes()) || grad.dataType() != net.dataType()) {
-            throw new IllegalArgumentException("gradient buffer of sizes " + java.util.Arrays.toString(grad.sizes()) + " "
-                    + grad.dataType() + " for a " + java.util.Arrays.toString(net.sizes()) + " " + net.dataType() + " network");
+    private LossValue computeInScope(Network net, INDArray raw, int[] labels, int[] lengths, Gradient g, long seed,
+            boolean training) {
+        int n = (int) raw.size(0);
+        if (labels.length != n) {
+            throw new IllegalArgumentException(labels.length + " labels for a batch of " + n);
         }
-        return compute(net, raw, labels, grad);
-    }
-
-    private LossValue compute(DenseNet net, INDArray raw, int[] labels, DenseNet grad) {
-        try (MemoryWorkspace ws = Workspaces.open(grad == null ? "roll-loss-value" : "roll-loss-gradient")) {
-            return computeInScope(net, raw, labels, grad);
-        }
-    }
-
-    private LossValue computeInScope(DenseNet net, INDArray raw, int[] labels, DenseNet grad) {
-        ForwardPass fp = net.forward(raw);
-        int batch = fp.batchSize();
-        int k = net.outputSize();
-        if (labels.length != batch) {
-            throw new IllegalArgumentException(labels.length + " labels for a batch of " + batch);
-        }
-        double[] dLogits = new double[batch * k];
-        CrossEntropy xe = CrossEntropy.of(Host.pull(fp.logits()), labels, k, dLogits);
+        Forward fw = net.forward(raw, training, lengths, g);
+        int classes = net.outputSize();
+        DataType type = net.dataType();
+        double[] dLogits = g == null ? null : new double[n * classes];
+        CrossEntropy xe = CrossEntropy.of(Host.pull(fw.logits()), labels, classes, dLogits);
         double ce = xe.mean();
-        int correct = xe.correct();
         if (lambda == 0) {
-            if (grad != null) {
-                backprop(net, fp, dLogits, null, grad, false);
+            if (g != null) {
+                fw.backward(Host.array(dLogits, type, n, classes));
             }
-            return new LossValue(ce, ce, 0, correct, batch);
+            return new LossValue(ce, ce, 0, xe.correct(), n);
         }
-        Chain chain = forwardChain(net, fp, grad != null);
-        NeuronWeights nw = aggregate(net, fp, chain.sq, batch);
-        if (grad != null) {
-            jacobianBackward(net, chain, nw.u, grad);
-            backprop(net, fp, dLogits, nw.hinge, grad, true);
+        List<? extends Neurons> groups = fw.neurons();
+        int groupCount = groups.size();
+        // real neurons per example (padded sequence steps are not neurons)
+        INDArray real = Nd4j.zeros(type, n, 1);
+        for (Neurons grp : groups) {
+            real.addi(grp.valid() == null ? Nd4j.valueArrayOf(new long[] {n, 1}, grp.size(), type) : grp.valid().sum(true, 1));
         }
-        return new LossValue(ce + lambda * nw.rollTerm, ce, nw.rollTerm, correct, batch);
-    }
-
-    /** The Jacobian chain of one batch: per hidden layer its state, masked state and squared norms. */
-    private record Chain(int rows, INDArray q, INDArray[] slopes, INDArray[] state, INDArray[] masked,
-            double[][] sq) {}
-
-    private Chain forwardChain(DenseNet net, ForwardPass fp, boolean keep) {
-        int hidden = net.numHidden();
-        int batch = fp.batchSize();
-        INDArray w1 = net.weight(0);
-        INDArray seed;
-        INDArray q = null;
-        if (net.hiddenSize(0) < net.inputSize()) {
-            INDArray a = w1.transpose().dup('f');
-            INDArray r = Nd4j.create(net.dataType(), net.hiddenSize(0), net.hiddenSize(0));
-            Nd4j.getBlasWrapper().lapack().geqrf(a, r);
-            q = a;
-            seed = r.dup('c');
+        boolean onePass = aggregation.isMean();
+        INDArray[] weight = new INDArray[groupCount]; // lambda * w_j / n: d loss / d t_j
+        if (onePass) {
+            INDArray perExample = real.rdiv(lambda / n);
+            for (int i = 0; i < groupCount; i++) {
+                Neurons grp = groups.get(i);
+                INDArray ones = grp.valid() == null ? Nd4j.ones(type, n, grp.size()) : grp.valid();
+                weight[i] = ones.mulColumnVector(perExample);
+            }
+        }
+        INDArray[] sq = new INDArray[groupCount];
+        for (int i = 0; i < groupCount; i++) {
+            sq[i] = Nd4j.zeros(type, n, groups.get(i).size());
+        }
+        Coordinates draw = sampling.draw(net.inputShape(), n, seed);
+        fw.squaredGradients(draw, sq, g != null && onePass ? weight : null);
+        INDArray[] t = new INDArray[groupCount];
+        for (int i = 0; i < groupCount; i++) {
+            INDArray hinge = Transforms.relu(Transforms.abs(groups.get(i).z(), true).rsubi(1), false);
+            t[i] = sq[i].addi(hinge.muli(c));
+            if (groups.get(i).valid() != null) {
+                t[i].muli(groups.get(i).valid());
+            }
+        }
+        double rollTerm;
+        if (onePass) {
+            INDArray perExample = Nd4j.zeros(type, n, 1);
+            for (INDArray ti : t) {
+                perExample.addi(ti.sum(true, 1));
+            }
+            rollTerm = perExample.divi(real).sumNumber().doubleValue() / n;
         } else {
-            seed = w1.transpose().dup('c');
-        }
-        int rows = (int) seed.size(0);
-        INDArray[] slopes = JacobianChain.slopes(net, fp);
-        JacobianChain jc = new JacobianChain(net, slopes, seed);
-        INDArray[] state = new INDArray[hidden];
-        INDArray[] masked = new INDArray[hidden];
-        double[][] sq = new double[hidden][];
-        state[0] = seed;
-        sq[0] = Host.pull(Nd4j.getExecutioner().exec(new SquaredNorm(seed, false, 0)));
-        for (int i = 1; i < hidden; i++) {
-            if (keep && i > 1) {
-                // the first layer's masked state is never materialised (see jacobianBackward)
-                masked[i - 1] = jc.masked();
-                jc.advance(masked[i - 1]);
-            } else {
-                jc.advance();
-            }
-            if (keep) {
-                state[i] = jc.state();
-            }
-            INDArray st = jc.state().reshape('c', batch, rows, net.hiddenSize(i));
-            sq[i] = Host.pull(Nd4j.getExecutioner().exec(new SquaredNorm(st, false, 1)));
-        }
-        return new Chain(rows, q, slopes, state, masked, sq);
-    }
-
-    /** Per-neuron weights of the aggregated term: u = dLoss/dt_j, and the hinge part of dLoss/dz_j. */
-    private record NeuronWeights(double rollTerm, double[][] u, double[][] hinge) {}
-
-    private NeuronWeights aggregate(DenseNet net, ForwardPass fp, double[][] sq, int batch) {
-        int hidden = net.numHidden();
-        int n = net.numNeurons();
-        double[] t = new double[n];
-        double[] w = new double[n];
-        double[][] u = new double[hidden][];
-        double[][] hinge = new double[hidden][];
-        for (int i = 0; i < hidden; i++) {
-            u[i] = new double[batch * net.hiddenSize(i)];
-            hinge[i] = new double[batch * net.hiddenSize(i)];
-        }
-        double total = 0;
-        for (int b = 0; b < batch; b++) {
-            int pos = 0;
-            for (int i = 0; i < hidden; i++) {
-                int h = net.hiddenSize(i);
-                double[] z = fp.preactHost()[i];
-                int sqOff = i == 0 ? 0 : b * h;
-                for (int j = 0; j < h; j++) {
-                    t[pos++] = sq[i][sqOff + j] + c * Math.max(0, 1 - Math.abs(z[b * h + j]));
-                }
-            }
-            total += aggregation.weights(t, t.length, w);
-            pos = 0;
-            for (int i = 0; i < hidden; i++) {
-                int h = net.hiddenSize(i);
-                double[] z = fp.preactHost()[i];
-                for (int j = 0; j < h; j++, pos++) {
-                    double uj = lambda * w[pos] / batch;
-                    double zj = z[b * h + j];
-                    u[i][b * h + j] = uj;
-                    hinge[i][b * h + j] = Math.abs(zj) < 1 ? -uj * c * Math.signum(zj) : 0;
-                }
+            rollTerm = aggregate(groups, t, weight, n);
+            if (g != null) {
+                fw.squaredGradients(draw, null, weight);
             }
         }
-        return new NeuronWeights(total / batch, u, hinge);
+        if (g != null) {
+            for (int i = 0; i < groupCount; i++) {
+                // hinge: d/dz of C max(0, 1 - |z|) = -C sign(z) where |z| < 1
+                INDArray z = groups.get(i).z();
+                INDArray inside = Transforms.abs(z, true).lt(1).castTo(type);
+                groups.get(i).setZGradient(Transforms.sign(z, true).muli(inside).muli(weight[i]).muli(-c));
+            }
+            fw.backward(Host.array(dLogits, type, n, classes));
+        }
+        return new LossValue(ce + lambda * rollTerm, ce, rollTerm, xe.correct(), n);
     }
 
     /**
-     * Reverse mode through the Jacobian chain: with S^i = dLoss/dT^i (B*r, H_i),
-     * {@code dW^i = S^iT (T^{i-1} * slopes)}, {@code S^{i-1} = (S^i W^i) * slopes + 2 T^{i-1} * u^{i-1}},
-     * and at the first layer {@code dW^1 = (sum_b S^1_b)^T Q^T}. Writes (does not accumulate) the
-     * weight gradients of every hidden layer.
+     * Top-gamma and max: per example, the aggregation over its real neurons (host side, one sort per
+     * example); fills {@code weight} with lambda * w_j / n and returns the batch mean of the aggregate.
      */
-    private static void jacobianBackward(DenseNet net, Chain ch, double[][] u, DenseNet g) {
-        int hidden = net.numHidden();
-        int rows = ch.rows();
-        int batch = (int) ch.slopes()[0].size(0);
-        INDArray s = null;
-        for (int i = hidden - 1; i >= 1; i--) {
-            int h = net.hiddenSize(i);
-            INDArray direct = scale(ch.state()[i], batch, rows, Host.array(twice(u[i]), net.dataType(), batch, h), null);
-            s = s == null ? direct : s.addi(direct);
-            if (i == 1) {
-                // dW^2 = sum_b S_b^T (seed * slopes_b): per-example GEMMs against the scaled shared seed
-                INDArray gw = g.weight(1);
-                for (int b = 0; b < batch; b++) {
-                    INDArray sb = s.get(NDArrayIndex.interval((long) b * rows, (long) (b + 1) * rows), NDArrayIndex.all());
-                    INDArray seedB = ch.state()[0].mulRowVector(ch.slopes()[0].getRow(b));
-                    Nd4j.gemm(sb, seedB, gw, true, false, 1.0, b == 0 ? 0.0 : 1.0);
-                }
-            } else {
-                INDArray prevMasked = ch.masked()[i - 1];
-                Nd4j.gemm(s, prevMasked.reshape('c', (long) batch * rows, prevMasked.size(2)), g.weight(i), true, false,
-                        1.0, 0.0);
-            }
-            INDArray p = Nd4j.gemm(s, net.weight(i), false, false);
-            s = scale(p, batch, rows, ch.slopes()[i - 1], p);
+    private double aggregate(List<? extends Neurons> groups, INDArray[] t, INDArray[] weight, int n) {
+        int g = groups.size();
+        double[][] th = new double[g][];
+        double[][] valid = new double[g][];
+        double[][] wh = new double[g][];
+        int total = 0;
+        for (int i = 0; i < g; i++) {
+            th[i] = Host.pull(t[i]);
+            valid[i] = groups.get(i).valid() == null ? null : Host.pull(groups.get(i).valid());
+            wh[i] = new double[th[i].length];
+            total += groups.get(i).size();
         }
-        int h1 = net.hiddenSize(0);
-        double[] uSum = new double[h1];
-        for (int b = 0; b < batch; b++) {
-            for (int j = 0; j < h1; j++) {
-                uSum[j] += 2 * u[0][b * h1 + j];
-            }
-        }
-        INDArray seedGrad = ch.state()[0].mulRowVector(Host.array(uSum, net.dataType(), h1));
-        if (s != null) {
-            seedGrad.addi(s.reshape('c', batch, rows, h1).sum(0));
-        }
-        if (ch.q() != null) {
-            Nd4j.gemm(seedGrad, ch.q(), g.weight(0), true, true, 1.0, 0.0);
-        } else {
-            g.weight(0).assign(seedGrad.transpose());
-        }
-    }
-
-    private static double[] twice(double[] v) {
-        double[] o = new double[v.length];
-        for (int i = 0; i < v.length; i++) {
-            o[i] = 2 * v[i];
-        }
-        return o;
-    }
-
-    /** {@code t * perExample} with t viewed as (B, r, H) and perExample (B, H); into {@code out} or new. */
-    private static INDArray scale(INDArray t, int batch, int rows, INDArray perExample, INDArray out) {
-        long h = t.size(1);
-        INDArray t3 = t.reshape('c', batch, rows, h);
-        INDArray o = out == null ? Nd4j.createUninitialized(t.dataType(), batch, rows, h) : out.reshape('c', batch, rows, h);
-        Nd4j.getExecutioner().exec(new BroadcastMulOp(t3, perExample, o, 0, 2));
-        return o.reshape('c', (long) batch * rows, h);
-    }
-
-    /**
-     * Ordinary back-propagation of {@code dLogits} (plus the hinge part of dLoss/dz) into every weight
-     * and bias. With {@code accumulate}, hidden weight gradients are added to what is there.
-     */
-    private static void backprop(DenseNet net, ForwardPass fp, double[] dLogits, double[][] hinge, DenseNet g,
-            boolean accumulate) {
-        int batch = fp.batchSize();
-        double alpha = net.activation().alpha();
-        double[] delta = dLogits;
-        for (int l = net.numLayers() - 1; l >= 0; l--) {
-            int out = net.sizes()[l + 1];
-            INDArray d = Host.array(delta, net.dataType(), batch, out);
-            boolean hiddenWeight = l < net.numHidden();
-            Nd4j.gemm(d, fp.layerInput(l), g.weight(l), true, false, 1.0, accumulate && hiddenWeight ? 1.0 : 0.0);
-            double[] db = new double[out];
-            for (int b = 0; b < batch; b++) {
-                for (int j = 0; j < out; j++) {
-                    db[j] += delta[b * out + j];
-                }
-            }
-            Host.push(db, g.bias(l));
-            if (l > 0) {
-                double[] dh = Host.pull(Nd4j.gemm(d, net.weight(l), false, false));
-                double[] z = fp.preactHost()[l - 1];
-                for (int k = 0; k < dh.length; k++) {
-                    dh[k] *= z[k] > 0 ? 1.0 : alpha;
-                    if (hinge != null) {
-                        dh[k] += hinge[l - 1][k];
+        double[] all = new double[total];
+        double[] w = new double[total];
+        int[] group = new int[total];
+        int[] pos = new int[total];
+        double sum = 0;
+        for (int e = 0; e < n; e++) {
+            int m = 0;
+            for (int i = 0; i < g; i++) {
+                int f = groups.get(i).size();
+                for (int j = 0; j < f; j++) {
+                    int at = e * f + j;
+                    if (valid[i] == null || valid[i][at] != 0) {
+                        all[m] = th[i][at];
+                        group[m] = i;
+                        pos[m++] = at;
                     }
                 }
-                delta = dh;
+            }
+            sum += aggregation.weights(all, m, w);
+            for (int q = 0; q < m; q++) {
+                wh[group[q]][pos[q]] = lambda * w[q] / n;
             }
         }
+        for (int i = 0; i < g; i++) {
+            weight[i] = Host.array(wh[i], t[i].dataType(), n, groups.get(i).size());
+        }
+        return sum / n;
     }
 }

@@ -20,7 +20,7 @@ public enum Init {
         }
     }
 
-    void fill(double[] weight, double[] bias, int fanIn, SplittableRandom rng) {
+    public void fill(double[] weight, double[] bias, int fanIn, SplittableRandom rng) {
         for (int i = 0; i < weight.length; i++) {
             weight[i] = sample(false, fanIn, rng);
         }

@@ -1,35 +1,203 @@
 package org.rollspark.region;
 
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.rollspark.net.Linearization;
+import org.rollspark.net.Linearizer;
+import org.rollspark.net.Network;
+import org.rollspark.net.Network.NeuronValues;
+import org.rollspark.util.Host;
+import org.rollspark.util.Workspaces;
 
-/** Certifies the linear regions of a network's inputs: {@link Certifier} (dense) or {@link GraphCertifier}. */
-public interface RegionCertifier {
+/**
+ * Region inference for any {@link Network}: activation patterns, lp margins for p = 1, 2, inf with
+ * the binding neuron (layer = neuron group in forward order, unit = index inside it), decision
+ * margins, logit-Jacobian hashes (#CLR), per-coordinate bounds and directional certificates.
+ *
+ * <p>Everything is in RAW input units. Pre-activations, patterns and logits come from a float64 pass
+ * (a small |z| is a difference of large terms, and float32 cancellation there overstated margins by
+ * up to 1.7 %); the tangents run in the network's data type, and with float32 tangents margins are
+ * reported shrunk by {@link Margins#FLOAT32_SAFETY} (relative); certify a float64 copy for exact
+ * values. Inputs go in chunks of examples and the Jacobians in blocks of input coordinates, so memory
+ * is bounded whatever the input size. Padded sequence steps are not neurons and never bind.
+ */
+public final class RegionCertifier {
+    private final Network net;
+    private final Linearizer linearizer;
+    private final int chunkSize;
+    private final double shrink;
+    private boolean coordinateBounds;
+    private int coordinateBlock;
 
-    /** The certifier for a network: the dense fast path or the graph one. */
-    static RegionCertifier of(org.rollspark.net.Network net) {
-        if (net instanceof org.rollspark.net.DenseNet d) {
-            return new Certifier(d);
+    /** A certifier over chunks of 16 examples. */
+    public RegionCertifier(Network net) {
+        this(net, 16);
+    }
+
+    public RegionCertifier(Network net, int chunkSize) {
+        if (chunkSize < 1) {
+            throw new IllegalArgumentException("certification chunk size must be >= 1, got " + chunkSize);
         }
-        return new GraphCertifier((org.rollspark.graph.GraphNet) net, 16);
+        this.net = net;
+        this.linearizer = net.linearizer();
+        this.chunkSize = chunkSize;
+        this.shrink = net.dataType() == DataType.DOUBLE ? 1.0 : 1 - Margins.FLOAT32_SAFETY;
+    }
+
+    /**
+     * Also compute, per example, the directional certificates along +e_k and -e_k for every input
+     * coordinate k (METHOD.md section 2; the paper's stability bounds), see
+     * {@link Certification#coordinateBounds}. Costs one more pass over each Jacobian.
+     */
+    public RegionCertifier withCoordinateBounds(boolean on) {
+        this.coordinateBounds = on;
+        return this;
+    }
+
+    /**
+     * Process the Jacobians in blocks of this many input coordinates (0 = automatic). Bounds memory
+     * for wide inputs; results do not depend on it.
+     */
+    public RegionCertifier withCoordinateBlock(int rows) {
+        if (rows < 0) {
+            throw new IllegalArgumentException("coordinate block must be >= 0 (0 = automatic), got " + rows);
+        }
+        this.coordinateBlock = rows;
+        return this;
+    }
+
+    public int chunkSize() {
+        return chunkSize;
+    }
+
+    /** Input coordinates per Jacobian block for a chunk of {@code batch} examples. */
+    int coordinateBlock(int batch) {
+        return coordinateBlock > 0 ? coordinateBlock : linearizer.coordinateBlock(batch);
     }
 
     /** Certifies every row of a raw (N, D) input matrix. */
-    Certification certify(INDArray raw);
-
-    /** Certifies padded sequences with per-example lengths (null: all full length; graph networks only). */
-    default Certification certify(INDArray raw, int[] lengths) {
-        if (lengths != null) {
-            throw new IllegalArgumentException("sequence lengths need a graph network with a recurrent layer");
-        }
-        return certify(raw);
+    public Certification certify(INDArray raw) {
+        return certify(raw, null);
     }
 
-    /** Also compute per-coordinate directional bounds (+e_k and -e_k), see {@link Certification#coordinateBounds}. */
-    RegionCertifier withCoordinateBounds(boolean on);
+    /** Certifies padded sequences: example n has {@code lengths[n]} valid steps (null: all valid). */
+    public Certification certify(INDArray raw, int[] lengths) {
+        long n = raw.size(0);
+        if (lengths != null && lengths.length != n) {
+            throw new IllegalArgumentException(lengths.length + " sequence lengths for " + n + " examples");
+        }
+        List<Certification> parts = new ArrayList<>();
+        for (long from = 0; from < n; from += chunkSize) {
+            long to = Math.min(n, from + chunkSize);
+            INDArray chunk = raw.get(NDArrayIndex.interval(from, to), NDArrayIndex.all());
+            int[] len = lengths == null ? null : Arrays.copyOfRange(lengths, (int) from, (int) to);
+            try (MemoryWorkspace ws = Workspaces.open("certify")) {
+                parts.add(certifyChunk(chunk, len));
+            }
+        }
+        return Certification.concat(parts);
+    }
 
-    /** Input coordinates per Jacobian block (0 = automatic); bounds memory, results do not depend on it. */
-    RegionCertifier withCoordinateBlock(int rows);
+    private Certification certifyChunk(INDArray raw, int[] lengths) {
+        Linearization lin = linearizer.linearize(raw, lengths);
+        int b = (int) raw.size(0);
+        int d = net.inputSize();
+        int k = net.outputSize();
+        NeuronValues nv = lin.values();
+        double[] logits = nv.logits();
+        int[] pred = new int[b];
+        double[] gap = new double[b];
+        Margins.predictions(logits, k, pred, gap);
+        double[][] z = nv.z();
+        double[][] valid = nv.valid();
+        int[] sizes = nv.sizes();
+        int g = sizes.length;
+        ColumnNorms[] norms = new ColumnNorms[g];
+        boolean[] shared = new boolean[g];
+        double[][][] dec = new double[3][b][k]; // l1 sums, squared l2 sums, l_inf maxima of grad(f_pred - f_other)
+        MessageDigest[] digests = Margins.digests(b);
+        double[][] bounds = Margins.openBounds(coordinateBounds, b, d);
+        int block = coordinateBlock(b);
+        for (int k0 = 0; k0 < d; k0 += block) {
+            int rows = Math.min(block, d - k0);
+            int from = k0;
+            // a scope per block: a workspace frees memory only when its scope closes
+            try (MemoryWorkspace ws = Workspaces.open("certify-block")) {
+                INDArray logitTangents = lin.pushCoordinates(k0, rows, (i, t, isShared) -> {
+                    if (norms[i] == null) {
+                        norms[i] = ColumnNorms.zeros(isShared ? sizes[i] : b * sizes[i]);
+                        shared[i] = isShared;
+                    }
+                    norms[i].add(t, isShared ? 1 : b, rows);
+                    if (bounds != null) {
+                        Margins.coordinateSteps(Host.pull(t), isShared, z[i], valid[i], b, sizes[i], bounds, from, rows);
+                    }
+                });
+                double[] jac = Host.pull(logitTangents);
+                Margins.accumulateDecision(jac, rows, pred, b, k, dec);
+                Margins.hashRows(jac, rows, k0, b, k, net.normalization(), digests);
+            }
+        }
+        double[][] margin = Margins.infinite(b);
+        int[][] bindLayer = Margins.unbound(b);
+        int[][] bindUnit = Margins.unbound(b);
+        for (int i = 0; i < g; i++) {
+            Margins.bind(norms[i].finish(), shared[i], z[i], valid[i], b, sizes[i], i, margin, bindLayer, bindUnit);
+        }
+        double[][] decision = Margins.decisionMargins(logits, k, pred, dec);
+        Margins.shrink(shrink, margin, decision, bounds);
+        return new Certification(pred, gap, margin, decision, bindLayer, bindUnit,
+                ActivationPattern.of(z, valid, sizes, b), Margins.hashes(digests), bounds);
+    }
 
-    /** Directional certificates (raw units) of every example along every row of {@code directions}: (N, nDir). */
-    double[][] directional(INDArray raw, INDArray directions);
+    /**
+     * Exact input gradients of every neuron in raw units, one (N, size, D) array per neuron group
+     * whose [n, j, :] is grad_x z_j at example n; for inspection and tests (memory grows as
+     * N * neurons * D).
+     */
+    public INDArray[] jacobians(INDArray raw) {
+        int b = (int) raw.size(0);
+        int d = net.inputSize();
+        Linearization lin = linearizer.linearize(raw, null);
+        INDArray[] out = new INDArray[lin.values().sizes().length];
+        lin.pushCoordinates(0, d, (i, t, isShared) -> {
+            long h = t.size(1);
+            INDArray st = isShared ? org.nd4j.linalg.factory.Nd4j.tile(t.reshape(1, d, h), b, 1, 1) : t.reshape('c', b, d, h);
+            out[i] = st.permute(0, 2, 1).dup('c');
+        });
+        return out;
+    }
+
+    /**
+     * Directional certificates (METHOD.md section 2): for each example x and each direction v (a row
+     * of {@code directions}, raw input units), the largest t such that every point x + s v with
+     * 0 <= s < t lies in the linear region of x; {@code +inf} when no neuron moves toward its
+     * threshold along v. The directions are pushed through the linearised network (no Jacobian is
+     * formed); not shrunk.
+     *
+     * @return (N, nDir) steps
+     */
+    public double[][] directional(INDArray raw, INDArray directions) {
+        if (directions.rank() != 2 || directions.size(1) != net.inputSize()) {
+            throw new IllegalArgumentException("directions must be (nDir, " + net.inputSize() + ")");
+        }
+        int b = (int) raw.size(0);
+        double[][] steps = new double[b][(int) directions.size(0)];
+        for (double[] row : steps) {
+            Arrays.fill(row, Double.POSITIVE_INFINITY);
+        }
+        try (MemoryWorkspace ws = Workspaces.open("directional")) {
+            Linearization lin = linearizer.linearize(raw, null);
+            NeuronValues nv = lin.values();
+            lin.pushDirections(directions, (i, t, isShared) -> Margins.directionalSteps(Host.pull(t), isShared, nv.z()[i],
+                    nv.valid()[i], nv.sizes()[i], steps));
+        }
+        return steps;
+    }
 }

@@ -348,7 +348,7 @@ public final class CertificationJob {
             String split, int soundExamples, int gradExamples, Options options) {
         org.nd4j.linalg.api.ndarray.INDArray x = shard.allFeatures();
         int[] lengths = shard.lengths(LabeledData.identity(shard.size()), 0, shard.size());
-        Certification c = RegionCertifier.of(net).withCoordinateBounds(options.coordinateBounds()).certify(x, lengths);
+        Certification c = new RegionCertifier(net).withCoordinateBounds(options.coordinateBounds()).certify(x, lengths);
         SoundnessCheck check = soundExamples > 0 ? new SoundnessCheck(net, options.soundnessPoints(), 1) : null;
         double[] xs = check == null ? null : org.rollspark.util.Host.pull(x);
         int d = shard.numFeatures();

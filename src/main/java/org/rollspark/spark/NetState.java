@@ -42,7 +42,7 @@ public record NetState(String architecture, Normalization normalization, boolean
     public Network toNet() {
         ExecutorInfo.logOnce();
         try {
-            return Network.of(new ObjectMapper().readTree(architecture), normalization,
+            return org.rollspark.model.Architectures.of(new ObjectMapper().readTree(architecture), normalization,
                     Host.array(params, dataType(), params.length));
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -17,7 +17,7 @@ import org.rollspark.Provenance;
 import org.rollspark.data.LabeledData;
 import org.rollspark.loss.LossValue;
 import org.rollspark.net.Network;
-import org.rollspark.net.ModelIO;
+import org.rollspark.model.ModelIO;
 import org.rollspark.train.EpochStats;
 import org.rollspark.train.LocalTrainer;
 import org.rollspark.train.Optimizer;
@@ -285,7 +285,7 @@ public final class ParameterAveragingTrainer {
      * parameters, added up and set on the driver. No-op for networks without batch norm.
      */
     private void recalibrate(JavaRDD<LabeledData> shards, Network net, int workers) {
-        if (!(net instanceof org.rollspark.graph.GraphNet g) || !g.hasBatchNorm()) {
+        if (!net.hasBatchNorm()) {
             return;
         }
         sc.setJobDescription("roll: batch-norm statistics");
@@ -294,7 +294,7 @@ public final class ParameterAveragingTrainer {
         try {
             List<double[]> parts = shards.map(new BatchNormSums(bNet, perShard, config.train().evalBatchSize())).collect();
             double[] sums = inShardOrder(parts.subList(1, parts.size()), parts.get(0), new AddSums());
-            g.setBatchNormStatistics(sums);
+            net.setBatchNormStatistics(sums);
         } finally {
             bNet.destroy();
         }

@@ -17,7 +17,7 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.rollspark.loss.LossValue;
-import org.rollspark.net.ModelIO;
+import org.rollspark.model.ModelIO;
 import org.rollspark.net.Network;
 import org.rollspark.net.Npy;
 import org.rollspark.train.EpochStats;

@@ -47,7 +47,7 @@ public final class LocalTrainer {
         }
         Optimizer opt = config.newOptimizer(net.params().length(), net.dataType());
         RollLoss loss = config.loss();
-        RollLoss.Gradient grad = loss.gradientFor(net);
+        org.rollspark.net.Gradient grad = loss.gradientFor(net);
         List<EpochStats> epochs = new ArrayList<>();
         INDArray best = null;
         double bestLoss = Double.POSITIVE_INFINITY;
@@ -80,7 +80,7 @@ public final class LocalTrainer {
      * (the last may be smaller), updating {@code net} in place; returns the summed training loss. The
      * sampled coordinates of a sampled loss are drawn with {@link #stepSeed}({@code seed}, position).
      */
-    public static LossValue runBatches(Network net, RollLoss.Gradient grad, Optimizer opt, RollLoss loss,
+    public static LossValue runBatches(Network net, org.rollspark.net.Gradient grad, Optimizer opt, RollLoss loss,
             LabeledData data, int[] order, int from, int to, int batchSize, long seed, String where) {
         LossValue sum = LossValue.empty();
         for (int b = from; b < to; b += batchSize) {
@@ -102,10 +102,10 @@ public final class LocalTrainer {
 
     /**
      * Per-channel batch-norm sums over the first {@code limit} examples of {@code data}, in batches
-     * (null when the network has no batch norm). See {@link org.rollspark.graph.BatchNorm}.
+     * (null when the network has no batch norm). See {@link Network#batchNormSums}.
      */
     public static double[] batchNormSums(Network net, LabeledData data, int limit, int batchSize) {
-        if (!(net instanceof org.rollspark.graph.GraphNet g) || !g.hasBatchNorm()) {
+        if (!net.hasBatchNorm()) {
             return null;
         }
         int n = Math.min(limit, data.size());
@@ -119,7 +119,7 @@ public final class LocalTrainer {
             if (to - from < 2 && sums != null) {
                 break; // a batch of one has no spread
             }
-            double[] s = g.batchNormSums(data.features(order, from, to), null);
+            double[] s = net.batchNormSums(data.features(order, from, to), null);
             if (sums == null) {
                 sums = s;
             } else {
@@ -135,7 +135,7 @@ public final class LocalTrainer {
     static void recalibrate(Network net, LabeledData data, int limit, int batchSize) {
         double[] sums = batchNormSums(net, data, limit, batchSize);
         if (sums != null) {
-            ((org.rollspark.graph.GraphNet) net).setBatchNormStatistics(sums);
+            net.setBatchNormStatistics(sums);
         }
     }
 

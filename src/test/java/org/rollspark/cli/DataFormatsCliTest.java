@@ -19,7 +19,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.rollspark.data.DataFormatsTest;
-import org.rollspark.net.ModelIO;
+import org.rollspark.model.ModelIO;
 
 /**
  * Every data format through the command line on Spark local mode: a model trains on data read on the

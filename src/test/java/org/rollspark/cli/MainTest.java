@@ -11,7 +11,7 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.rollspark.net.ModelIO;
+import org.rollspark.model.ModelIO;
 
 /** The command line end to end, on Spark local mode. */
 class MainTest {

@@ -15,7 +15,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.rollspark.TestNets;
 import org.rollspark.graph.GraphNet;
 import org.rollspark.net.Activation;
-import org.rollspark.net.DenseNet;
+import org.rollspark.dense.DenseNet;
 import org.rollspark.util.Host;
 
 /**
@@ -87,14 +87,14 @@ class GraphLossTest {
     void denseGraphAgreesWithTheDenseImplementation() {
         for (Aggregation agg : new Aggregation[] {Aggregation.mean(), Aggregation.top(30), Aggregation.maximum()}) {
             DenseNet dense = TestNets.net(21, Activation.leakyRelu(0.1), 9, 6, 5, 4, 3);
-            GraphNet graph = GraphNet.fromDense(dense);
+            GraphNet graph = GraphNet.dense(dense.sizes(), dense.activation(), dense.normalization(), dense.params());
             INDArray x = TestNets.uniform(2, 6, 9, -1, 1, DataType.DOUBLE);
             int[] y = TestNets.labels(3, 6, 3);
             RollLoss loss = new RollLoss(0.9, 0.6, agg);
             INDArray gd = Nd4j.create(DataType.DOUBLE, dense.params().length());
             INDArray gg = Nd4j.create(DataType.DOUBLE, dense.params().length());
             LossValue vd = loss.valueAndGradient(dense, x, y, gd);
-            LossValue vg = GraphLoss.compute(loss, graph, x, y, null, gg, 0, true);
+            LossValue vg = loss.compute(graph, x, y, null, TestNets.gradient(gg), 0, true);
             assertEquals(vd.total(), vg.total(), 1e-12 * Math.abs(vd.total()), agg.spec());
             assertEquals(vd.rollTerm(), vg.rollTerm(), 1e-12 * Math.abs(vd.rollTerm()), agg.spec());
             double diff = gd.sub(gg).norm2Number().doubleValue();
@@ -127,7 +127,7 @@ class GraphLossTest {
                 for (int w = 0; w < 2; w++) {
                     net.useWindows(w == 0);
                     grads[w] = Nd4j.create(DataType.DOUBLE, net.params().length());
-                    values[w] = GraphLoss.compute(loss, net, x, y, null, grads[w], 77, training);
+                    values[w] = loss.compute(net, x, y, null, TestNets.gradient(grads[w]), 77, training);
                 }
                 assertEquals(values[1].rollTerm(), values[0].rollTerm(), 1e-12 * values[1].rollTerm(), what);
                 double diff = grads[0].sub(grads[1]).norm2Number().doubleValue();
@@ -137,7 +137,7 @@ class GraphLossTest {
         org.rollspark.region.Certification[] certs = new org.rollspark.region.Certification[2];
         for (int w = 0; w < 2; w++) {
             net.useWindows(w == 0);
-            certs[w] = new org.rollspark.region.GraphCertifier(net, 64).withCoordinateBlock(50).certify(x);
+            certs[w] = new org.rollspark.region.RegionCertifier(net, 64).withCoordinateBlock(50).certify(x);
         }
         net.useWindows(true);
         for (org.rollspark.region.Norm p : org.rollspark.region.Norm.values()) {
@@ -168,13 +168,13 @@ class GraphLossTest {
         int[] lengths = c.lengths() == null ? null : java.util.Arrays.copyOf(c.lengths(), n);
         long p = net.params().length();
         INDArray gExact = Nd4j.create(DataType.DOUBLE, p);
-        double vExact = GraphLoss.compute(exact, net, x, y, lengths, gExact, 0, false).rollTerm();
+        double vExact = exact.compute(net, x, y, lengths, TestNets.gradient(gExact), 0, false).rollTerm();
         int[] coords = new SplittableRandom(3).ints(4, 0, (int) p).toArray();
         int draws = 600;
         double[][] samples = new double[1 + coords.length][draws];
         INDArray g = Nd4j.create(DataType.DOUBLE, p);
         for (int i = 0; i < draws; i++) {
-            samples[0][i] = GraphLoss.compute(sampled, net, x, y, lengths, g, 1000 + i, false).rollTerm();
+            samples[0][i] = sampled.compute(net, x, y, lengths, TestNets.gradient(g), 1000 + i, false).rollTerm();
             for (int j = 0; j < coords.length; j++) {
                 samples[1 + j][i] = g.getDouble(coords[j]);
             }
@@ -182,7 +182,7 @@ class GraphLossTest {
         double[] expected = new double[1 + coords.length];
         expected[0] = vExact;
         INDArray gVan = Nd4j.create(DataType.DOUBLE, p);
-        GraphLoss.compute(RollLoss.vanilla(), net, x, y, lengths, gVan, 0, false);
+        RollLoss.vanilla().compute(net, x, y, lengths, TestNets.gradient(gVan), 0, false);
         for (int j = 0; j < coords.length; j++) {
             expected[1 + j] = gExact.getDouble(coords[j]);
         }
@@ -215,7 +215,7 @@ class GraphLossTest {
             long seed) {
         double[] p0 = Host.pull(net.params());
         INDArray grad = Nd4j.create(DataType.DOUBLE, p0.length);
-        GraphLoss.compute(loss, net, x, y, lengths, grad, seed, training);
+        loss.compute(net, x, y, lengths, TestNets.gradient(grad), seed, training);
         double[] g = Host.pull(grad);
         boolean[] frozen = new boolean[p0.length];
         for (org.rollspark.graph.Layer.Param t : net.parameterTensors()) {
@@ -243,7 +243,7 @@ class GraphLossTest {
                 double[] q = p0.clone();
                 q[i] += s == 0 ? h : -h;
                 Host.push(q, net.params());
-                fd[s] = GraphLoss.compute(loss, net, x, y, lengths, null, seed, training).total();
+                fd[s] = loss.compute(net, x, y, lengths, null, seed, training).total();
             }
             double num = (fd[0] - fd[1]) / (2 * h);
             maxErr = Math.max(maxErr, Math.abs(num - g[i]));

@@ -13,7 +13,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.rollspark.TestNets;
 import org.rollspark.net.Activation;
-import org.rollspark.net.DenseNet;
+import org.rollspark.dense.DenseNet;
 import org.rollspark.util.Host;
 
 /** Finite-difference checks (float64) of the full ROLL loss gradient. */

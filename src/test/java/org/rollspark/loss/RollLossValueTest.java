@@ -9,8 +9,8 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.rollspark.TestNets;
 import org.rollspark.net.Activation;
-import org.rollspark.net.DenseNet;
-import org.rollspark.net.ForwardPass;
+import org.rollspark.dense.DenseNet;
+import org.rollspark.dense.DenseActivations;
 import org.rollspark.region.Norm;
 import org.rollspark.region.RegionReference;
 import org.rollspark.util.Host;
@@ -28,7 +28,7 @@ class RollLossValueTest {
                 double lambda = 0.9;
                 double c = 0.4;
                 LossValue v = new RollLoss(lambda, c, agg).value(net, x, y);
-                ForwardPass fp = net.forward(x);
+                DenseActivations fp = net.activations(x);
                 double term = 0;
                 for (int e = 0; e < 5; e++) {
                     double[] t = new double[net.numNeurons()];

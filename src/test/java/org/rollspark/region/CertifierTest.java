@@ -10,8 +10,8 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.rollspark.TestNets;
 import org.rollspark.net.Activation;
-import org.rollspark.net.DenseNet;
-import org.rollspark.net.ForwardPass;
+import org.rollspark.dense.DenseNet;
+import org.rollspark.dense.DenseActivations;
 import org.rollspark.net.Init;
 import org.rollspark.net.Normalization;
 import org.rollspark.util.Host;
@@ -38,8 +38,8 @@ class CertifierTest {
             for (Activation act : new Activation[] {Activation.relu(), Activation.leakyRelu(0.15)}) {
                 DenseNet net = net(s, act);
                 INDArray x = TestNets.uniform(s, 7, net.inputSize(), -1, 2, DataType.DOUBLE);
-                INDArray[] jac = new Certifier(net, 3).jacobians(x);
-                ForwardPass fp = net.forward(x);
+                INDArray[] jac = new RegionCertifier(net, 3).jacobians(x);
+                DenseActivations fp = net.activations(x);
                 for (int i = 0; i < net.numHidden(); i++) {
                     double[] j = Host.pull(jac[i]);
                     int h = net.hiddenSize(i);
@@ -62,8 +62,8 @@ class CertifierTest {
     void marginsAreTheNearestHyperplaneDistances() {
         DenseNet net = net(0, Activation.leakyRelu(0.05));
         INDArray x = TestNets.uniform(3, 9, net.inputSize(), -1, 2, DataType.DOUBLE);
-        Certification c = new Certifier(net, 4).certify(x);
-        ForwardPass fp = net.forward(x);
+        Certification c = new RegionCertifier(net, 4).certify(x);
+        DenseActivations fp = net.activations(x);
         for (int e = 0; e < 9; e++) {
             for (Norm p : Norm.values()) {
                 double best = Double.POSITIVE_INFINITY;
@@ -97,7 +97,7 @@ class CertifierTest {
                 int d = net.inputSize();
                 int n = 6;
                 INDArray x = TestNets.uniform(40 + s, n, d, -1, 2, DataType.DOUBLE);
-                Certifier cert = new Certifier(net, 4);
+                RegionCertifier cert = new RegionCertifier(net, 4);
                 Certification c = cert.certify(x);
                 INDArray[] jac = cert.jacobians(x);
                 double[] xs = Host.pull(x);
@@ -144,7 +144,7 @@ class CertifierTest {
                     double[] jl = Host.pull(jac[bl]);
                     System.arraycopy(jl, (e * h + bu) * d, g, 0, d);
                     double gn = RegionReference.norm(g, Norm.L2);
-                    double z = net.forward(x.getRow(e, true)).preactHost()[bl][bu];
+                    double z = net.activations(x.getRow(e, true)).preactHost()[bl][bu];
                     double step = c.margin(Norm.L2, e) * (1 + 1e-6);
                     double[] q = x0.clone();
                     for (int k = 0; k < d; k++) {
@@ -167,7 +167,7 @@ class CertifierTest {
             int d = m.inputSize();
             INDArray x = TestNets.uniform(5, 4, d, -1, 2, DataType.DOUBLE);
             INDArray dirs = TestNets.uniform(6, 5, d, -1, 1, DataType.DOUBLE);
-            double[][] steps = new Certifier(m).directional(x, dirs);
+            double[][] steps = new RegionCertifier(m).directional(x, dirs);
             double[] xs = Host.pull(x);
             double[] ds = Host.pull(dirs);
             for (int e = 0; e < 4; e++) {
@@ -204,13 +204,13 @@ class CertifierTest {
             DenseNet net = net(sh, Activation.leakyRelu(0.1));
             int d = net.inputSize();
             INDArray x = TestNets.uniform(70 + sh, 5, d, -1, 2, DataType.DOUBLE);
-            Certification c = new Certifier(net, 2).withCoordinateBounds(true).certify(x);
+            Certification c = new RegionCertifier(net, 2).withCoordinateBounds(true).certify(x);
             double[] axes = new double[2 * d * d];
             for (int k = 0; k < d; k++) {
                 axes[k * d + k] = 1;
                 axes[(d + k) * d + k] = -1;
             }
-            double[][] steps = new Certifier(net).directional(x, Host.array(axes, DataType.DOUBLE, 2 * d, d));
+            double[][] steps = new RegionCertifier(net).directional(x, Host.array(axes, DataType.DOUBLE, 2 * d, d));
             for (int e = 0; e < 5; e++) {
                 double[] b = c.coordinateBounds(e);
                 for (int q = 0; q < 2 * d; q++) {
@@ -222,7 +222,7 @@ class CertifierTest {
                 }
             }
         }
-        assertEquals(null, new Certifier(net(0, Activation.relu())).certify(
+        assertEquals(null, new RegionCertifier(net(0, Activation.relu())).certify(
                 TestNets.uniform(1, 2, 6, 0, 1, DataType.DOUBLE)).coordinateBounds(0));
     }
 
@@ -232,8 +232,8 @@ class CertifierTest {
         for (int sh = 0; sh < SHAPES.length; sh++) {
             DenseNet net = net(sh, Activation.leakyRelu(0.1));
             INDArray x = TestNets.uniform(90 + sh, 7, net.inputSize(), -1, 2, DataType.DOUBLE);
-            Certification whole = new Certifier(net, 4).withCoordinateBounds(true).certify(x);
-            Certification blocks = new Certifier(net, 4).withCoordinateBounds(true).withCoordinateBlock(3).certify(x);
+            Certification whole = new RegionCertifier(net, 4).withCoordinateBounds(true).certify(x);
+            Certification blocks = new RegionCertifier(net, 4).withCoordinateBounds(true).withCoordinateBlock(3).certify(x);
             for (int e = 0; e < 7; e++) {
                 for (Norm p : Norm.values()) {
                     assertEquals(whole.margin(p, e), blocks.margin(p, e), 1e-12 * whole.margin(p, e));
@@ -252,9 +252,9 @@ class CertifierTest {
         int d = 3 * 224 * 224;
         DenseNet net = DenseNet.init(new int[] {d, 64, 32, 10}, Activation.relu(), Normalization.scalar(0.45, 0.25),
                 Init.UNIFORM_FAN_IN, 1, DataType.FLOAT);
-        Certifier certifier = new Certifier(net);
+        RegionCertifier certifier = new RegionCertifier(net);
         assertTrue(certifier.coordinateBlock(certifier.chunkSize()) < d, "the Jacobian is processed in blocks");
-        Certification c = certifier.certify(org.rollspark.TestData.uniform(3, 20, d));
+        Certification c = certifier.certify(TestNets.uniform(3, 20, d, 0, 1, DataType.FLOAT));
         for (int e = 0; e < 20; e++) {
             for (Norm p : Norm.values()) {
                 assertTrue(c.margin(p, e) > 0 && Double.isFinite(c.margin(p, e)));
@@ -271,7 +271,7 @@ class CertifierTest {
     }
 
     static ActivationPattern pattern(DenseNet net, double[] x) {
-        ForwardPass fp = net.forward(Host.array(x, DataType.DOUBLE, 1, x.length));
+        DenseActivations fp = net.activations(Host.array(x, DataType.DOUBLE, 1, x.length));
         int[] h = new int[net.numHidden()];
         for (int i = 0; i < h.length; i++) {
             h[i] = net.hiddenSize(i);

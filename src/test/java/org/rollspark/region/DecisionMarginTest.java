@@ -10,8 +10,8 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.rollspark.TestNets;
 import org.rollspark.net.Activation;
-import org.rollspark.net.DenseNet;
-import org.rollspark.net.ForwardPass;
+import org.rollspark.dense.DenseNet;
+import org.rollspark.dense.DenseActivations;
 import org.rollspark.net.Init;
 import org.rollspark.net.Normalization;
 import org.rollspark.util.Host;
@@ -28,8 +28,8 @@ class DecisionMarginTest {
         for (int[] sizes : new int[][] {{6, 8, 7, 4}, {5, 9, 3}}) {
             DenseNet net = net(sizes, Activation.leakyRelu(0.1), sizes.length);
             INDArray x = TestNets.uniform(2, 7, sizes[0], -1, 2, DataType.DOUBLE);
-            Certification c = new Certifier(net, 3).certify(x);
-            ForwardPass fp = net.forward(x);
+            Certification c = new RegionCertifier(net, 3).certify(x);
+            DenseActivations fp = net.activations(x);
             double[] f = Host.pull(fp.logits());
             int k = net.outputSize();
             for (int e = 0; e < 7; e++) {
@@ -96,7 +96,7 @@ class DecisionMarginTest {
                 System.arraycopy(points.get(e), 0, xs, e * d, d);
             }
             INDArray x = Host.array(xs, DataType.DOUBLE, n, d);
-            Certification c = new Certifier(net).certify(x);
+            Certification c = new RegionCertifier(net).certify(x);
             for (int e = 0; e < n; e++) {
                 double[] x0 = java.util.Arrays.copyOfRange(xs, e * d, (e + 1) * d);
                 int pred = c.pred(e);
@@ -124,7 +124,7 @@ class DecisionMarginTest {
                 }
                 // where the decision hyperplane is nearer than the region boundary, crossing it flips the class
                 if (c.decisionMargin(Norm.L2, e) < c.margin(Norm.L2, e)) {
-                    ForwardPass fp = net.forward(Host.array(x0, DataType.DOUBLE, 1, d));
+                    DenseActivations fp = net.activations(Host.array(x0, DataType.DOUBLE, 1, d));
                     double[] f = Host.pull(fp.logits());
                     double[] gc = RegionReference.logitGradient(net, fp, 0, pred);
                     int worst = -1;
@@ -161,7 +161,7 @@ class DecisionMarginTest {
     void certifiedAccuracyCountsEveryExampleInTheDenominator() {
         DenseNet net = net(new int[] {4, 6, 3}, Activation.relu(), 3);
         INDArray x = TestNets.uniform(5, 20, 4, -1, 1, DataType.DOUBLE);
-        Certification c = new Certifier(net).certify(x);
+        Certification c = new RegionCertifier(net).certify(x);
         int[] labels = new int[20];
         for (int i = 0; i < 20; i++) {
             labels[i] = i % 2 == 0 ? c.pred(i) : (c.pred(i) + 1) % 3; // half right, half wrong
@@ -186,7 +186,7 @@ class DecisionMarginTest {
         int d = 5;
         int n = 15;
         double[] base = Host.pull(TestNets.uniform(4, n, d, -2, 2, DataType.DOUBLE));
-        Certification c0 = new Certifier(net).certify(Host.array(base, DataType.DOUBLE, n, d));
+        Certification c0 = new RegionCertifier(net).certify(Host.array(base, DataType.DOUBLE, n, d));
         double[] both = new double[2 * n * d];
         System.arraycopy(base, 0, both, 0, n * d);
         SplittableRandom rng = new SplittableRandom(3);
@@ -197,7 +197,7 @@ class DecisionMarginTest {
                 both[(n + e) * d + k] = base[e * d + k] + s * u[k];
             }
         }
-        Certification c = new Certifier(net, 4).certify(Host.array(both, DataType.DOUBLE, 2 * n, d));
+        Certification c = new RegionCertifier(net, 4).certify(Host.array(both, DataType.DOUBLE, 2 * n, d));
         for (int e = 0; e < n; e++) {
             assertEquals(c.pattern(e), c.pattern(n + e), "moved inside its region");
             assertEquals(c.jacobianHash(e), c.jacobianHash(n + e));

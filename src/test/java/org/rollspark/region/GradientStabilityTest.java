@@ -8,8 +8,8 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.rollspark.TestNets;
 import org.rollspark.net.Activation;
-import org.rollspark.net.DenseNet;
-import org.rollspark.net.ForwardPass;
+import org.rollspark.dense.DenseNet;
+import org.rollspark.dense.DenseActivations;
 import org.rollspark.net.Init;
 import org.rollspark.net.Normalization;
 import org.rollspark.util.Host;
@@ -24,7 +24,7 @@ class GradientStabilityTest {
     void logitGradientsMatchBackPropagation() {
         DenseNet net = net();
         INDArray x = TestNets.uniform(3, 5, 6, 0, 1, DataType.DOUBLE);
-        ForwardPass fp = net.forward(x);
+        DenseActivations fp = net.activations(x);
         GradientStability gs = new GradientStability(net, 0.1, 0, 1);
         for (int cls = 0; cls < 3; cls++) {
             double[] g = gs.logitGradients(Host.pull(x), 5, cls);
@@ -42,7 +42,7 @@ class GradientStabilityTest {
     void noDistortionInsideTheLinearRegionSomeOutside() {
         DenseNet net = net();
         INDArray xs = TestNets.uniform(8, 4, 6, 0.3, 0.7, DataType.DOUBLE);
-        Certification c = new Certifier(net).certify(xs);
+        Certification c = new RegionCertifier(net).certify(xs);
         double[] all = Host.pull(xs);
         for (int e = 0; e < 4; e++) {
             double[] x = java.util.Arrays.copyOfRange(all, e * 6, (e + 1) * 6);

@@ -15,7 +15,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.rollspark.TestNets;
 import org.rollspark.graph.GraphNet;
-import org.rollspark.graph.Pass;
+import org.rollspark.graph.Tape;
 import org.rollspark.util.Host;
 
 /**
@@ -62,8 +62,8 @@ class GraphCertifierTest {
 
     /** grad_x z_j in raw units by back-propagating a unit gradient from neuron j alone. */
     static double[] neuronGradient(GraphNet net, INDArray row, int[] len, int group, int unit) {
-        GraphNet.Forward fw = net.forward(row, false, len, null);
-        Pass.Neurons g = fw.neurons().get(group);
+        org.rollspark.graph.GraphForward fw = net.forward(row, false, len, null);
+        Tape.Neurons g = fw.neurons().get(group);
         double[] dz = new double[g.size()];
         dz[unit] = 1;
         g.setZGradient(Host.array(dz, DataType.DOUBLE, 1, g.size()));
@@ -92,14 +92,14 @@ class GraphCertifierTest {
     void jacobiansMatchPerNeuronBackpropagationAndMarginsTheBruteForce(Case c) {
         GraphNet net = net(c, 3);
         INDArray x = inputs(c, 5);
-        INDArray[] jac = new GraphCertifier(net, 4).jacobians(x);
-        GraphNet.Forward fw = net.forward(x, false, c.lengths(), null);
-        Certification cert = new GraphCertifier(net, 4).withCoordinateBlock(7).certify(x, c.lengths());
+        INDArray[] jac = new RegionCertifier(net, 4).jacobians(x);
+        org.rollspark.graph.GraphForward fw = net.forward(x, false, c.lengths(), null);
+        Certification cert = new RegionCertifier(net, 4).withCoordinateBlock(7).certify(x, c.lengths());
         SplittableRandom rng = new SplittableRandom(1);
         for (int e = 0; e < x.size(0); e++) {
             double[] best = {Double.POSITIVE_INFINITY, Double.POSITIVE_INFINITY, Double.POSITIVE_INFINITY};
             for (int i = 0; i < jac.length; i++) {
-                Pass.Neurons grp = fw.neurons().get(i);
+                Tape.Neurons grp = fw.neurons().get(i);
                 int h = grp.size();
                 double[] z = Host.pull(grp.z());
                 double[] valid = grp.valid() == null ? null : Host.pull(grp.valid());
@@ -140,7 +140,7 @@ class GraphCertifierTest {
     void patternsHoldInsideTheCertifiedBallsAndTheBindingNeuronFlipsJustBeyond(Case c) {
         GraphNet net = net(c, 7);
         INDArray x = inputs(c, 9);
-        Certification cert = new GraphCertifier(net, 4).certify(x, c.lengths());
+        Certification cert = new RegionCertifier(net, 4).certify(x, c.lengths());
         SplittableRandom rng = new SplittableRandom(2);
         int d = c.d();
         double[] xs = Host.pull(x);
@@ -172,7 +172,7 @@ class GraphCertifierTest {
             int layer = cert.bindingLayer(Norm.L2, e);
             int unit = cert.bindingUnit(Norm.L2, e);
             double[] g = neuronGradient(net, row(x, e), le, layer, unit);
-            GraphNet.Forward fw = net.forward(row(x, e), false, le, null);
+            org.rollspark.graph.GraphForward fw = net.forward(row(x, e), false, le, null);
             double z = fw.neurons().get(layer).z().getDouble(0, unit);
             double gn = RegionReference.norm(g, Norm.L2);
             double step = cert.margin(Norm.L2, e) * (1 + 1e-6);
@@ -226,7 +226,7 @@ class GraphCertifierTest {
         for (int i = 0; i < dirs.length; i++) {
             dirs[i] = rng.nextGaussian();
         }
-        GraphCertifier cert = new GraphCertifier(net, 2);
+        RegionCertifier cert = new RegionCertifier(net, 2);
         double[][] steps = cert.directional(x, Host.array(dirs, DataType.DOUBLE, 3, d));
         double[] xs = Host.pull(x);
         for (int e = 0; e < 3; e++) {
@@ -251,7 +251,7 @@ class GraphCertifierTest {
             eye[(d + k) * d + k] = -1;
         }
         double[][] along = cert.directional(x, Host.array(eye, DataType.DOUBLE, 2 * d, d));
-        Certification full = new GraphCertifier(net, 2).withCoordinateBounds(true).withCoordinateBlock(5).certify(x);
+        Certification full = new RegionCertifier(net, 2).withCoordinateBounds(true).withCoordinateBlock(5).certify(x);
         for (int e = 0; e < 3; e++) {
             double[] b = full.coordinateBounds(e);
             for (int q = 0; q < 2 * d; q++) {
@@ -265,7 +265,7 @@ class GraphCertifierTest {
     void decisionMarginsMatchPerClassBackpropagation(Case c) {
         GraphNet net = net(c, 19);
         INDArray x = inputs(c, 21);
-        Certification cert = new GraphCertifier(net, 4).certify(x, c.lengths());
+        Certification cert = new RegionCertifier(net, 4).certify(x, c.lengths());
         int k = net.outputSize();
         for (int e = 0; e < x.size(0); e++) {
             int[] le = len(c.lengths(), e);
@@ -273,7 +273,7 @@ class GraphCertifierTest {
             int pred = cert.pred(e);
             double[][] grads = new double[k][];
             for (int cls = 0; cls < k; cls++) {
-                GraphNet.Forward fw = net.forward(row(x, e), false, le, null);
+                org.rollspark.graph.GraphForward fw = net.forward(row(x, e), false, le, null);
                 double[] onehot = new double[k];
                 onehot[cls] = 1;
                 grads[cls] = Host.pull(fw.inputGradient(Host.array(onehot, DataType.DOUBLE, 1, k)));
@@ -302,8 +302,8 @@ class GraphCertifierTest {
     void float32MarginsNeverExceedFloat64Ones() {
         GraphNet net = net(RESNET, 23);
         INDArray x = inputs(RESNET, 25);
-        Certification c64 = new GraphCertifier(net, 4).certify(x);
-        Certification c32 = new GraphCertifier(net.castTo(DataType.FLOAT), 4).certify(x.castTo(DataType.FLOAT));
+        Certification c64 = new RegionCertifier(net, 4).certify(x);
+        Certification c32 = new RegionCertifier(net.castTo(DataType.FLOAT), 4).certify(x.castTo(DataType.FLOAT));
         for (int e = 0; e < x.size(0); e++) {
             assertEquals(c64.pattern(e), c32.pattern(e));
             for (Norm p : Norm.values()) {

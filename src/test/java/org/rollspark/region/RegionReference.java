@@ -1,7 +1,7 @@
 package org.rollspark.region;
 
-import org.rollspark.net.DenseNet;
-import org.rollspark.net.ForwardPass;
+import org.rollspark.dense.DenseNet;
+import org.rollspark.dense.DenseActivations;
 import org.rollspark.util.Host;
 
 /** Slow, obviously-correct references: per-neuron back-propagation in plain Java doubles. */
@@ -9,7 +9,7 @@ public final class RegionReference {
     private RegionReference() {}
 
     /** grad_x z_j (raw units) of hidden neuron j of layer i at example e, by back-propagating e_j. */
-    public static double[] neuronGradient(DenseNet net, ForwardPass fp, int e, int layer, int unit) {
+    public static double[] neuronGradient(DenseNet net, DenseActivations fp, int e, int layer, int unit) {
         double[] g = new double[net.hiddenSize(layer)];
         g[unit] = 1;
         for (int l = layer; l >= 0; l--) {
@@ -37,7 +37,7 @@ public final class RegionReference {
     }
 
     /** grad_x f_cls (raw units) of logit cls at example e, by back-propagation. */
-    public static double[] logitGradient(DenseNet net, ForwardPass fp, int e, int cls) {
+    public static double[] logitGradient(DenseNet net, DenseActivations fp, int e, int cls) {
         int last = net.numLayers() - 1;
         double[] w = Host.pull(net.weight(last));
         int in = net.sizes()[last];

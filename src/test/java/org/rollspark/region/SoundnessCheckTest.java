@@ -11,7 +11,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.rollspark.data.LabeledData;
 import org.rollspark.net.Activation;
-import org.rollspark.net.DenseNet;
+import org.rollspark.dense.DenseNet;
 import org.rollspark.net.Init;
 import org.rollspark.net.Normalization;
 
@@ -24,7 +24,7 @@ class SoundnessCheckTest {
         DenseNet net = DenseNet.init(new int[] {784, 64, 64, 10}, Activation.relu(), Normalization.mnist(),
                 Init.UNIFORM_FAN_IN, 2, DataType.FLOAT);
         INDArray x = test.allFeatures();
-        Certification c = new Certifier(net).certify(x);
+        Certification c = new RegionCertifier(net).certify(x);
         long[] ids = IntStream.range(0, 12).asLongStream().toArray();
         SoundnessCheck.Report r = new SoundnessCheck(net, 50, 1).verify(x, c, test.labels(), ids, 12);
         assertEquals(12, r.examples());
@@ -41,7 +41,7 @@ class SoundnessCheckTest {
         DenseNet b = DenseNet.init(new int[] {784, 32, 10}, Activation.relu(), Normalization.mnist(), Init.UNIFORM_FAN_IN, 2,
                 DataType.FLOAT);
         INDArray x = test.allFeatures();
-        Certification c = new Certifier(a).certify(x);
+        Certification c = new RegionCertifier(a).certify(x);
         long[] ids = IntStream.range(0, 6).asLongStream().toArray();
         SoundnessCheck.Report r = new SoundnessCheck(b, 20, 1).verify(x, c, test.labels(), ids, 6);
         assertTrue(r.violations() > 0, "violations expected: " + r);

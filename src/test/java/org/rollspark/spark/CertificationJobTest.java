@@ -22,11 +22,11 @@ import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.rollspark.data.LabeledData;
 import org.rollspark.net.Activation;
-import org.rollspark.net.DenseNet;
+import org.rollspark.dense.DenseNet;
 import org.rollspark.net.Init;
 import org.rollspark.net.Normalization;
 import org.rollspark.region.Certification;
-import org.rollspark.region.Certifier;
+import org.rollspark.region.RegionCertifier;
 import org.rollspark.region.Norm;
 
 /** The certification job on local Spark, its Parquet output read back with Spark SQL. */
@@ -74,7 +74,7 @@ class CertificationJobTest {
 
         // the rows agree with certifying locally, example by example (up to the last digits, which vary
         // with the batch composition through the GEMM blocking)
-        Certification local = new Certifier(net).certify(test.allFeatures());
+        Certification local = new RegionCertifier(net).certify(test.allFeatures());
         List<Row> rows = spark.sql("SELECT example_id, eps_l2, pred, pattern_hash, bind_layer_l2, bind_unit_l2, label, "
                 + "dec_linf, cert_l2, cert_l1 FROM ex ORDER BY example_id").collectAsList();
         for (Row row : rows) {
@@ -134,7 +134,7 @@ class CertificationJobTest {
         assertTrue(c.getLong(3) > 0, "soundness points were tried");
         assertEquals(0L, c.getLong(4), "no soundness violation");
         assertTrue(c.getInt(5) <= 2, "binding layers index the three neuron groups");
-        Certification local = new org.rollspark.region.GraphCertifier(conv, 16).certify(small.allFeatures());
+        Certification local = new org.rollspark.region.RegionCertifier(conv, 16).certify(small.allFeatures());
         for (Row row : spark.sql("SELECT example_id, eps_l2 FROM gx").collectAsList()) {
             int i = (int) row.getLong(0);
             assertEquals(local.margin(Norm.L2, i), row.getDouble(1), 1e-9 * local.margin(Norm.L2, i));
@@ -147,7 +147,7 @@ class CertificationJobTest {
         LabeledData small = test.subset("small", new int[] {3, 4, 5, 6});
         CertificationJob.run(spark, net, "m1", small, "d", "test", out, "2026-11-24", "r4", 2, Map.of(),
                 CertificationJob.DEFAULT_RADII, new CertificationJob.Options(0, 2, true));
-        Certification local = new Certifier(net).withCoordinateBounds(true).certify(small.allFeatures());
+        Certification local = new RegionCertifier(net).withCoordinateBounds(true).certify(small.allFeatures());
         List<Row> rows = spark.read().parquet(out + "/examples").orderBy("example_id").collectAsList();
         assertEquals(4, rows.size());
         for (int i = 0; i < 4; i++) {

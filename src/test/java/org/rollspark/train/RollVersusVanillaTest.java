@@ -12,11 +12,11 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.rollspark.data.LabeledData;
 import org.rollspark.loss.RollLoss;
 import org.rollspark.net.Activation;
-import org.rollspark.net.DenseNet;
+import org.rollspark.dense.DenseNet;
 import org.rollspark.net.Init;
 import org.rollspark.net.Normalization;
 import org.rollspark.region.Certification;
-import org.rollspark.region.Certifier;
+import org.rollspark.region.RegionCertifier;
 import org.rollspark.region.Norm;
 import org.rollspark.util.Host;
 
@@ -36,7 +36,7 @@ class RollVersusVanillaTest {
                     Init.UNIFORM_FAN_IN, 7, DataType.FLOAT);
             TrainingHistory h = new LocalTrainer(new TrainConfig(4, 32, 7, "sgd", 0.02, 0.9, losses[i], 256)).fit(net, tv[0], tv[1]);
             assertEquals(4, h.epochs().size());
-            Certification c = new Certifier(net).certify(test.allFeatures());
+            Certification c = new RegionCertifier(net).certify(test.allFeatures());
             acc[i] = c.accuracy(test.labels());
             median[i] = c.quantile(Norm.L2, 0.5);
         }

@@ -1,4 +1,4 @@
-package org.rollspark.net;
+package org.rollspark.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -18,6 +18,11 @@ import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.rollspark.Provenance;
+import org.rollspark.dense.DenseNet;
+import org.rollspark.net.Activation;
+import org.rollspark.net.Init;
+import org.rollspark.net.Network;
+import org.rollspark.net.Normalization;
 import org.rollspark.TestNets;
 import org.rollspark.util.Host;
 
@@ -33,7 +38,7 @@ class ModelIOTest {
             Path dir = tmp.resolve("m-" + dt);
             Map<String, Object> prov = Provenance.record(Map.of("lr", 0.01, "epochs", 3), 5, "sha256:abc");
             ModelIO.save(net, dir, prov);
-            DenseNet back = ModelIO.load(dir);
+            DenseNet back = (DenseNet) ModelIO.load(dir);
             assertEquals(dt, back.dataType());
             assertArrayEquals(net.sizes(), back.sizes());
             assertEquals(net.activation(), back.activation());
@@ -77,7 +82,7 @@ class ModelIOTest {
                  "layers": [{"weight": "layer0.weight.npy", "bias": "layer0.bias.npy"},
                             {"weight": "layer1.weight.npy", "bias": "layer1.bias.npy"}]}
                 """);
-        DenseNet net = ModelIO.load(dir);
+        DenseNet net = (DenseNet) ModelIO.load(dir);
         double[] x = {0.9, 0.1, 0.4};
         double[] std = {0.25, 0.5, 1.0};
         double[] h = new double[4];
@@ -108,7 +113,7 @@ class ModelIOTest {
             }
             expected = Math.min(expected, Math.abs(z) / Math.sqrt(g2));
         }
-        org.rollspark.region.Certification c = new org.rollspark.region.Certifier(net)
+        org.rollspark.region.Certification c = new org.rollspark.region.RegionCertifier(net)
                 .certify(Host.array(x, DataType.DOUBLE, 1, 3));
         assertEquals(expected, c.margin(org.rollspark.region.Norm.L2, 0), 1e-12);
     }

@@ -1,11 +1,9 @@
-package org.rollspark.region;
+package org.rollspark.dense;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
-import org.rollspark.net.DenseNet;
-import org.rollspark.net.ForwardPass;
 import org.rollspark.util.Host;
 
 /**
@@ -46,7 +44,7 @@ public final class JacobianChain {
     }
 
     /** Slopes of the activations at a forward pass, (B, H_i) per hidden layer: 1 if z > 0 else alpha. */
-    public static INDArray[] slopes(DenseNet net, ForwardPass fp) {
+    public static INDArray[] slopes(DenseNet net, DenseActivations fp) {
         INDArray[] s = new INDArray[net.numHidden()];
         double alpha = net.activation().alpha();
         for (int i = 0; i < s.length; i++) {

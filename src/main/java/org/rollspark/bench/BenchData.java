@@ -1,16 +1,16 @@
-package org.rollspark;
+package org.rollspark.bench;
 
 import java.util.SplittableRandom;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.rollspark.util.Host;
 
-/** Seeded random inputs and labels for benchmarks and smoke runs (not for training real models). */
-public final class TestData {
-    private TestData() {}
+/** Seeded random inputs and labels for the benchmarks (not for training real models). */
+final class BenchData {
+    private BenchData() {}
 
     /** A (n, d) float32 matrix of uniform values in [0, 1). */
-    public static INDArray uniform(long seed, int n, int d) {
+    static INDArray uniform(long seed, int n, int d) {
         SplittableRandom r = new SplittableRandom(seed);
         double[] v = new double[n * d];
         for (int i = 0; i < v.length; i++) {
@@ -19,7 +19,7 @@ public final class TestData {
         return Host.array(v, DataType.FLOAT, n, d);
     }
 
-    public static int[] labels(long seed, int n, int k) {
+    static int[] labels(long seed, int n, int k) {
         SplittableRandom r = new SplittableRandom(seed);
         int[] y = new int[n];
         for (int i = 0; i < n; i++) {

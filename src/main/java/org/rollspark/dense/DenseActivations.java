@@ -1,4 +1,4 @@
-package org.rollspark.net;
+package org.rollspark.dense;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -11,7 +11,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *     in double precision
  * @param logits output logits (B, K); the logits are not neurons
  */
-public record ForwardPass(INDArray input, INDArray[] act, double[][] preactHost,
+public record DenseActivations(INDArray input, INDArray[] act, double[][] preactHost,
         INDArray logits) {
 
     public int batchSize() {

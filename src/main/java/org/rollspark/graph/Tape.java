@@ -12,7 +12,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * The state of one pass of a {@link GraphNet} over a batch: what forward cached for the other
  * passes, the neuron groups met on the way, and where parameter gradients go.
  */
-public final class Pass {
+public final class Tape {
     private final INDArray params;
     private final INDArray grads;
     private final int batch;
@@ -25,7 +25,7 @@ public final class Pass {
     private final List<Neurons> neurons = new ArrayList<>();
     private Map<BatchNorm, double[]> statistics;
 
-    Pass(INDArray params, INDArray grads, int batch, boolean training, int[] lengths) {
+    Tape(INDArray params, INDArray grads, int batch, boolean training, int[] lengths) {
         this.params = params;
         this.grads = grads;
         this.batch = batch;
@@ -128,7 +128,7 @@ public final class Pass {
      * pre-activations and slopes, validity for padded sequence steps, tangent pre-activations of the
      * latest tangent pass, and the loss's extra gradients with respect to either.
      */
-    public static final class Neurons {
+    public static final class Neurons implements org.rollspark.net.Neurons {
         private final Layer owner;
         private final int index;
         private final INDArray z;
@@ -158,11 +158,13 @@ public final class Pass {
             return index;
         }
 
+        @Override
         public int size() {
             return (int) z.size(1);
         }
 
         /** Base pre-activations, (batch, size). */
+        @Override
         public INDArray z() {
             return z;
         }
@@ -173,6 +175,7 @@ public final class Pass {
         }
 
         /** 1 for real neurons, 0 for padded sequence steps; null when all are real. */
+        @Override
         public INDArray valid() {
             return valid;
         }
@@ -220,6 +223,7 @@ public final class Pass {
         }
 
         /** Sets the loss's gradient with respect to z, (batch, size), consumed by the base backward. */
+        @Override
         public void setZGradient(INDArray g) {
             this.dz = g;
         }

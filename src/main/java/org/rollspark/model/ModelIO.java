@@ -1,4 +1,4 @@
-package org.rollspark.net;
+package org.rollspark.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -14,24 +14,27 @@ import java.util.Comparator;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.rollspark.graph.GraphNet;
-import org.rollspark.graph.Layer;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.rollspark.net.Network;
+import org.rollspark.net.Normalization;
+import org.rollspark.net.Npy;
 import org.rollspark.util.Host;
 
 /**
- * Saves and loads a {@link DenseNet} as a folder:
+ * Saves and loads any {@link Network} as a folder:
  * <pre>
- * model.json            format, architecture, normalisation, data type, layer files, provenance
- * layer0.weight.npy     (out, in) like PyTorch's nn.Linear.weight
- * layer0.bias.npy       (out,)
- * ...                   one pair per dense layer, the output layer last
+ * model.json            format, architecture, normalisation, data type, tensor files, provenance
+ * NAME.npy              one file per named parameter tensor ({@link Network#tensors()}), PyTorch's layout
  * </pre>
- * Weights trained elsewhere load if written in this layout: for a PyTorch stack of nn.Linear,
- * {@code np.save("layer%d.weight.npy" % i, lin.weight.detach().numpy())} needs no transposition
- * (a Keras/TF Dense kernel is (in, out): transpose it). The network normalises its input itself, so
- * record the normalisation the model was trained with in model.json rather than folding it in.
- * A save writes into a temporary sibling folder and renames it into place: a crash never leaves
- * a half-written model under the target name.
+ * Dense nets name their tensors {@code layer<i>.weight} (out, in) and {@code layer<i>.bias}, so a
+ * PyTorch stack of nn.Linear saved with {@code np.save("layer%d.weight.npy" % i, lin.weight...)} loads
+ * without transposition; graph nets name them by position ({@code 0.weight}, {@code 3.main.0.weight}).
+ * model.json lists them under {@code "tensors"}; a dense folder may instead list {@code "layers"}
+ * ({@code [{"weight": file, "bias": file}, ...]}, the first release's form), and a tensor with no entry is
+ * read from {@code NAME.npy}. The network normalises its input itself, so record the normalisation the
+ * model was trained with rather than folding it in. A save is staged in a sibling folder and moved
+ * into place: a crash never leaves a half-written model under the target name.
  */
 public final class ModelIO {
     public static final String FORMAT = "roll-spark-model";
@@ -40,24 +43,15 @@ public final class ModelIO {
 
     private ModelIO() {}
 
-    /**
-     * Saves any network: dense nets as one weight and bias .npy per layer ({@code layers}), graph nets
-     * as one .npy per named parameter tensor ({@code tensors}); model.json holds the architecture.
-     */
+    /** Saves a network's folder (replacing an older one), with the given provenance in model.json. */
     public static void save(Network net, Path dir, Map<String, Object> provenance) throws IOException {
-        if (net instanceof DenseNet d) {
-            save(d, dir, provenance);
-            return;
-        }
-        GraphNet g = (GraphNet) net;
         writeFolder(net, dir, provenance, (tmp, root, f64) -> {
             ArrayNode tensors = root.putArray("tensors");
-            for (Map.Entry<String, Layer.Param> e : g.namedTensors().entrySet()) {
-                String file = e.getKey() + ".npy";
-                Npy.write(tmp.resolve(file), Host.pull(g.tensor(e.getValue())), e.getValue().shape(), f64);
-                ObjectNode t = tensors.addObject();
-                t.put("name", e.getKey());
-                t.put("file", file);
+            for (Network.Tensor t : net.tensors()) {
+                String file = t.name() + ".npy";
+                INDArray slice = net.params().get(NDArrayIndex.interval(t.offset(), t.offset() + t.size()));
+                Npy.write(tmp.resolve(file), Host.pull(slice), t.shape(), f64);
+                tensors.addObject().put("name", t.name()).put("file", file);
             }
         });
     }
@@ -107,21 +101,6 @@ public final class ModelIO {
         return root;
     }
 
-    public static void save(DenseNet net, Path dir, Map<String, Object> provenance) throws IOException {
-        writeFolder(net, dir, provenance, (tmp, root, f64) -> {
-            ArrayNode layers = root.putArray("layers");
-            for (int l = 0; l < net.numLayers(); l++) {
-                String w = "layer" + l + ".weight.npy";
-                String b = "layer" + l + ".bias.npy";
-                Npy.write(tmp.resolve(w), Host.pull(net.weight(l)), net.weight(l).shape(), f64);
-                Npy.write(tmp.resolve(b), Host.pull(net.bias(l)), new long[] {net.sizes()[l + 1]}, f64);
-                ObjectNode layer = layers.addObject();
-                layer.put("weight", w);
-                layer.put("bias", b);
-            }
-        });
-    }
-
     private static void replace(Path tmp, Path dir) throws IOException {
         Path old = null;
         if (Files.exists(dir)) {
@@ -150,21 +129,12 @@ public final class ModelIO {
         }
     }
 
-    /** Loads a dense model folder in the data type recorded in its model.json. */
-    public static DenseNet load(Path dir) throws IOException {
-        return load(dir, null);
+    /** Loads a model folder in the data type recorded in its model.json. */
+    public static Network load(Path dir) throws IOException {
+        return loadNetwork(dir, null);
     }
 
-    /** Loads a dense model folder, converting to {@code type} when it is not null. */
-    public static DenseNet load(Path dir, DataType type) throws IOException {
-        Network n = loadNetwork(dir, type);
-        if (n instanceof DenseNet d) {
-            return d;
-        }
-        throw new IOException(dir.resolve("model.json") + ": a " + n.describe() + " model, not a dense one");
-    }
-
-    /** Loads any model folder (dense or graph), converting to {@code type} when it is not null. */
+    /** Loads any model folder, converting to {@code type} when it is not null. */
     public static Network loadNetwork(Path dir, DataType type) throws IOException {
         Path meta = dir.resolve("model.json");
         if (!Files.isRegularFile(meta)) {
@@ -184,75 +154,49 @@ public final class ModelIO {
             throw new IOException(meta + ": formatVersion " + version + " is not supported (this build reads 1.."
                     + FORMAT_VERSION + ")");
         }
-        JsonNode arch = root.path("architecture");
-        String kind = arch.path("type").asText();
-        if (!"dense".equals(kind) && !"graph".equals(kind)) {
-            throw new IOException(meta + ": architecture.type '" + kind + "' is not supported (dense or graph)");
-        }
         Normalization norm;
+        Network shape;
         try {
             norm = new Normalization(doubles(root.path("normalization").path("mean"), meta, "normalization.mean"),
                     doubles(root.path("normalization").path("std"), meta, "normalization.std"));
-        } catch (IllegalArgumentException e) {
-            throw new IOException(meta + ": " + e.getMessage(), e);
-        }
-        DataType dt = type != null ? type : "float64".equals(root.path("dtype").asText()) ? DataType.DOUBLE : DataType.FLOAT;
-        if ("graph".equals(kind)) {
-            return loadGraph(dir, meta, root, arch, norm, dt);
-        }
-        int[] sizes = ints(arch.path("sizes"), meta, "architecture.sizes");
-        Activation act;
-        try {
-            act = new Activation(arch.path("activation").asText(), arch.path("alpha").asDouble(0));
-        } catch (IllegalArgumentException e) {
-            throw new IOException(meta + ": " + e.getMessage(), e);
-        }
-        JsonNode layers = root.path("layers");
-        if (!layers.isArray() || layers.size() != sizes.length - 1) {
-            throw new IOException(meta + ": 'layers' must list " + (sizes.length - 1) + " dense layers");
-        }
-        double[] flat = new double[Math.toIntExact(DenseNet.numParams(sizes))];
-        int off = 0;
-        for (int l = 0; l < sizes.length - 1; l++) {
-            JsonNode layer = layers.get(l);
-            double[] w = readArray(dir, layer.path("weight").asText("layer" + l + ".weight.npy"),
-                    new long[] {sizes[l + 1], sizes[l]});
-            double[] b = readArray(dir, layer.path("bias").asText("layer" + l + ".bias.npy"), new long[] {sizes[l + 1]});
-            System.arraycopy(w, 0, flat, off, w.length);
-            off += w.length;
-            System.arraycopy(b, 0, flat, off, b.length);
-            off += b.length;
-        }
-        try {
-            return DenseNet.of(sizes, act, norm, Host.array(flat, dt, flat.length));
-        } catch (IllegalArgumentException e) {
-            throw new IOException(meta + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static Network loadGraph(Path dir, Path meta, JsonNode root, JsonNode arch, Normalization norm, DataType dt)
-            throws IOException {
-        GraphNet shape;
-        try {
-            shape = GraphNet.of(GraphNet.inputShapeOf(arch), (ArrayNode) arch.path("layers"), norm,
-                    org.nd4j.linalg.factory.Nd4j.zeros(DataType.DOUBLE, Network.numParams(arch)));
+            shape = Architectures.shape(root.path("architecture"), norm);
         } catch (IllegalArgumentException | ClassCastException e) {
             throw new IOException(meta + ": " + e.getMessage(), e);
         }
-        java.util.Map<String, String> files = new java.util.HashMap<>();
+        DataType dt = type != null ? type : "float64".equals(root.path("dtype").asText()) ? DataType.DOUBLE : DataType.FLOAT;
+        Map<String, String> files = tensorFiles(root, meta);
+        double[] flat = new double[Math.toIntExact(shape.params().length())];
+        for (Network.Tensor t : shape.tensors()) {
+            String file = files.getOrDefault(t.name(), t.name() + ".npy");
+            if (!files.containsKey(t.name()) && !Files.exists(dir.resolve(file))) {
+                throw new IOException(meta + ": no file for parameter tensor '" + t.name() + "' (expected " + file + ")");
+            }
+            double[] v = readArray(dir, file, t.shape());
+            System.arraycopy(v, 0, flat, Math.toIntExact(t.offset()), v.length);
+        }
+        return shape.withParams(Host.array(flat, dt, flat.length));
+    }
+
+    /** Tensor name to file, from {@code "tensors"} or a dense folder's {@code "layers"} list. */
+    private static Map<String, String> tensorFiles(JsonNode root, Path meta) throws IOException {
+        Map<String, String> files = new java.util.HashMap<>();
         for (JsonNode t : root.path("tensors")) {
             files.put(t.path("name").asText(), t.path("file").asText());
         }
-        double[] flat = new double[Math.toIntExact(shape.params().length())];
-        for (Map.Entry<String, Layer.Param> e : shape.namedTensors().entrySet()) {
-            String file = files.getOrDefault(e.getKey(), e.getKey() + ".npy");
-            if (!files.containsKey(e.getKey()) && !Files.exists(dir.resolve(file))) {
-                throw new IOException(meta + ": no file for parameter tensor '" + e.getKey() + "' (expected " + file + ")");
+        JsonNode layers = root.path("layers");
+        if (layers.isArray()) {
+            JsonNode sizes = root.path("architecture").path("sizes");
+            if (sizes.isArray() && layers.size() != sizes.size() - 1) {
+                throw new IOException(meta + ": 'layers' must list " + (sizes.size() - 1) + " dense layers");
             }
-            double[] v = readArray(dir, file, e.getValue().shape());
-            System.arraycopy(v, 0, flat, Math.toIntExact(e.getValue().offset()), v.length);
+            for (int l = 0; l < layers.size(); l++) {
+                for (String part : new String[] {"weight", "bias"}) {
+                    String name = "layer" + l + "." + part;
+                    files.put(name, layers.get(l).path(part).asText(name + ".npy"));
+                }
+            }
         }
-        return shape.withParams(Host.array(flat, dt, flat.length));
+        return files;
     }
 
     /** The provenance recorded in a model folder's model.json. */
@@ -286,8 +230,7 @@ public final class ModelIO {
     public static Loaded load(String location, org.apache.hadoop.conf.Configuration conf) throws IOException {
         Path local = org.rollspark.util.RemoteFolders.localPath(location);
         if (local != null) {
-            Network n = loadNetwork(local, null);
-            return new Loaded(n, provenance(local));
+            return new Loaded(loadNetwork(local, null), provenance(local));
         }
         Path copy = org.rollspark.util.RemoteFolders.fetch(location, conf);
         try {
@@ -316,20 +259,6 @@ public final class ModelIO {
             }
         }
         return d;
-    }
-
-    private static int[] ints(JsonNode node, Path meta, String key) throws IOException {
-        if (!node.isArray() || node.isEmpty()) {
-            throw new IOException(meta + ": '" + key + "' must be a list of integers");
-        }
-        int[] out = new int[node.size()];
-        for (int i = 0; i < out.length; i++) {
-            if (!node.get(i).canConvertToInt() || node.get(i).asInt() < 1) {
-                throw new IOException(meta + ": '" + key + "'[" + i + "] = " + node.get(i) + " is not a positive integer");
-            }
-            out[i] = node.get(i).asInt();
-        }
-        return out;
     }
 
     private static double[] doubles(JsonNode node, Path meta, String key) throws IOException {

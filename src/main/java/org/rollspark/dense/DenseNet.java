@@ -1,11 +1,20 @@
-package org.rollspark.net;
+package org.rollspark.dense;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.SplittableRandom;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.rollspark.net.Activation;
+import org.rollspark.net.Forward;
+import org.rollspark.net.Gradient;
+import org.rollspark.net.Init;
+import org.rollspark.net.Linearizer;
+import org.rollspark.net.Network;
+import org.rollspark.net.Normalization;
 import org.rollspark.util.Host;
 
 /**
@@ -108,6 +117,11 @@ public final class DenseNet implements Network {
     }
 
     @Override
+    public int[] inputShape() {
+        return new int[] {sizes[0]};
+    }
+
+    @Override
     public int inputSize() {
         return sizes[0];
     }
@@ -185,6 +199,54 @@ public final class DenseNet implements Network {
     }
 
     @Override
+    public Gradient newGradient() {
+        return new Views(gradientBuffer());
+    }
+
+    /** A gradient holder with per-layer weight and bias views over its flat vector. */
+    record Views(DenseNet net) implements Gradient {
+        @Override
+        public INDArray flat() {
+            return net.params();
+        }
+    }
+
+    /** Per layer {@code layer<l>.weight} (out, in) and {@code layer<l>.bias} (out), in storage order. */
+    @Override
+    public List<Tensor> tensors() {
+        List<Tensor> out = new ArrayList<>();
+        for (int l = 0; l < numLayers(); l++) {
+            long off = weightOffset(l);
+            out.add(new Tensor("layer" + l + ".weight", off, new long[] {sizes[l + 1], sizes[l]}));
+            out.add(new Tensor("layer" + l + ".bias", off + (long) sizes[l] * sizes[l + 1], new long[] {sizes[l + 1]}));
+        }
+        return out;
+    }
+
+    @Override
+    public DenseForward forward(INDArray raw, boolean training, int[] lengths, Gradient grad) {
+        if (lengths != null) {
+            throw new IllegalArgumentException("sequence lengths need a graph network with a recurrent layer");
+        }
+        DenseNet views = null;
+        if (grad instanceof Views v && Arrays.equals(v.net().sizes, sizes) && v.net().dataType() == dataType()) {
+            views = v.net();
+        } else if (grad != null) {
+            if (grad.flat().length() != params.length() || grad.flat().dataType() != dataType()) {
+                throw new IllegalArgumentException("gradient vector of " + grad.flat().length() + " " + grad.flat().dataType()
+                        + " for a " + Arrays.toString(sizes) + " " + dataType() + " network");
+            }
+            views = withParams(grad.flat());
+        }
+        return new DenseForward(this, raw, activations(raw), views);
+    }
+
+    @Override
+    public Linearizer linearizer() {
+        return new DenseLinearizer(this);
+    }
+
+    @Override
     public DenseNet withParams(INDArray flat) {
         return new DenseNet(sizes, activation, normalization, flat);
     }
@@ -212,6 +274,11 @@ public final class DenseNet implements Network {
 
     @Override
     public com.fasterxml.jackson.databind.node.ObjectNode architecture() {
+        return architecture(sizes, activation);
+    }
+
+    /** The model.json architecture of a dense net: {@code {"type": "dense", "sizes": [...], "activation": ..., "alpha": ...}}. */
+    public static com.fasterxml.jackson.databind.node.ObjectNode architecture(int[] sizes, Activation activation) {
         com.fasterxml.jackson.databind.node.ObjectNode arch = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance
                 .objectNode().put("type", "dense");
         com.fasterxml.jackson.databind.node.ArrayNode s = arch.putArray("sizes");
@@ -231,18 +298,8 @@ public final class DenseNet implements Network {
     }
 
     @Override
-    public NeuronValues neuronValues(INDArray raw) {
-        ForwardPass fp = forward(raw);
-        int[] h = new int[numHidden()];
-        for (int i = 0; i < h.length; i++) {
-            h[i] = hiddenSize(i);
-        }
-        return new NeuronValues(fp.preactHost(), new double[h.length][], h, Host.pull(fp.logits()));
-    }
-
-    @Override
     public INDArray inputGradient(INDArray raw, INDArray dLogits) {
-        ForwardPass fp = forward(raw);
+        DenseActivations fp = activations(raw);
         int n = (int) raw.size(0);
         double[] delta = Host.pull(dLogits);
         double alpha = activation.alpha();
@@ -298,7 +355,7 @@ public final class DenseNet implements Network {
     }
 
     /** Forward pass of a raw (B, D) batch, keeping every hidden pre-activation. */
-    public ForwardPass forward(INDArray raw) {
+    public DenseActivations activations(INDArray raw) {
         INDArray h = normalize(raw);
         INDArray input = h;
         int hidden = numHidden();
@@ -318,13 +375,13 @@ public final class DenseNet implements Network {
             h = Host.array(hd, dataType(), batch, sizes[i + 1]);
             a[i] = h;
         }
-        return new ForwardPass(input, a, zHost, outputLayer(h, batch));
+        return new DenseActivations(input, a, zHost, outputLayer(h, batch));
     }
 
     /** Logits of a raw (B, D) batch. */
     @Override
     public INDArray logits(INDArray raw) {
-        return forward(raw).logits();
+        return activations(raw).logits();
     }
 
     private INDArray outputLayer(INDArray h, int batch) {

@@ -1,0 +1,107 @@
+package org.rollspark.dense;
+
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.rollspark.net.Linearization;
+import org.rollspark.net.Linearizer;
+import org.rollspark.net.Network.NeuronValues;
+import org.rollspark.util.Host;
+
+/**
+ * Region inference for a {@link DenseNet}: the raw-unit Jacobian of the first hidden layer is
+ * {@code W_1 diag(1/std)}, the same for every example (a shared tangent block), and the deeper ones
+ * come from a {@link JacobianChain}, one large GEMM per layer for the whole batch.
+ */
+final class DenseLinearizer implements Linearizer {
+    private final DenseNet net;
+    /** float64 copy for pre-activations and logits (cancellation in small |z| is where float32 errs). */
+    private final DenseNet exact;
+    /** {@code diag(1/std) W_1^T}, (D, H_1): the first layer's raw-unit Jacobian, transposed. */
+    private final INDArray rawSeed;
+
+    DenseLinearizer(DenseNet net) {
+        this.net = net;
+        this.exact = net.dataType() == DataType.DOUBLE ? net : net.castTo(DataType.DOUBLE);
+        INDArray t = net.weight(0).transpose().dup('c');
+        if (net.normalization().isScalar()) {
+            this.rawSeed = t.divi(net.normalization().std(0));
+        } else {
+            int d = net.inputSize();
+            double[] std = new double[d];
+            for (int k = 0; k < d; k++) {
+                std[k] = net.normalization().std(k);
+            }
+            this.rawSeed = t.diviColumnVector(Host.array(std, net.dataType(), d, 1));
+        }
+    }
+
+    /** All coordinates unless a chunk's state would pass 16M values (64 MB in float32). */
+    @Override
+    public int coordinateBlock(int batch) {
+        int widest = 1;
+        for (int i = 0; i < net.numHidden(); i++) {
+            widest = Math.max(widest, net.hiddenSize(i));
+        }
+        long budget = 16L << 20;
+        return (int) Math.max(1, Math.min(net.inputSize(), budget / ((long) batch * widest)));
+    }
+
+    @Override
+    public Linearization linearize(INDArray raw, int[] lengths) {
+        if (lengths != null) {
+            throw new IllegalArgumentException("sequence lengths need a graph network with a recurrent layer");
+        }
+        // z, patterns and logits in float64 whatever the network's type; the Jacobians in its own type
+        DenseActivations fp = exact.activations(raw);
+        INDArray[] slopes = JacobianChain.slopes(net, fp);
+        int[] h = new int[net.numHidden()];
+        for (int i = 0; i < h.length; i++) {
+            h[i] = net.hiddenSize(i);
+        }
+        NeuronValues values = new NeuronValues(fp.preactHost(), new double[h.length][], h, Host.pull(fp.logits()));
+        return new Linearization() {
+            @Override
+            public NeuronValues values() {
+                return values;
+            }
+
+            @Override
+            public INDArray pushCoordinates(int k0, int rows, TangentSink sink) {
+                INDArray seed = rows == net.inputSize() ? rawSeed
+                        : rawSeed.get(NDArrayIndex.interval(k0, k0 + rows), NDArrayIndex.all()).dup();
+                JacobianChain chain = push(slopes, seed, sink);
+                return chain.logitJacobian();
+            }
+
+            @Override
+            public void pushDirections(INDArray directions, TangentSink sink) {
+                push(slopes, scaledFirstLayer(directions.castTo(net.dataType())), sink);
+            }
+        };
+    }
+
+    private JacobianChain push(INDArray[] slopes, INDArray seed, Linearization.TangentSink sink) {
+        JacobianChain chain = new JacobianChain(net, slopes, seed);
+        sink.accept(0, seed, true);
+        for (int i = 1; i < net.numHidden(); i++) {
+            chain.advance();
+            sink.accept(i, chain.state(), false);
+        }
+        return chain;
+    }
+
+    /** The first hidden layer's response to raw-unit input directions: {@code (d diag(1/std)) W_1^T}, (nDir, H_1). */
+    private INDArray scaledFirstLayer(INDArray dirs) {
+        int d = net.inputSize();
+        double[] host = Host.pull(dirs);
+        int n = (int) dirs.size(0);
+        for (int r = 0; r < n; r++) {
+            for (int k = 0; k < d; k++) {
+                host[r * d + k] /= net.normalization().std(k);
+            }
+        }
+        return Nd4j.gemm(Host.array(host, net.dataType(), n, d), net.weight(0), false, true);
+    }
+}
