@@ -8,6 +8,7 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -37,10 +38,33 @@ public final class Provenance {
         p.put("created", Instant.now().toString());
         p.put("config", new TreeMap<>(config));
         p.put("configHash", configHash(config));
+        if (config instanceof Settings s) {
+            p.put("explicitSettings", List.copyOf(s.explicit()));
+        }
         p.put("seed", seed);
         p.put("dataFingerprint", dataFingerprint);
         p.put("versions", versions());
         return p;
+    }
+
+    /**
+     * A job's resolved settings (key -> value, defaults included) that also remembers which keys the job
+     * file or the command line set, as Spark MLlib records set and default params apart. The config hash
+     * covers the values only.
+     */
+    public static final class Settings extends TreeMap<String, Object> {
+        private static final long serialVersionUID = 1L;
+        private final java.util.TreeSet<String> explicit;
+
+        public Settings(Map<String, ?> values, java.util.Collection<String> explicit) {
+            super(values);
+            this.explicit = new java.util.TreeSet<>(explicit);
+        }
+
+        /** The keys set explicitly; every other key holds its default. */
+        public java.util.SortedSet<String> explicit() {
+            return java.util.Collections.unmodifiableSortedSet(explicit);
+        }
     }
 
     public static Map<String, Object> versions() {

@@ -25,14 +25,17 @@ import org.rollspark.spark.SparkTrainConfig;
 import org.rollspark.train.TrainConfig;
 
 /**
- * The resolved settings of a job: reference.conf (every key, with its default and doc), overridden by
- * an optional job file, overridden by key=value arguments. Unknown keys and values of the wrong type
- * are errors naming the key and where it was set; cross-setting checks run here, before any work.
+ * The resolved settings of a job: the defaults of {@link Settings} (every key declared once, with its
+ * doc and check), overridden by an optional job file, overridden by key=value arguments. Unknown keys,
+ * values of the wrong type and values a setting's check refuses are errors naming the key and where it
+ * was set; cross-setting checks run here, before any work.
  */
 public final class JobConfig {
+    private final Settings settings;
     private final Config config;
 
-    private JobConfig(Config config) {
+    private JobConfig(Settings settings, Config config) {
+        this.settings = settings;
         this.config = config;
     }
 
@@ -41,8 +44,12 @@ public final class JobConfig {
      * @param overrides {@code key=value} strings; keys may omit the leading {@code roll.}
      */
     public static JobConfig load(Path file, List<String> overrides) {
-        Config reference = ConfigFactory.parseResources(JobConfig.class.getClassLoader(), "reference.conf",
-                ConfigParseOptions.defaults().setAllowMissing(false));
+        return load(Settings.ROLL, file, overrides);
+    }
+
+    /** {@link #load(Path, List)} against another registry (tests of what derives from it). */
+    static JobConfig load(Settings settings, Path file, List<String> overrides) {
+        Config reference = settings.defaults();
         Config merged = ConfigFactory.empty();
         for (String o : overrides) {
             int eq = o.indexOf('=');
@@ -70,7 +77,7 @@ public final class JobConfig {
         }
         TreeSet<String> unknown = new TreeSet<>();
         for (Map.Entry<String, ConfigValue> e : merged.entrySet()) {
-            if (!reference.hasPath(e.getKey())) {
+            if (settings.get(e.getKey()) == null) {
                 unknown.add(e.getKey() + " (" + e.getValue().origin().description() + ")");
             }
         }
@@ -80,12 +87,15 @@ public final class JobConfig {
         }
         Config resolved = merged.withFallback(reference).resolve();
         resolved.checkValid(reference, "roll");
-        JobConfig jc = new JobConfig(resolved);
+        JobConfig jc = new JobConfig(settings, resolved);
         jc.validate();
         return jc;
     }
 
     private void validate() {
+        for (Setting<?> s : settings.all()) {
+            checkOne(s);
+        }
         trainConfig();
         sparkTrainConfig(null);
         normalization();
@@ -94,80 +104,68 @@ public final class JobConfig {
         activation();
         init();
         dataType();
-        if (intOf("data.validation") < 1) {
-            throw new IllegalArgumentException("roll.data.validation must be >= 1 (model selection needs it), got "
-                    + intOf("data.validation"));
-        }
-        if (intOf("certify.partitions") < 1) {
-            throw new IllegalArgumentException("roll.certify.partitions must be >= 1");
-        }
-        if (intOf("data.trainLimit") < 0 || intOf("data.testLimit") < 0) {
-            throw new IllegalArgumentException("roll.data.trainLimit and roll.data.testLimit must be >= 0 (0 = all)");
-        }
         runDate();
         runIdOrEmpty();
         radii();
         certifyOptions();
     }
 
+    /** Reads one setting and runs its check; errors name the key, the value and where it was set. */
+    private <T> void checkOne(Setting<T> s) {
+        T value = s.read(config);
+        try {
+            s.check(value);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(e.getMessage() + " (" + config.getValue(s.path()).origin().description()
+                    + ")", e);
+        }
+    }
+
+    /** A setting's value. */
+    public <T> T get(Setting<T> s) {
+        if (settings.get(s.key()) != s) {
+            throw new IllegalArgumentException(s + " is not a registered setting");
+        }
+        return s.read(config);
+    }
+
+    /** The registered setting with this key (without {@code roll.}). */
+    private Setting<?> setting(String key) {
+        Setting<?> s = settings.get(key);
+        if (s == null) {
+            throw new IllegalArgumentException("unknown setting roll." + key + "; see reference.conf for the keys");
+        }
+        return s;
+    }
+
     public org.rollspark.spark.CertificationJob.Options certifyOptions() {
-        int n = intOf("certify.soundnessExamples");
-        int p = intOf("certify.soundnessPoints");
-        if (n < 0 || p < 2) {
-            throw new IllegalArgumentException("roll.certify.soundnessExamples must be >= 0 and soundnessPoints >= 2, got "
-                    + n + " and " + p);
+        var g = new org.rollspark.spark.CertificationJob.Gradient(get(Settings.CERTIFY_GRADIENT_EXAMPLES),
+                get(Settings.CERTIFY_GRADIENT_EPS), get(Settings.CERTIFY_GRADIENT_BOX_LOW),
+                get(Settings.CERTIFY_GRADIENT_BOX_HIGH), get(Settings.CERTIFY_GRADIENT_SAMPLES),
+                get(Settings.CERTIFY_GRADIENT_POPULATION), get(Settings.CERTIFY_GRADIENT_GENERATIONS),
+                get(Settings.CERTIFY_GRADIENT_SEED));
+        if (!(g.boxLow() < g.boxHigh())) {
+            throw new IllegalArgumentException("roll.certify.gradientBoxLow must be below roll.certify.gradientBoxHigh; got "
+                    + g.boxLow() + " and " + g.boxHigh());
         }
-        try {
-            var g = new org.rollspark.spark.CertificationJob.Gradient(intOf("certify.gradientExamples"),
-                    doubleOf("certify.gradientEps"), doubleOf("certify.gradientBoxLow"), doubleOf("certify.gradientBoxHigh"),
-                    intOf("certify.gradientSamples"), intOf("certify.gradientPopulation"), intOf("certify.gradientGenerations"),
-                    config.getLong("roll.certify.gradientSeed"));
-            if (g.examples() < 0 || g.samples() < 1 || g.population() < 0 || g.generations() < 0 || !(g.eps() >= 0)
-                    || !(g.boxLow() < g.boxHigh())) {
-                throw new IllegalArgumentException("roll.certify.gradient*: need examples >= 0, samples >= 1, population "
-                        + "and generations >= 0, eps >= 0 and gradientBoxLow < gradientBoxHigh; got " + g);
-            }
-            return new org.rollspark.spark.CertificationJob.Options(n, p, config.getBoolean("roll.certify.coordinateBounds"), g,
-                    config.getBoolean("roll.certify.replace"));
-        } catch (ConfigException e) {
-            throw new IllegalArgumentException(e.getMessage(), e);
-        }
+        return new org.rollspark.spark.CertificationJob.Options(get(Settings.CERTIFY_SOUNDNESS_EXAMPLES),
+                get(Settings.CERTIFY_SOUNDNESS_POINTS), get(Settings.CERTIFY_COORDINATE_BOUNDS), g,
+                get(Settings.CERTIFY_REPLACE));
     }
 
-    private int intOf(String key) {
-        try {
-            return config.getInt("roll." + key);
-        } catch (ConfigException e) {
-            throw new IllegalArgumentException(e.getMessage(), e);
-        }
-    }
-
-    private double doubleOf(String key) {
-        try {
-            return config.getDouble("roll." + key);
-        } catch (ConfigException e) {
-            throw new IllegalArgumentException(e.getMessage(), e);
-        }
-    }
-
+    /** A string setting by key (without {@code roll.}). */
     public String string(String key) {
-        try {
-            return config.getString("roll." + key);
-        } catch (ConfigException e) {
-            throw new IllegalArgumentException(e.getMessage(), e);
-        }
+        return (String) get(setting(key));
     }
 
+    /** An integer setting by key. */
     public int integer(String key) {
-        return intOf(key);
+        return (Integer) get(setting(key));
     }
 
+    /** A boolean setting by key. */
     public boolean bool(String key) {
-        try {
-            return config.getBoolean("roll." + key);
-        } catch (ConfigException e) {
-            throw new IllegalArgumentException(e.getMessage(), e);
-        }
+        return (Boolean) get(setting(key));
     }
 
     /** The data format and its options, for the readers on the executors. */
@@ -177,25 +175,14 @@ public final class JobConfig {
 
     /** {@link #dataSpec()} with the class names fixed (a saved model's) unless roll.data.classes sets them. */
     public org.rollspark.data.DataSpec dataSpec(List<String> classNames) {
-        String format = string("data.format");
-        if (!org.rollspark.data.Format.NAMES.contains(format)) {
-            throw new IllegalArgumentException("roll.data.format: unknown format '" + format + "'; one of "
-                    + String.join(", ", org.rollspark.data.Format.NAMES));
-        }
+        String format = get(Settings.DATA_FORMAT);
         Map<String, String> opts = new TreeMap<>();
-        for (String k : new String[] {"imageMode", "labelColumn", "sequenceColumn", "noise"}) {
-            opts.put(k, config.getValue("roll.data." + k).unwrapped().toString());
-        }
-        for (String k : new String[] {"channels", "count"}) {
-            opts.put(k, Integer.toString(intOf("data." + k)));
-        }
-        for (String k : new String[] {"imageSize", "classes", "speakerBlocks"}) {
-            try {
-                opts.put(k, String.join(",", config.getList("roll.data." + k).stream()
-                        .map(v -> v.unwrapped().toString()).toList()));
-            } catch (ConfigException e) {
-                throw new IllegalArgumentException(e.getMessage(), e);
-            }
+        for (Setting<?> s : List.of(Settings.DATA_IMAGE_MODE, Settings.DATA_LABEL_COLUMN, Settings.DATA_SEQUENCE_COLUMN,
+                Settings.DATA_NOISE, Settings.DATA_CHANNELS, Settings.DATA_COUNT, Settings.DATA_IMAGE_SIZE,
+                Settings.DATA_CLASSES, Settings.DATA_SPEAKER_BLOCKS)) {
+            Object v = get(s);
+            opts.put(s.key().substring("data.".length()), v instanceof List<?> l
+                    ? String.join(",", l.stream().map(String::valueOf).toList()) : String.valueOf(v));
         }
         opts.put("seed", Long.toString(seed()));
         if (classNames != null && opts.get("classes").isEmpty()) {
@@ -234,8 +221,8 @@ public final class JobConfig {
     private static String find(String dir, String base) throws java.io.IOException {
         org.apache.hadoop.conf.Configuration conf = new org.apache.hadoop.conf.Configuration();
         for (String name : new String[] {base, base + ".gz"}) {
-            String f = org.rollspark.util.RemoteFolders.join(dir, name);
-            if (org.rollspark.util.RemoteFolders.fs(f, conf).exists(new org.apache.hadoop.fs.Path(f))) {
+            String f = org.rollspark.model.RemoteFolders.join(dir, name);
+            if (org.rollspark.model.RemoteFolders.fs(f, conf).exists(new org.apache.hadoop.fs.Path(f))) {
                 return f;
             }
         }
@@ -244,29 +231,21 @@ public final class JobConfig {
 
     /** How the input is normalised: config (data.mean / data.std), or scalar, channel, feature statistics of the training split. */
     public String normalizeMode() {
-        String m = string("data.normalize");
-        if (!List.of("config", "scalar", "channel", "feature").contains(m)) {
-            throw new IllegalArgumentException("roll.data.normalize must be config, scalar, channel or feature, got '" + m + "'");
-        }
-        return m;
+        return get(Settings.DATA_NORMALIZE);
     }
 
     /** The IDX folder (any Hadoop path). */
     public String dataDir() {
-        return string("data.dir");
+        return get(Settings.DATA_DIR);
     }
 
     public int limit(String key) {
-        int v = intOf("data." + key);
+        int v = integer("data." + key);
         return v == 0 ? Integer.MAX_VALUE : v;
     }
 
     public int[] hidden() {
-        List<Integer> h = config.getIntList("roll.net.hidden");
-        if (h.isEmpty() || h.stream().anyMatch(v -> v < 1)) {
-            throw new IllegalArgumentException("roll.net.hidden must list at least one width >= 1, got " + h);
-        }
-        return h.stream().mapToInt(Integer::intValue).toArray();
+        return get(Settings.NET_HIDDEN).stream().mapToInt(Integer::intValue).toArray();
     }
 
     /**
@@ -280,7 +259,7 @@ public final class JobConfig {
 
     /** {@link #network(int, int)} with the given input normalisation (e.g. statistics of the training data). */
     public org.rollspark.net.Network network(int features, int classes, Normalization normalization) {
-        String type = string("net.type");
+        String type = get(Settings.NET_TYPE);
         if (type.equals("dense")) {
             int[] h = hidden();
             int[] sizes = new int[h.length + 2];
@@ -293,7 +272,7 @@ public final class JobConfig {
         if (!type.equals("graph")) {
             throw new IllegalArgumentException("roll.net.type must be dense or graph, got '" + type + "'");
         }
-        int[] shape = config.getIntList("roll.net.inputShape").stream().mapToInt(Integer::intValue).toArray();
+        int[] shape = get(Settings.NET_INPUT_SHAPE).stream().mapToInt(Integer::intValue).toArray();
         int size = 1;
         for (int v : shape) {
             size *= v;
@@ -305,7 +284,7 @@ public final class JobConfig {
         com.fasterxml.jackson.databind.node.ArrayNode layers;
         try {
             layers = (com.fasterxml.jackson.databind.node.ArrayNode) new com.fasterxml.jackson.databind.ObjectMapper().readTree(
-                    config.getList("roll.net.layers").render(com.typesafe.config.ConfigRenderOptions.concise()));
+                    get(Settings.NET_LAYERS));
         } catch (java.io.IOException | ClassCastException e) {
             throw new IllegalArgumentException("roll.net.layers must be a list of layer objects: " + e.getMessage(), e);
         }
@@ -324,25 +303,20 @@ public final class JobConfig {
     }
 
     public Activation activation() {
-        return Activation.parse(string("net.activation"));
+        return Activation.parse(get(Settings.NET_ACTIVATION));
     }
 
     public Init init() {
-        return Init.parse(string("net.init"));
+        return Init.parse(get(Settings.NET_INIT));
     }
 
     public DataType dataType() {
-        return switch (string("net.dtype")) {
-            case "float32" -> DataType.FLOAT;
-            case "float64" -> DataType.DOUBLE;
-            default -> throw new IllegalArgumentException("roll.net.dtype must be float32 or float64, got '"
-                    + string("net.dtype") + "'");
-        };
+        return get(Settings.NET_DTYPE).equals("float64") ? DataType.DOUBLE : DataType.FLOAT;
     }
 
     public Normalization normalization() {
-        double[] mean = config.getDoubleList("roll.data.mean").stream().mapToDouble(Double::doubleValue).toArray();
-        double[] std = config.getDoubleList("roll.data.std").stream().mapToDouble(Double::doubleValue).toArray();
+        double[] mean = get(Settings.DATA_MEAN).stream().mapToDouble(Double::doubleValue).toArray();
+        double[] std = get(Settings.DATA_STD).stream().mapToDouble(Double::doubleValue).toArray();
         try {
             return new Normalization(mean, std);
         } catch (IllegalArgumentException e) {
@@ -351,86 +325,84 @@ public final class JobConfig {
     }
 
     public RollLoss loss() {
-        String type = string("loss.type");
-        if (type.equals("vanilla")) {
+        if (get(Settings.LOSS_TYPE).equals("vanilla")) {
             return RollLoss.vanilla();
         }
-        if (!type.equals("roll")) {
-            throw new IllegalArgumentException("roll.loss.type must be roll or vanilla, got '" + type + "'");
-        }
-        return new RollLoss(doubleOf("loss.lambda"), doubleOf("loss.c"), Aggregation.parse(string("loss.gamma")),
-                new org.rollspark.loss.Sampling(intOf("loss.samples"), config.getBoolean("roll.loss.samplesPerChannel")));
+        return new RollLoss(get(Settings.LOSS_LAMBDA), get(Settings.LOSS_C), Aggregation.parse(get(Settings.LOSS_GAMMA)),
+                new org.rollspark.loss.Sampling(get(Settings.LOSS_SAMPLES), get(Settings.LOSS_SAMPLES_PER_CHANNEL)));
     }
 
     public long seed() {
-        return config.getLong("roll.train.seed");
+        return get(Settings.TRAIN_SEED);
     }
 
     public TrainConfig trainConfig() {
-        return new TrainConfig(intOf("train.epochs"), intOf("spark.batchSizePerWorker"), seed(), string("train.optimizer"),
-                doubleOf("train.lr"), doubleOf("train.momentum"), loss(), intOf("train.evalBatchSize"));
+        return new TrainConfig(get(Settings.TRAIN_EPOCHS), get(Settings.SPARK_BATCH_SIZE_PER_WORKER), seed(),
+                get(Settings.TRAIN_OPTIMIZER), get(Settings.TRAIN_LR), get(Settings.TRAIN_MOMENTUM), loss(),
+                get(Settings.TRAIN_EVAL_BATCH_SIZE));
     }
 
     public SparkTrainConfig sparkTrainConfig(String checkpointDir) {
-        return new SparkTrainConfig(trainConfig(), intOf("spark.numWorkers"), intOf("spark.batchSizePerWorker"),
-                intOf("spark.averagingFrequency"), checkpointDir, intOf("spark.checkpointRounds"));
+        return new SparkTrainConfig(trainConfig(), get(Settings.SPARK_NUM_WORKERS), get(Settings.SPARK_BATCH_SIZE_PER_WORKER),
+                get(Settings.SPARK_AVERAGING_FREQUENCY), checkpointDir, get(Settings.SPARK_CHECKPOINT_ROUNDS));
     }
 
-    /** Certified-accuracy radii for l1, l2, l_inf (each non-negative). */
+    /** Certified-accuracy radii for l1, l2, l_inf. */
     public double[][] radii() {
+        List<List<Double>> r = List.of(get(Settings.CERTIFY_RADII_L1), get(Settings.CERTIFY_RADII_L2),
+                get(Settings.CERTIFY_RADII_LINF));
         double[][] out = new double[3][];
-        String[] keys = {"radiiL1", "radiiL2", "radiiLinf"};
         for (int i = 0; i < 3; i++) {
-            out[i] = config.getDoubleList("roll.certify." + keys[i]).stream().mapToDouble(Double::doubleValue).toArray();
-            for (double r : out[i]) {
-                if (!(r >= 0) || Double.isInfinite(r)) {
-                    throw new IllegalArgumentException("roll.certify." + keys[i] + ": radius " + r + " must be finite and >= 0");
-                }
-            }
+            out[i] = r.get(i).stream().mapToDouble(Double::doubleValue).toArray();
         }
         return out;
     }
 
+    /** The run's date: output.runDate, or today (UTC). */
     public String runDate() {
-        String d = string("output.runDate");
-        if (d.isEmpty()) {
-            return LocalDate.now(ZoneOffset.UTC).format(DateTimeFormatter.ISO_LOCAL_DATE);
-        }
-        try {
-            return LocalDate.parse(d).format(DateTimeFormatter.ISO_LOCAL_DATE);
-        } catch (java.time.format.DateTimeParseException e) {
-            throw new IllegalArgumentException("roll.output.runDate '" + d + "' is not a date like 2026-11-24");
-        }
+        String d = get(Settings.OUTPUT_RUN_DATE);
+        return (d.isEmpty() ? LocalDate.now(ZoneOffset.UTC) : LocalDate.parse(d)).format(DateTimeFormatter.ISO_LOCAL_DATE);
     }
 
     /** The configured run id, validated, or "" when one should be generated. */
     public String runIdOrEmpty() {
-        String id = string("output.runId");
-        if (!id.isEmpty() && !id.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")) {
-            throw new IllegalArgumentException("roll.output.runId '" + id
-                    + "' must be letters, digits, '_', '.' or '-' (at most 128)");
-        }
-        return id;
+        return get(Settings.OUTPUT_RUN_ID);
     }
 
     /** This config with some settings replaced (same validation). */
-    public JobConfig with(Map<String, Object> settings) {
+    public JobConfig with(Map<String, Object> values) {
         Config c = config;
-        for (Map.Entry<String, Object> e : settings.entrySet()) {
+        for (Map.Entry<String, Object> e : values.entrySet()) {
             c = c.withValue("roll." + e.getKey(), com.typesafe.config.ConfigValueFactory.fromAnyRef(e.getValue()));
         }
-        JobConfig jc = new JobConfig(c);
+        JobConfig jc = new JobConfig(settings, c);
         jc.validate();
         return jc;
     }
 
-    /** Every setting, flattened (key -> value as text), for logs and provenance. */
+    /** Every registered setting (key without {@code roll.} -> value), for logs, provenance and config hashes. */
     public Map<String, Object> toMap() {
         Map<String, Object> m = new TreeMap<>();
-        for (Map.Entry<String, ConfigValue> e : config.getConfig("roll").entrySet()) {
-            m.put(e.getKey(), e.getValue().unwrapped());
+        for (Setting<?> s : settings.all()) {
+            m.put(s.key(), config.getValue(s.path()).unwrapped());
         }
         return m;
+    }
+
+    /** The keys set by the job file or the command line (the others are at their defaults). */
+    public java.util.SortedSet<String> explicitKeys() {
+        java.util.SortedSet<String> set = new TreeSet<>();
+        for (Setting<?> s : settings.all()) {
+            if (!config.getValue(s.path()).origin().description().startsWith("reference.conf")) {
+                set.add(s.key());
+            }
+        }
+        return set;
+    }
+
+    /** {@link #toMap()} as a provenance record's configuration, remembering which settings were set. */
+    public org.rollspark.Provenance.Settings provenance() {
+        return new org.rollspark.Provenance.Settings(toMap(), explicitKeys());
     }
 
     /** The resolved settings as HOCON text. */

@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -27,7 +26,7 @@ import org.rollspark.net.Normalization;
 import org.rollspark.spark.CertificationJob;
 import org.rollspark.spark.DataPipeline;
 import org.rollspark.spark.ShardedData;
-import org.rollspark.util.RemoteFolders;
+import org.rollspark.model.RemoteFolders;
 import org.rollspark.spark.ParameterAveragingTrainer;
 import org.rollspark.train.TrainingHistory;
 import picocli.CommandLine;
@@ -257,7 +256,7 @@ public final class Main implements Callable<Integer> {
             String id = runId + (name.isEmpty() ? "" : "-" + name);
             String ckpt = cfg.string("output.checkpointDir");
             var sc = cfg.sparkTrainConfig(RemoteFolders.join(ckpt.isEmpty() ? RemoteFolders.join(out, "checkpoints") : ckpt, id));
-            Map<String, Object> prov = new LinkedHashMap<>(cfg.toMap());
+            Map<String, Object> prov = cfg.provenance();
             prov.put("net.architecture", net.architecture().toString());
             if (data.splits().classNames() != null) {
                 prov.put("data.classNames", data.splits().classNames());
@@ -287,7 +286,7 @@ public final class Main implements Callable<Integer> {
             String id = runId + (name.isEmpty() ? "" : "-" + name);
             CertificationJob.Result r = CertificationJob.run(spark, net, modelId, test, cfg.dataLocation(false).data(),
                     cfg.string("certify.split"), RemoteFolders.join(cfg.string("output.dir"), "certification"),
-                    cfg.runDate(), id, cfg.toMap(), cfg.radii(), cfg.certifyOptions());
+                    cfg.runDate(), id, cfg.provenance(), cfg.radii(), cfg.certifyOptions());
             log(String.format(Locale.ROOT, "certified %d examples of %s into %s (summary %s, manifest %s)", r.rows(),
                     test.name(), r.examplesPath(), r.summaryPath(), r.manifestPath()));
             Row s = r.summary();

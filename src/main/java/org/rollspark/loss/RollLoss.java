@@ -86,6 +86,18 @@ public final class RollLoss implements java.io.Serializable {
         return aggregation;
     }
 
+    /** The loss's settings as the job files name them ({@code loss.*}), for provenance. */
+    public java.util.Map<String, Object> settings() {
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("loss.type", isVanilla() ? "vanilla" : "roll");
+        m.put("loss.lambda", lambda);
+        m.put("loss.c", c);
+        m.put("loss.gamma", aggregation.spec());
+        m.put("loss.samples", sampling.coordinates());
+        m.put("loss.samplesPerChannel", sampling.perChannel());
+        return m;
+    }
+
     public boolean isVanilla() {
         return lambda == 0;
     }

@@ -6,10 +6,8 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Comparator;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -62,24 +60,27 @@ public final class ModelIO {
     }
 
     /**
-     * Stages a model folder next to {@code dir} (header, tensors, provenance), then moves it into place
-     * atomically, replacing an older one; nothing half-written is left on failure.
+     * Stages a model folder next to {@code dir} (header, tensors, provenance), then commits it into
+     * place ({@link RemoteFolders#commit}), replacing an older one; nothing half-written is left on failure.
      */
     private static void writeFolder(Network net, Path dir, Map<String, Object> provenance, TensorWriter tensors)
             throws IOException {
-        Path parent = dir.toAbsolutePath().getParent();
-        Files.createDirectories(parent);
-        Path tmp = Files.createTempDirectory(parent, "." + dir.getFileName() + ".tmp-");
+        Path target = dir.toAbsolutePath();
+        Files.createDirectories(target.getParent());
+        org.apache.hadoop.fs.Path dst = new org.apache.hadoop.fs.Path("file", null, target.toString());
+        org.apache.hadoop.fs.Path staging = RemoteFolders.stagingFor(dst);
+        Path tmp = Path.of(staging.toUri()).resolve(dir.getFileName().toString());
+        org.apache.hadoop.fs.FileSystem fs = RemoteFolders.fs(dst.toString(), new org.apache.hadoop.conf.Configuration());
         try {
+            Files.createDirectories(tmp);
             boolean f64 = net.dataType() == DataType.DOUBLE;
             ObjectNode root = header(net, f64);
             tensors.write(tmp, root, f64);
             root.set("provenance", JSON.valueToTree(provenance == null ? Map.of() : provenance));
             JSON.writeValue(tmp.resolve("model.json").toFile(), root);
-            replace(tmp, dir);
-        } catch (IOException | RuntimeException e) {
-            deleteTree(tmp);
-            throw e;
+            RemoteFolders.commit(fs, staging, Map.of(dir.getFileName().toString(), dst));
+        } finally {
+            deleteTree(Path.of(staging.toUri()));
         }
     }
 
@@ -99,23 +100,6 @@ public final class ModelIO {
         }
         root.put("dtype", f64 ? "float64" : "float32");
         return root;
-    }
-
-    private static void replace(Path tmp, Path dir) throws IOException {
-        Path old = null;
-        if (Files.exists(dir)) {
-            old = Files.createTempDirectory(dir.toAbsolutePath().getParent(), "." + dir.getFileName() + ".old-");
-            Files.delete(old);
-            Files.move(dir, old);
-        }
-        try {
-            Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, dir);
-        }
-        if (old != null) {
-            deleteTree(old);
-        }
     }
 
     public static void deleteTree(Path p) throws IOException {
@@ -210,7 +194,7 @@ public final class ModelIO {
      */
     public static void save(Network net, String location, org.apache.hadoop.conf.Configuration conf,
             Map<String, Object> provenance) throws IOException {
-        Path local = org.rollspark.util.RemoteFolders.localPath(location);
+        Path local = RemoteFolders.localPath(location);
         if (local != null) {
             save(net, local, provenance);
             return;
@@ -218,7 +202,7 @@ public final class ModelIO {
         Path tmp = Files.createTempDirectory("roll-model-");
         try {
             save(net, tmp.resolve("model"), provenance);
-            org.rollspark.util.RemoteFolders.publish(tmp.resolve("model"), location, conf, null);
+            RemoteFolders.publish(tmp.resolve("model"), location, conf, null);
         } finally {
             deleteTree(tmp);
         }
@@ -228,11 +212,11 @@ public final class ModelIO {
     public record Loaded(Network network, JsonNode provenance) {}
 
     public static Loaded load(String location, org.apache.hadoop.conf.Configuration conf) throws IOException {
-        Path local = org.rollspark.util.RemoteFolders.localPath(location);
+        Path local = RemoteFolders.localPath(location);
         if (local != null) {
             return new Loaded(loadNetwork(local, null), provenance(local));
         }
-        Path copy = org.rollspark.util.RemoteFolders.fetch(location, conf);
+        Path copy = RemoteFolders.fetch(location, conf);
         try {
             return new Loaded(loadNetwork(copy, null), provenance(copy));
         } catch (IOException e) {

@@ -1,6 +1,9 @@
 /**
- * Piecewise-linear networks: dense layers with ReLU / LeakyReLU, input normalisation, seeded
- * initialisation, the forward pass, and the model folder format (model.json plus .npy weights).
- * Nothing here knows about margins, losses or Spark.
+ * What every network is, independently of how it is built: {@link org.rollspark.net.Network} and its
+ * {@link org.rollspark.net.Forward} passes (neuron groups, the tangent passes of the ROLL term, reverse
+ * mode), {@link org.rollspark.net.Linearization} (the network linearised at a batch, in raw input units,
+ * for certification), gradient holders, input normalisation, activations, initialisation and the .npy
+ * format. Implementations live in {@code graph} and {@code dense}; this package imports neither, and
+ * nothing of Spark, Hadoop or files beyond .npy.
  */
 package org.rollspark.net;

@@ -18,6 +18,7 @@ import org.rollspark.data.LabeledData;
 import org.rollspark.loss.LossValue;
 import org.rollspark.net.Network;
 import org.rollspark.model.ModelIO;
+import org.rollspark.model.TrainingCheckpoints;
 import org.rollspark.train.EpochStats;
 import org.rollspark.train.LocalTrainer;
 import org.rollspark.train.Optimizer;
@@ -203,7 +204,7 @@ public final class ParameterAveragingTrainer {
         net.setParams(best);
         if (store != null) {
             try {
-                ModelIO.save(net, org.rollspark.util.RemoteFolders.join(config.checkpointDir(), "best"), sc.hadoopConfiguration(),
+                ModelIO.save(net, org.rollspark.model.RemoteFolders.join(config.checkpointDir(), "best"), sc.hadoopConfiguration(),
                         Provenance.record(provenanceConfig, config.train().seed(), fingerprint));
             } catch (IOException | RuntimeException e) {
                 log.accept("note: could not write " + config.checkpointDir() + "/best (" + e.getMessage() + ")");

@@ -1,7 +1,6 @@
 package org.rollspark.spark;
 
 import java.io.Serializable;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import org.rollspark.train.TrainConfig;
 
@@ -13,7 +12,7 @@ import org.rollspark.train.TrainConfig;
  * optimiser, epochs and seed come from {@link TrainConfig} (its batchSize is not used here).
  *
  * @param checkpointDir folder (any Hadoop path) of resumable checkpoints, one per epoch ({@code epoch-N},
- *     {@link TrainingCheckpoints}) plus {@code best}; null for none
+ *     {@link org.rollspark.model.TrainingCheckpoints}) plus {@code best}; null for none
  * @param checkpointRounds also checkpoint every this many averaging rounds within an epoch (0: never)
  */
 public record SparkTrainConfig(TrainConfig train, int numWorkers, int batchSizePerWorker, int averagingFrequency,
@@ -42,13 +41,8 @@ public record SparkTrainConfig(TrainConfig train, int numWorkers, int batchSizeP
     }
 
     public Map<String, Object> toMap() {
-        Map<String, Object> m = new LinkedHashMap<>(train.toMap());
-        m.remove("train.batchSize");
-        m.put("spark.numWorkers", numWorkers);
-        m.put("spark.batchSizePerWorker", batchSizePerWorker);
-        m.put("spark.averagingFrequency", averagingFrequency);
-        m.put("spark.checkpointDir", checkpointDir == null ? "" : checkpointDir);
-        m.put("spark.checkpointRounds", checkpointRounds);
+        Map<String, Object> m = TrainConfig.settingsOf(this, "spark.");
+        m.remove("train.batchSize"); // batchSizePerWorker is the one in use
         return m;
     }
 }

@@ -7,8 +7,8 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.rollspark.loss.RollLoss;
 
 /**
- * Settings of a local training run. Defaults follow the paper's MNIST recipe: SGD with Nesterov
- * momentum 0.5, lr 0.01, batch 64, 20 epochs.
+ * Settings of a training run (the job defaults are in org.rollspark.cli.Settings; the paper's MNIST
+ * recipe is conf/mnist-paper.conf).
  *
  * @param optimizer {@code sgd} (Nesterov), {@code momentum} (plain), {@code adam} or {@code amsgrad}
  * @param evalBatchSize batch size of validation passes (no effect on results)
@@ -35,11 +35,6 @@ public record TrainConfig(int epochs, int batchSize, long seed, String optimizer
         }
     }
 
-    /** The paper's MNIST recipe with the given loss. */
-    public static TrainConfig paperMnist(RollLoss loss, long seed) {
-        return new TrainConfig(20, 64, seed, "sgd", 0.01, 0.5, loss, 128);
-    }
-
     public TrainConfig withEpochs(int e) {
         return new TrainConfig(e, batchSize, seed, optimizer, lr, momentum, loss, evalBatchSize);
     }
@@ -58,20 +53,33 @@ public record TrainConfig(int epochs, int batchSize, long seed, String optimizer
         };
     }
 
-    /** Every setting, for provenance. */
+    /** Every setting, for provenance and the checkpoint hash ({@link #settingsOf}). */
     public Map<String, Object> toMap() {
+        return settingsOf(this, "train.");
+    }
+
+    /**
+     * The settings a record holds: one entry {@code prefix + component} per record component, read by
+     * reflection so that a new component cannot be left out; a loss expands into its {@code loss.*}
+     * settings and a nested TrainConfig into its own. Null values are recorded as "".
+     */
+    public static Map<String, Object> settingsOf(Record r, String prefix) {
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("train.epochs", epochs);
-        m.put("train.batchSize", batchSize);
-        m.put("train.seed", seed);
-        m.put("train.optimizer", optimizer);
-        m.put("train.lr", lr);
-        m.put("train.momentum", momentum);
-        m.put("train.evalBatchSize", evalBatchSize);
-        m.put("loss.type", loss.isVanilla() ? "vanilla" : "roll");
-        m.put("loss.lambda", loss.lambda());
-        m.put("loss.c", loss.c());
-        m.put("loss.gamma", loss.aggregation().spec());
+        for (java.lang.reflect.RecordComponent c : r.getClass().getRecordComponents()) {
+            Object v;
+            try {
+                v = c.getAccessor().invoke(r);
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException(c.getName(), e);
+            }
+            if (v instanceof RollLoss l) {
+                m.putAll(l.settings());
+            } else if (v instanceof TrainConfig t) {
+                m.putAll(t.toMap());
+            } else {
+                m.put(prefix + c.getName(), v == null ? "" : v);
+            }
+        }
         return m;
     }
 }

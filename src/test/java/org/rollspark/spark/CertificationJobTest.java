@@ -31,6 +31,9 @@ import org.rollspark.region.Norm;
 
 /** The certification job on local Spark, its Parquet output read back with Spark SQL. */
 class CertificationJobTest {
+    /** The job defaults, as the command line resolves them. */
+    private static final org.rollspark.cli.JobConfig DEFAULTS = org.rollspark.cli.JobConfig.load(null, java.util.List.of());
+
     static SparkSession spark;
     static LabeledData test;
     static DenseNet net;
@@ -59,7 +62,7 @@ class CertificationJobTest {
     void writesExactlyOneRowPerExampleReadableWithSparkSql() throws IOException {
         String out = tmp.resolve("out").toString();
         CertificationJob.Result r = CertificationJob.run(spark, net, "m1", test, "mnist-slice", "test", out,
-                "2026-11-24", "r1", 3, Map.of("k", "v"));
+                "2026-11-24", "r1", 3, Map.of("k", "v"), DEFAULTS.radii(), DEFAULTS.certifyOptions());
         assertEquals(301, r.rows());
         spark.read().parquet(out + "/examples").createOrReplaceTempView("ex");
         Row counts = spark.sql("SELECT count(*), count(DISTINCT example_id), min(eps_l2), min(eps_l1), min(eps_linf), "
@@ -102,11 +105,11 @@ class CertificationJobTest {
 
         List<Double> radii = s.getList(s.fieldIndex("cert_radii_l2"));
         List<Double> acc = s.getList(s.fieldIndex("cert_acc_l2"));
-        assertEquals(CertificationJob.DEFAULT_RADII[1].length, acc.size());
+        assertEquals(DEFAULTS.radii()[1].length, acc.size());
         for (int k = 0; k < radii.size(); k++) {
             assertEquals(local.certifiedAccuracy(Norm.L2, radii.get(k), test.labels()), acc.get(k), 1e-12);
         }
-        assertEquals(local.certifiedAccuracy(Norm.LINF, CertificationJob.DEFAULT_RADII[2][0], test.labels()),
+        assertEquals(local.certifiedAccuracy(Norm.LINF, DEFAULTS.radii()[2][0], test.labels()),
                 s.<Double>getList(s.fieldIndex("cert_acc_linf")).get(0), 1e-12);
 
         JsonNode manifest = new ObjectMapper().readTree(Path.of(out, "runs/run_date=2026-11-24/run_id=r1/_run.json").toFile());
@@ -123,7 +126,7 @@ class CertificationJobTest {
         LabeledData small = test.subset("small", IntStream.range(0, 23).toArray());
         String out = tmp.resolve("graph").toString();
         CertificationJob.Result r = CertificationJob.run(spark, conv, "conv", small, "d", "test", out, "2026-11-25", "g1", 3,
-                Map.of(), CertificationJob.DEFAULT_RADII, new CertificationJob.Options(6, 20, false));
+                Map.of(), DEFAULTS.radii(), new CertificationJob.Options(6, 20, false));
         assertEquals(23, r.rows());
         spark.read().parquet(out + "/examples").createOrReplaceTempView("gx");
         Row c = spark.sql("SELECT count(*), count(DISTINCT example_id), min(eps_l2), sum(sound_points), "
@@ -146,7 +149,7 @@ class CertificationJobTest {
         String out = tmp.resolve("out4").toString();
         LabeledData small = test.subset("small", new int[] {3, 4, 5, 6});
         CertificationJob.run(spark, net, "m1", small, "d", "test", out, "2026-11-24", "r4", 2, Map.of(),
-                CertificationJob.DEFAULT_RADII, new CertificationJob.Options(0, 2, true));
+                DEFAULTS.radii(), new CertificationJob.Options(0, 2, true));
         Certification local = new RegionCertifier(net).withCoordinateBounds(true).certify(small.allFeatures());
         List<Row> rows = spark.read().parquet(out + "/examples").orderBy("example_id").collectAsList();
         assertEquals(4, rows.size());
@@ -168,7 +171,7 @@ class CertificationJobTest {
         LabeledData small = test.subset("small", new int[] {10, 11, 12, 13, 14, 15});
         var g = new CertificationJob.Gradient(3, 0.05, 0, 1, 40, 16, 2, 11);
         CertificationJob.run(spark, net, "m1", small, "d", "test", out, "2026-11-24", "r5", 3, Map.of(),
-                CertificationJob.DEFAULT_RADII, new CertificationJob.Options(0, 2, false, g));
+                DEFAULTS.radii(), new CertificationJob.Options(0, 2, false, g));
         List<Row> rows = spark.read().parquet(out + "/examples").where("grad_dist_mean IS NOT NULL").collectAsList();
         assertEquals(3, rows.size(), "one example per shard");
         org.rollspark.region.GradientStability gs = new org.rollspark.region.GradientStability(net, 0.05, 0, 1);
@@ -191,7 +194,7 @@ class CertificationJobTest {
         Files.createDirectories(out);
         Files.writeString(out.resolve("summary"), "a file where the summary table must go");
         assertThrows(Exception.class, () -> CertificationJob.run(spark, net, "m1", test, "mnist-slice", "test",
-                out.toString(), "2026-11-24", "r2", 2, Map.of()));
+                out.toString(), "2026-11-24", "r2", 2, Map.of(), DEFAULTS.radii(), DEFAULTS.certifyOptions()));
         assertFalse(Files.exists(out.resolve("examples/run_date=2026-11-24/run_id=r2")), "examples rolled back");
         assertFalse(Files.exists(out.resolve("runs/run_date=2026-11-24/run_id=r2")));
         assertFalse(Files.exists(out.resolve("_staging/r2")));
@@ -201,9 +204,10 @@ class CertificationJobTest {
     void anExistingRunIsNotOverwritten() throws IOException {
         String out = tmp.resolve("out3").toString();
         LabeledData small = test.subset("small", new int[] {0, 1, 2});
-        CertificationJob.run(spark, net, "m1", small, "d", "test", out, "2026-11-24", "r3", 2, Map.of());
+        CertificationJob.run(spark, net, "m1", small, "d", "test", out, "2026-11-24", "r3", 2, Map.of(), DEFAULTS.radii(),
+                DEFAULTS.certifyOptions());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CertificationJob.run(spark, net,
-                "m1", small, "d", "test", out, "2026-11-24", "r3", 2, Map.of()));
+                "m1", small, "d", "test", out, "2026-11-24", "r3", 2, Map.of(), DEFAULTS.radii(), DEFAULTS.certifyOptions()));
         assertTrue(e.getMessage().contains("already exists"), e.getMessage());
         assertEquals(3L, spark.read().parquet(out + "/examples").count());
     }

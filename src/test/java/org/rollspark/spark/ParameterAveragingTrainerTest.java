@@ -19,6 +19,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.rollspark.model.TrainingCheckpoints;
 import org.rollspark.data.LabeledData;
 import org.rollspark.loss.RollLoss;
 import org.rollspark.net.Activation;

@@ -1,4 +1,4 @@
-package org.rollspark.spark;
+package org.rollspark.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -17,13 +17,11 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.rollspark.loss.LossValue;
-import org.rollspark.model.ModelIO;
 import org.rollspark.net.Network;
 import org.rollspark.net.Npy;
 import org.rollspark.train.EpochStats;
 import org.rollspark.train.Optimizer;
 import org.rollspark.util.Host;
-import org.rollspark.util.RemoteFolders;
 
 /**
  * Resumable training checkpoints in a folder on any Hadoop file system.
@@ -38,17 +36,17 @@ import org.rollspark.util.RemoteFolders;
  * without atomic rename) is never picked. Random draws (shard shuffles, sampled coordinates) are
  * functions of the seed, epoch, round and shard, so the position is the whole RNG state.
  */
-final class TrainingCheckpoints {
+public final class TrainingCheckpoints {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern NAME = Pattern.compile("epoch-(\\d+)(?:-round-(\\d+))?");
-    static final String COMPLETE = "_COMPLETE";
+    public static final String COMPLETE = "_COMPLETE";
 
     private final Path dir;
     private final FileSystem fs;
     private final Configuration conf;
     private final String configHash;
 
-    TrainingCheckpoints(String dir, Configuration conf, String configHash) throws IOException {
+    public TrainingCheckpoints(String dir, Configuration conf, String configHash) throws IOException {
         this.dir = new Path(dir);
         this.conf = conf;
         this.fs = RemoteFolders.fs(dir, conf);
@@ -56,18 +54,18 @@ final class TrainingCheckpoints {
     }
 
     /** Where training stands: after {@code round} rounds of {@code epoch} ({@code round = -1}: the whole epoch). */
-    record State(int epoch, int round, LossValue epochLoss, List<EpochStats> history, int bestEpoch, double bestLoss,
+    public record State(int epoch, int round, LossValue epochLoss, List<EpochStats> history, int bestEpoch, double bestLoss,
             long optimizerSteps) {}
 
     /** A checkpoint read back: the state, the parameters, the optimiser state and the best-so-far parameters. */
-    record Resume(String name, State state, double[] params, double[][] optimizer, double[] best) {}
+    public record Resume(String name, State state, double[] params, double[][] optimizer, double[] best) {}
 
-    static String name(int epoch, int round) {
+    public static String name(int epoch, int round) {
         return round < 0 ? "epoch-" + epoch : "epoch-" + epoch + "-round-" + round;
     }
 
     /** Writes a checkpoint and returns its path. */
-    String write(Network net, Optimizer opt, INDArray best, State st, Map<String, Object> provenance) throws IOException {
+    public String write(Network net, Optimizer opt, INDArray best, State st, Map<String, Object> provenance) throws IOException {
         String name = name(st.epoch(), st.round());
         java.nio.file.Path local = Files.createTempDirectory("roll-ckpt-");
         try {
@@ -106,7 +104,7 @@ final class TrainingCheckpoints {
      * The newest complete checkpoint (by epoch, then round; an epoch's end after its rounds), or null
      * when there is none. Refuses checkpoints written with another configuration.
      */
-    Resume newest() throws IOException {
+    public Resume newest() throws IOException {
         Path pick = null;
         long bestKey = -1;
         for (FileStatus f : list()) {

@@ -1,0 +1,144 @@
+package org.rollspark.cli;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigRenderOptions;
+import java.util.List;
+import java.util.Objects;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
+
+/**
+ * One job setting, declared once in {@link Settings}: its key (without the leading {@code roll.}), type,
+ * default, doc and check, in the way of Spark MLlib's Params. reference.conf, the README's settings
+ * table, the typed getters of {@link JobConfig}, validation and the provenance map all come from these
+ * declarations.
+ *
+ * @param <T> the Java type of the value
+ */
+public final class Setting<T> {
+    private final String key;
+    private final Type<T> type;
+    private final T defaultValue;
+    private final String doc;
+    private final Consumer<T> check;
+    private final boolean main;
+
+    private Setting(String key, Type<T> type, T defaultValue, String doc, Consumer<T> check, boolean main) {
+        this.key = Objects.requireNonNull(key);
+        this.type = type;
+        this.defaultValue = Objects.requireNonNull(defaultValue, key);
+        this.doc = doc;
+        this.check = check;
+        this.main = main;
+        check(defaultValue);
+    }
+
+    /** A setting; {@code check} throws IllegalArgumentException with what is wrong (the key is added). */
+    public static <T> Setting<T> of(String key, Type<T> type, T defaultValue, String doc, Consumer<T> check) {
+        return new Setting<>(key, type, defaultValue, doc, check, false);
+    }
+
+    public static <T> Setting<T> of(String key, Type<T> type, T defaultValue, String doc) {
+        return of(key, type, defaultValue, doc, v -> { });
+    }
+
+    /** The same setting, listed in the README's table of the main settings. */
+    public Setting<T> main() {
+        return new Setting<>(key, type, defaultValue, doc, check, true);
+    }
+
+    public String key() {
+        return key;
+    }
+
+    /** The HOCON path: {@code roll.<key>}. */
+    public String path() {
+        return "roll." + key;
+    }
+
+    public Type<T> type() {
+        return type;
+    }
+
+    public T defaultValue() {
+        return defaultValue;
+    }
+
+    public String doc() {
+        return doc;
+    }
+
+    public boolean isMain() {
+        return main;
+    }
+
+    /** Runs the check; the error names the setting and the value. */
+    public void check(T value) {
+        try {
+            check.accept(value);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(path() + " = " + type.render(value) + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The value of this setting in a resolved config (typed read; a value of the wrong type names the key). */
+    public T read(Config config) {
+        try {
+            return type.read.read(config, path());
+        } catch (com.typesafe.config.ConfigException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return path();
+    }
+
+    /** A value type: how to read it from HOCON, how to write it as a HOCON literal, and as a plain Java value. */
+    public static final class Type<T> {
+        private final String name;
+        private final Reader<T> read;
+        private final java.util.function.Function<T, String> render;
+
+        private Type(String name, Reader<T> read, java.util.function.Function<T, String> render) {
+            this.name = name;
+            this.read = read;
+            this.render = render;
+        }
+
+        interface Reader<T> {
+            T read(Config c, String path);
+        }
+
+        public String name() {
+            return name;
+        }
+
+        /** The value as a HOCON literal. */
+        public String render(T value) {
+            return render.apply(value);
+        }
+
+        public static final Type<Integer> INT = new Type<>("integer", Config::getInt, String::valueOf);
+        public static final Type<Long> LONG = new Type<>("integer", Config::getLong, String::valueOf);
+        public static final Type<Double> DOUBLE = new Type<>("number", Config::getDouble, String::valueOf);
+        public static final Type<Boolean> BOOL = new Type<>("boolean", Config::getBoolean, String::valueOf);
+        public static final Type<String> STRING = new Type<>("string", Config::getString, Type::quote);
+        public static final Type<List<Integer>> INTS = new Type<>("list of integers", Config::getIntList, Type::list);
+        public static final Type<List<Double>> DOUBLES = new Type<>("list of numbers", Config::getDoubleList, Type::list);
+        public static final Type<List<String>> STRINGS = new Type<>("list of strings", Config::getStringList,
+                v -> "[" + v.stream().map(Type::quote).collect(Collectors.joining(", ")) + "]");
+        /** A list of objects (e.g. layers), kept as its concise JSON text. */
+        public static final Type<String> OBJECTS = new Type<>("list of objects",
+                (c, p) -> c.getList(p).render(ConfigRenderOptions.concise()), v -> v);
+
+        private static String quote(String s) {
+            return com.typesafe.config.ConfigValueFactory.fromAnyRef(s).render(ConfigRenderOptions.concise());
+        }
+
+        private static String list(List<?> v) {
+            return "[" + v.stream().map(String::valueOf).collect(Collectors.joining(", ")) + "]";
+        }
+    }
+}

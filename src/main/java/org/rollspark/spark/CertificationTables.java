@@ -1,0 +1,184 @@
+package org.rollspark.spark;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.catalyst.expressions.GenericRowWithSchema;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.rollspark.region.Certification;
+import org.rollspark.region.GradientStability;
+import org.rollspark.region.Norm;
+import org.rollspark.region.SoundnessCheck;
+
+/**
+ * The certification tables: the per-example schema and its rows, and the run summary, computed by
+ * Spark SQL over the examples and read back by column name. Margins are in raw input units; the
+ * quantiles are exact nearest-rank ({@code percentile_disc}).
+ */
+public final class CertificationTables {
+    private CertificationTables() {}
+
+    /** Schema of the per-example table. */
+    public static final StructType EXAMPLES = new StructType()
+            .add("run_id", DataTypes.StringType, false)
+            .add("model_id", DataTypes.StringType, false)
+            .add("dataset", DataTypes.StringType, false)
+            .add("split", DataTypes.StringType, false)
+            .add("example_id", DataTypes.LongType, false)
+            .add("label", DataTypes.IntegerType, false)
+            .add("pred", DataTypes.IntegerType, false)
+            .add("correct", DataTypes.BooleanType, false)
+            .add("logit_gap", DataTypes.DoubleType, false)
+            .add("eps_l1", DataTypes.DoubleType, false)
+            .add("eps_l2", DataTypes.DoubleType, false)
+            .add("eps_linf", DataTypes.DoubleType, false)
+            .add("dec_l1", DataTypes.DoubleType, false)
+            .add("dec_l2", DataTypes.DoubleType, false)
+            .add("dec_linf", DataTypes.DoubleType, false)
+            .add("cert_l1", DataTypes.DoubleType, false)
+            .add("cert_l2", DataTypes.DoubleType, false)
+            .add("cert_linf", DataTypes.DoubleType, false)
+            .add("bind_layer_l1", DataTypes.IntegerType, false)
+            .add("bind_unit_l1", DataTypes.IntegerType, false)
+            .add("bind_layer_l2", DataTypes.IntegerType, false)
+            .add("bind_unit_l2", DataTypes.IntegerType, false)
+            .add("bind_layer_linf", DataTypes.IntegerType, false)
+            .add("bind_unit_linf", DataTypes.IntegerType, false)
+            .add("pattern_hash", DataTypes.StringType, false)
+            .add("jacobian_hash", DataTypes.StringType, false)
+            .add("sound_points", DataTypes.IntegerType, false)
+            .add("sound_violations", DataTypes.IntegerType, false)
+            .add("grad_dist_mean", DataTypes.DoubleType, true)
+            .add("grad_dist_max", DataTypes.DoubleType, true)
+            .add("dir_pos", DataTypes.createArrayType(DataTypes.DoubleType, false), true)
+            .add("dir_neg", DataTypes.createArrayType(DataTypes.DoubleType, false), true)
+            .add("status", DataTypes.StringType, false);
+
+    /** The four columns that name a run and its data, leading both tables. */
+    public record RunKey(String runId, String modelId, String dataset, String split) implements java.io.Serializable {}
+
+    private static final String[] STATS = {"min", "mean", "p25", "p50", "p75", "p100"};
+
+    /** Schema of the run-summary table, one row per run. */
+    public static final StructType SUMMARY;
+
+    static {
+        StructType s = new StructType()
+                .add("run_id", DataTypes.StringType, false)
+                .add("model_id", DataTypes.StringType, false)
+                .add("dataset", DataTypes.StringType, false)
+                .add("split", DataTypes.StringType, false)
+                .add("n", DataTypes.LongType, false)
+                .add("accuracy", DataTypes.DoubleType, false)
+                .add("distinct_patterns", DataTypes.LongType, false)
+                .add("distinct_jacobians", DataTypes.LongType, false)
+                .add("soundness_examples", DataTypes.LongType, false)
+                .add("soundness_points", DataTypes.LongType, false)
+                .add("soundness_violations", DataTypes.LongType, false)
+                .add("grad_dist_examples", DataTypes.LongType, false)
+                .add("grad_dist_mean_p50", DataTypes.DoubleType, true)
+                .add("grad_dist_max_p50", DataTypes.DoubleType, true);
+        for (Norm p : Norm.values()) {
+            for (String stat : STATS) {
+                s = s.add("eps_" + p.label() + "_" + stat, DataTypes.DoubleType, true);
+            }
+        }
+        for (Norm p : Norm.values()) {
+            s = s.add("cert_radii_" + p.label(), DataTypes.createArrayType(DataTypes.DoubleType, false), false);
+            s = s.add("cert_acc_" + p.label(), DataTypes.createArrayType(DataTypes.DoubleType, false), false);
+        }
+        SUMMARY = s;
+    }
+
+    /** One example's row: its certificates, soundness report, gradient stability (or null) and status. */
+    static Row exampleRow(RunKey key, long id, int label, Certification c, int i, SoundnessCheck.Report sound,
+            GradientStability.Result grad) {
+        boolean bounded = Double.isFinite(c.margin(Norm.L2, i));
+        return RowFactory.create(key.runId(), key.modelId(), key.dataset(), key.split(), id, label, c.pred(i),
+                c.pred(i) == label, c.logitGap(i), c.margin(Norm.L1, i), c.margin(Norm.L2, i), c.margin(Norm.LINF, i),
+                c.decisionMargin(Norm.L1, i), c.decisionMargin(Norm.L2, i), c.decisionMargin(Norm.LINF, i),
+                c.certifiedRadius(Norm.L1, i, label), c.certifiedRadius(Norm.L2, i, label),
+                c.certifiedRadius(Norm.LINF, i, label), c.bindingLayer(Norm.L1, i), c.bindingUnit(Norm.L1, i),
+                c.bindingLayer(Norm.L2, i), c.bindingUnit(Norm.L2, i), c.bindingLayer(Norm.LINF, i),
+                c.bindingUnit(Norm.LINF, i), c.pattern(i).hash(), c.jacobianHash(i), (int) sound.points(),
+                (int) sound.violations(), grad == null ? null : grad.expected(), grad == null ? null : grad.maximum(),
+                half(c.coordinateBounds(i), 0), half(c.coordinateBounds(i), 1), bounded ? "ok" : "unbounded");
+    }
+
+    /**
+     * The run's summary row from the examples registered as the temporary view {@code view}: counts,
+     * accuracy, distinct regions and Jacobians, soundness and gradient-stability totals, margin
+     * statistics per norm, and certified accuracy (correct and certified at radius r, over ALL examples)
+     * at the given radii per norm (l1, l2, l_inf).
+     */
+    static Row summarize(SparkSession spark, String view, RunKey key, double[][] radii) {
+        List<String> cols = new ArrayList<>(List.of("count(*) AS n", "avg(CAST(correct AS DOUBLE)) AS accuracy",
+                "count(DISTINCT pattern_hash) AS distinct_patterns", "count(DISTINCT jacobian_hash) AS distinct_jacobians",
+                "count_if(sound_points > 0) AS soundness_examples",
+                "CAST(sum(sound_points) AS BIGINT) AS soundness_points",
+                "CAST(sum(sound_violations) AS BIGINT) AS soundness_violations",
+                "count(grad_dist_mean) AS grad_dist_examples",
+                "percentile_disc(0.5) WITHIN GROUP (ORDER BY grad_dist_mean) AS grad_dist_mean_p50",
+                "percentile_disc(0.5) WITHIN GROUP (ORDER BY grad_dist_max) AS grad_dist_max_p50"));
+        String[] quantiles = {"0.25", "0.5", "0.75", "1.0"};
+        for (Norm p : Norm.values()) {
+            String c = "eps_" + p.label();
+            cols.add("min(" + c + ") AS " + c + "_min");
+            cols.add("avg(" + c + ") AS " + c + "_mean");
+            for (int q = 0; q < quantiles.length; q++) {
+                // nearest-rank quantile, exact: the smallest value with at least q*n values at or below it
+                cols.add("percentile_disc(" + quantiles[q] + ") WITHIN GROUP (ORDER BY " + c + ") AS " + c + "_"
+                        + STATS[2 + q]);
+            }
+        }
+        for (Norm p : Norm.values()) {
+            List<String> acc = new ArrayList<>();
+            for (double r : radii[p.ordinal()]) {
+                acc.add("avg(CASE WHEN cert_" + p.label() + " >= " + r + " AND correct THEN 1.0D ELSE 0.0D END)");
+            }
+            cols.add("array(" + String.join(", ", acc) + ") AS cert_acc_" + p.label());
+        }
+        Row r = spark.sql("SELECT " + String.join(", ", cols) + " FROM " + view).first();
+        Object[] v = new Object[SUMMARY.size()];
+        for (String f : SUMMARY.fieldNames()) {
+            int at = SUMMARY.fieldIndex(f);
+            v[at] = switch (f) {
+                case "run_id" -> key.runId();
+                case "model_id" -> key.modelId();
+                case "dataset" -> key.dataset();
+                case "split" -> key.split();
+                default -> f.startsWith("cert_radii_") ? radiiOf(f, radii) : r.get(r.fieldIndex(f));
+            };
+        }
+        return new GenericRowWithSchema(v, SUMMARY);
+    }
+
+    private static scala.collection.Seq<Double> radiiOf(String field, double[][] radii) {
+        for (Norm p : Norm.values()) {
+            if (field.equals("cert_radii_" + p.label())) {
+                return seq(radii[p.ordinal()]);
+            }
+        }
+        throw new AssertionError(field);
+    }
+
+    private static scala.collection.Seq<Double> seq(double[] v) {
+        List<Double> l = new ArrayList<>();
+        for (double d : v) {
+            l.add(d);
+        }
+        return scala.collection.JavaConverters.asScalaBuffer(l).toSeq();
+    }
+
+    /** The first (part 0) or second (part 1) half of a bounds array as a Spark array value; null stays null. */
+    private static scala.collection.Seq<Double> half(double[] bounds, int part) {
+        if (bounds == null) {
+            return null;
+        }
+        int d = bounds.length / 2;
+        return seq(java.util.Arrays.copyOfRange(bounds, part * d, (part + 1) * d));
+    }
+}
