@@ -30,198 +30,205 @@ import org.rollspark.net.Init;
  * Cross-setting checks live in {@link JobConfig}.
  */
 public final class Settings {
+    /** Every declaration below, in the order of the source (static initialisers run top to bottom). */
+    private static final List<Setting<?>> DECLARED = new ArrayList<>();
+
+    private static <T> Setting<T> def(Setting<T> s) {
+        DECLARED.add(s);
+        return s;
+    }
 
     // ------------------------------------------------------------------------------------ data
-    public static final Setting<String> DATA_FORMAT = Setting.of("data.format", STRING, "idx",
+    public static final Setting<String> DATA_FORMAT = def(Setting.of("data.format", STRING, "idx",
             "Input format (README, \"Data formats\"): " + String.join(", ", Format.NAMES) + ". Files are read on the "
                     + "executors through Hadoop FileSystem paths (local, hdfs://, s3a://, ...); a location is a file, a "
-                    + "folder (its files in name order) or a glob.", oneOf(Format.NAMES)).main();
-    public static final Setting<String> DATA_TRAIN = Setting.of("data.train", STRING, "",
-            "Training location. Empty with format idx: the MNIST file names in data.dir.").main();
-    public static final Setting<String> DATA_TEST = Setting.of("data.test", STRING, "",
-            "Test location. Empty with format idx: the MNIST file names in data.dir.").main();
-    public static final Setting<String> DATA_TRAIN_LABELS = Setting.of("data.trainLabels", STRING, "",
-            "idx only: the label file of the training data (empty: the MNIST name in data.dir).");
-    public static final Setting<String> DATA_TEST_LABELS = Setting.of("data.testLabels", STRING, "",
-            "idx only: the label file of the test data (empty: the MNIST name in data.dir).");
-    public static final Setting<String> DATA_DIR = Setting.of("data.dir", STRING, "data/mnist",
+                    + "folder (its files in name order) or a glob.", oneOf(Format.NAMES)).main());
+    public static final Setting<String> DATA_TRAIN = def(Setting.of("data.train", STRING, "",
+            "Training location. Empty with format idx: the MNIST file names in data.dir.").main());
+    public static final Setting<String> DATA_TEST = def(Setting.of("data.test", STRING, "",
+            "Test location. Empty with format idx: the MNIST file names in data.dir.").main());
+    public static final Setting<String> DATA_TRAIN_LABELS = def(Setting.of("data.trainLabels", STRING, "",
+            "idx only: the label file of the training data (empty: the MNIST name in data.dir)."));
+    public static final Setting<String> DATA_TEST_LABELS = def(Setting.of("data.testLabels", STRING, "",
+            "idx only: the label file of the test data (empty: the MNIST name in data.dir)."));
+    public static final Setting<String> DATA_DIR = def(Setting.of("data.dir", STRING, "data/mnist",
             "Folder with train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and "
                     + "t10k-labels-idx1-ubyte (each raw or .gz), used when format = idx and train / test are empty. "
-                    + "Default: the bundled MNIST slice.").main();
-    public static final Setting<Integer> DATA_TRAIN_LIMIT = Setting.of("data.trainLimit", INT, 0,
-            "Use at most this many training examples, the first ones in file order (0 = all).", atLeast(0)).main();
-    public static final Setting<Integer> DATA_TEST_LIMIT = Setting.of("data.testLimit", INT, 0,
-            "Use at most this many test examples, the first ones in file order (0 = all).", atLeast(0)).main();
-    public static final Setting<Integer> DATA_VALIDATION = Setting.of("data.validation", INT, 1000,
+                    + "Default: the bundled MNIST slice.").main());
+    public static final Setting<Integer> DATA_TRAIN_LIMIT = def(Setting.of("data.trainLimit", INT, 0,
+            "Use at most this many training examples, the first ones in file order (0 = all).", atLeast(0)).main());
+    public static final Setting<Integer> DATA_TEST_LIMIT = def(Setting.of("data.testLimit", INT, 0,
+            "Use at most this many test examples, the first ones in file order (0 = all).", atLeast(0)).main());
+    public static final Setting<Integer> DATA_VALIDATION = def(Setting.of("data.validation", INT, 1000,
             "Examples held out of the training location for model selection (seeded); the paper: 5000 of 60000.",
-            atLeast(1)).main();
-    public static final Setting<Boolean> DATA_STRATIFIED = Setting.of("data.stratified", BOOL, false,
-            "Hold out every class in proportion (stratified split) instead of a plain seeded draw.").main();
-    public static final Setting<Boolean> DATA_SEQUENTIAL = Setting.of("data.sequential", BOOL, false,
-            "Read (C, H, W) images row by row as H time steps of C * W features, for recurrent nets.").main();
-    public static final Setting<String> DATA_NORMALIZE = Setting.of("data.normalize", STRING, "config",
+            atLeast(1)).main());
+    public static final Setting<Boolean> DATA_STRATIFIED = def(Setting.of("data.stratified", BOOL, false,
+            "Hold out every class in proportion (stratified split) instead of a plain seeded draw.").main());
+    public static final Setting<Boolean> DATA_SEQUENTIAL = def(Setting.of("data.sequential", BOOL, false,
+            "Read (C, H, W) images row by row as H time steps of C * W features, for recurrent nets.").main());
+    public static final Setting<String> DATA_NORMALIZE = def(Setting.of("data.normalize", STRING, "config",
             "Input normalisation x_norm = (x_raw - mean) / std. \"config\": data.mean and data.std; \"scalar\", "
                     + "\"channel\" or \"feature\": statistics of the training split, computed on the executors and "
                     + "stored with the model. Margins are always reported in raw units.",
-            oneOf(List.of("config", "scalar", "channel", "feature"))).main();
-    public static final Setting<List<Double>> DATA_MEAN = Setting.of("data.mean", DOUBLES, List.of(0.1307),
-            "Normalisation mean: one value, or one per input feature. Raw units: pixels / 255 for image formats.").main();
-    public static final Setting<List<Double>> DATA_STD = Setting.of("data.std", DOUBLES, List.of(0.3081),
-            "Normalisation standard deviation: one value, or one per input feature.").main();
-    public static final Setting<List<Integer>> DATA_IMAGE_SIZE = Setting.of("data.imageSize", INTS, List.of(),
-            "images: [height, width] every image is brought to.");
-    public static final Setting<String> DATA_IMAGE_MODE = Setting.of("data.imageMode", STRING, "resize",
-            "images: resize (scale) or crop (scale the shorter side, cut the centre).");
-    public static final Setting<Integer> DATA_CHANNELS = Setting.of("data.channels", INT, 3,
-            "images: channels, 1 (grey) or 3 (RGB).");
-    public static final Setting<String> DATA_LABEL_COLUMN = Setting.of("data.labelColumn", STRING, "",
+            oneOf(List.of("config", "scalar", "channel", "feature"))).main());
+    public static final Setting<List<Double>> DATA_MEAN = def(Setting.of("data.mean", DOUBLES, List.of(0.1307),
+            "Normalisation mean: one value, or one per input feature. Raw units: pixels / 255 for image formats.").main());
+    public static final Setting<List<Double>> DATA_STD = def(Setting.of("data.std", DOUBLES, List.of(0.3081),
+            "Normalisation standard deviation: one value, or one per input feature.").main());
+    public static final Setting<List<Integer>> DATA_IMAGE_SIZE = def(Setting.of("data.imageSize", INTS, List.of(),
+            "images: [height, width] every image is brought to."));
+    public static final Setting<String> DATA_IMAGE_MODE = def(Setting.of("data.imageMode", STRING, "resize",
+            "images: resize (scale) or crop (scale the shorter side, cut the centre)."));
+    public static final Setting<Integer> DATA_CHANNELS = def(Setting.of("data.channels", INT, 3,
+            "images: channels, 1 (grey) or 3 (RGB)."));
+    public static final Setting<String> DATA_LABEL_COLUMN = def(Setting.of("data.labelColumn", STRING, "",
             "csv / csv_sequence: the label column, by header name or 0-based index (default: csv the last "
-                    + "column, csv_sequence 1).");
-    public static final Setting<String> DATA_SEQUENCE_COLUMN = Setting.of("data.sequenceColumn", STRING, "",
-            "csv_sequence: the sequence-id column, by header name or 0-based index (default 0).");
-    public static final Setting<List<String>> DATA_CLASSES = Setting.of("data.classes", STRINGS, List.of(),
-            "Class names when labels are names (label i = the i-th name).");
-    public static final Setting<List<Integer>> DATA_SPEAKER_BLOCKS = Setting.of("data.speakerBlocks", INTS, List.of(),
-            "vowels: utterance blocks per speaker, for files other than ae.train (270) and ae.test (370).");
-    public static final Setting<Integer> DATA_COUNT = Setting.of("data.count", INT, 2000,
-            "synthetic2d: points per split.", atLeast(1));
-    public static final Setting<Double> DATA_NOISE = Setting.of("data.noise", DOUBLE, 0.04,
-            "synthetic2d: the points' noise.", finiteAtLeast(0));
+                    + "column, csv_sequence 1)."));
+    public static final Setting<String> DATA_SEQUENCE_COLUMN = def(Setting.of("data.sequenceColumn", STRING, "",
+            "csv_sequence: the sequence-id column, by header name or 0-based index (default 0)."));
+    public static final Setting<List<String>> DATA_CLASSES = def(Setting.of("data.classes", STRINGS, List.of(),
+            "Class names when labels are names (label i = the i-th name)."));
+    public static final Setting<List<Integer>> DATA_SPEAKER_BLOCKS = def(Setting.of("data.speakerBlocks", INTS, List.of(),
+            "vowels: utterance blocks per speaker, for files other than ae.train (270) and ae.test (370)."));
+    public static final Setting<Integer> DATA_COUNT = def(Setting.of("data.count", INT, 2000,
+            "synthetic2d: points per split.", atLeast(1)));
+    public static final Setting<Double> DATA_NOISE = def(Setting.of("data.noise", DOUBLE, 0.04,
+            "synthetic2d: the points' noise.", finiteAtLeast(0)));
 
     // ------------------------------------------------------------------------------------ net
-    public static final Setting<String> NET_TYPE = Setting.of("net.type", STRING, "dense",
+    public static final Setting<String> NET_TYPE = def(Setting.of("net.type", STRING, "dense",
             "dense: fully connected (net.hidden, net.activation); graph: any layer list (net.inputShape, "
-                    + "net.layers; README, \"Architectures\").", oneOf(List.of("dense", "graph"))).main();
-    public static final Setting<List<Integer>> NET_HIDDEN = Setting.of("net.hidden", INTS, List.of(300, 300),
+                    + "net.layers; README, \"Architectures\").", oneOf(List.of("dense", "graph"))).main());
+    public static final Setting<List<Integer>> NET_HIDDEN = def(Setting.of("net.hidden", INTS, List.of(300, 300),
             "dense: hidden widths.", v -> {
                 if (v.isEmpty() || v.stream().anyMatch(h -> h < 1)) {
                     throw new IllegalArgumentException("must list at least one width >= 1");
                 }
-            }).main();
-    public static final Setting<String> NET_ACTIVATION = Setting.of("net.activation", STRING, "relu",
-            "relu, or leaky_relu:ALPHA.", Activation::parse).main();
-    public static final Setting<String> NET_INIT = Setting.of("net.init", STRING, "uniform_fan_in",
-            "uniform_fan_in (PyTorch's nn.Linear default, the paper's) or he_normal.", Init::parse).main();
-    public static final Setting<String> NET_DTYPE = Setting.of("net.dtype", STRING, "float32",
-            "float32, or float64 for verification.", oneOf(List.of("float32", "float64"))).main();
-    public static final Setting<List<Integer>> NET_INPUT_SHAPE = Setting.of("net.inputShape", INTS, List.of(1, 28, 28),
+            }).main());
+    public static final Setting<String> NET_ACTIVATION = def(Setting.of("net.activation", STRING, "relu",
+            "relu, or leaky_relu:ALPHA.", Activation::parse).main());
+    public static final Setting<String> NET_INIT = def(Setting.of("net.init", STRING, "uniform_fan_in",
+            "uniform_fan_in (PyTorch's nn.Linear default, the paper's) or he_normal.", Init::parse).main());
+    public static final Setting<String> NET_DTYPE = def(Setting.of("net.dtype", STRING, "float32",
+            "float32, or float64 for verification.", oneOf(List.of("float32", "float64"))).main());
+    public static final Setting<List<Integer>> NET_INPUT_SHAPE = def(Setting.of("net.inputShape", INTS, List.of(1, 28, 28),
             "graph nets: the input of one example as [features], [steps, features] (an image's rows as time steps "
                     + "for a recurrent net) or [channels, height, width]; it must hold the data's feature count.",
             v -> {
                 if (v.isEmpty() || v.size() > 3 || v.stream().anyMatch(s -> s < 1)) {
                     throw new IllegalArgumentException("must be [features], [steps, features] or [channels, height, width]");
                 }
-            }).main();
-    public static final Setting<String> NET_LAYERS = Setting.of("net.layers", OBJECTS, "[]",
+            }).main());
+    public static final Setting<String> NET_LAYERS = def(Setting.of("net.layers", OBJECTS, "[]",
             "graph nets: the layers, e.g. [{type = conv2d, filters = 8, kernel = 3, padding = 1}, {type = relu}, "
                     + "{type = global_avgpool}, {type = dense, units = 10}]; the last must give one output per class.")
-            .main();
+            .main());
 
     // ------------------------------------------------------------------------------------ loss
-    public static final Setting<String> LOSS_TYPE = Setting.of("loss.type", STRING, "roll", "roll or vanilla.",
-            oneOf(List.of("roll", "vanilla"))).main();
-    public static final Setting<Double> LOSS_LAMBDA = Setting.of("loss.lambda", DOUBLE, 2.0,
-            "Weight of the ROLL term.", finiteAtLeast(0)).main();
-    public static final Setting<Double> LOSS_C = Setting.of("loss.c", DOUBLE, 0.25,
-            "Weight of the hinge C max(0, 1 - |z|) in the ROLL term.", finiteAtLeast(0)).main();
-    public static final Setting<String> LOSS_GAMMA = Setting.of("loss.gamma", STRING, "100",
-            "100 = mean over all neurons; < 100 = mean of the top gamma percent; \"max\".", Aggregation::parse).main();
-    public static final Setting<Integer> LOSS_SAMPLES = Setting.of("loss.samples", INT, 0,
+    public static final Setting<String> LOSS_TYPE = def(Setting.of("loss.type", STRING, "roll", "roll or vanilla.",
+            oneOf(List.of("roll", "vanilla"))).main());
+    public static final Setting<Double> LOSS_LAMBDA = def(Setting.of("loss.lambda", DOUBLE, 2.0,
+            "Weight of the ROLL term.", finiteAtLeast(0)).main());
+    public static final Setting<Double> LOSS_C = def(Setting.of("loss.c", DOUBLE, 0.25,
+            "Weight of the hinge C max(0, 1 - |z|) in the ROLL term.", finiteAtLeast(0)).main());
+    public static final Setting<String> LOSS_GAMMA = def(Setting.of("loss.gamma", STRING, "100",
+            "100 = mean over all neurons; < 100 = mean of the top gamma percent; \"max\".", Aggregation::parse).main());
+    public static final Setting<Integer> LOSS_SAMPLES = def(Setting.of("loss.samples", INT, 0,
             "The gradient term over input coordinates: 0 = exact (all D); D' > 0 = the sampled loss, D' coordinates "
                     + "drawn per example and step, scaled by D / D' (unbiased; gamma = 100 only; the paper: 3 on MNIST).",
-            atLeast(0)).main();
-    public static final Setting<Boolean> LOSS_SAMPLES_PER_CHANNEL = Setting.of("loss.samplesPerChannel", BOOL, false,
+            atLeast(0)).main());
+    public static final Setting<Boolean> LOSS_SAMPLES_PER_CHANNEL = def(Setting.of("loss.samplesPerChannel", BOOL, false,
             "Draw loss.samples coordinates from each channel of a (C, H, W) input (the paper: 120 per colour "
-                    + "channel).").main();
+                    + "channel).").main());
 
     // ------------------------------------------------------------------------------------ train
-    public static final Setting<Long> TRAIN_SEED = Setting.of("train.seed", LONG, 7L,
-            "Seeds initialisation, splits, shards, shuffles and sampled coordinates.").main();
-    public static final Setting<Integer> TRAIN_EPOCHS = Setting.of("train.epochs", INT, 5, "Training epochs.",
-            atLeast(1)).main();
-    public static final Setting<String> TRAIN_OPTIMIZER = Setting.of("train.optimizer", STRING, "sgd",
+    public static final Setting<Long> TRAIN_SEED = def(Setting.of("train.seed", LONG, 7L,
+            "Seeds initialisation, splits, shards, shuffles and sampled coordinates.").main());
+    public static final Setting<Integer> TRAIN_EPOCHS = def(Setting.of("train.epochs", INT, 5, "Training epochs.",
+            atLeast(1)).main());
+    public static final Setting<String> TRAIN_OPTIMIZER = def(Setting.of("train.optimizer", STRING, "sgd",
             "sgd (Nesterov momentum), momentum (plain), adam or amsgrad.",
-            oneOf(List.of("sgd", "momentum", "adam", "amsgrad"))).main();
-    public static final Setting<Double> TRAIN_LR = Setting.of("train.lr", DOUBLE, 0.02, "Learning rate.", v -> {
+            oneOf(List.of("sgd", "momentum", "adam", "amsgrad"))).main());
+    public static final Setting<Double> TRAIN_LR = def(Setting.of("train.lr", DOUBLE, 0.02, "Learning rate.", v -> {
         if (!(v > 0) || Double.isInfinite(v)) {
             throw new IllegalArgumentException("must be finite and > 0");
         }
-    }).main();
-    public static final Setting<Double> TRAIN_MOMENTUM = Setting.of("train.momentum", DOUBLE, 0.9,
-            "Momentum of sgd and momentum.", finiteAtLeast(0)).main();
-    public static final Setting<Integer> TRAIN_EVAL_BATCH_SIZE = Setting.of("train.evalBatchSize", INT, 256,
-            "Batch size of validation passes (no effect on results).", atLeast(1));
+    }).main());
+    public static final Setting<Double> TRAIN_MOMENTUM = def(Setting.of("train.momentum", DOUBLE, 0.9,
+            "Momentum of sgd and momentum.", finiteAtLeast(0)).main());
+    public static final Setting<Integer> TRAIN_EVAL_BATCH_SIZE = def(Setting.of("train.evalBatchSize", INT, 256,
+            "Batch size of validation passes (no effect on results).", atLeast(1)));
 
     // ------------------------------------------------------------------------------------ spark
-    public static final Setting<String> SPARK_MASTER = Setting.of("spark.master", STRING, "local[2]",
-            "Used only when no master is given by spark-submit (--master) or spark.master.").main();
-    public static final Setting<Integer> SPARK_NUM_WORKERS = Setting.of("spark.numWorkers", INT, 2,
+    public static final Setting<String> SPARK_MASTER = def(Setting.of("spark.master", STRING, "local[2]",
+            "Used only when no master is given by spark-submit (--master) or spark.master.").main());
+    public static final Setting<Integer> SPARK_NUM_WORKERS = def(Setting.of("spark.numWorkers", INT, 2,
             "Parameter averaging (named as DL4J's ParameterAveragingTrainingMaster names it): data shards = Spark "
-                    + "partitions.", atLeast(1)).main();
-    public static final Setting<Integer> SPARK_BATCH_SIZE_PER_WORKER = Setting.of("spark.batchSizePerWorker", INT, 32,
-            "Minibatch size on each worker.", atLeast(1)).main();
-    public static final Setting<Integer> SPARK_AVERAGING_FREQUENCY = Setting.of("spark.averagingFrequency", INT, 5,
-            "Minibatches per worker between parameter averagings.", atLeast(1)).main();
-    public static final Setting<Integer> SPARK_CHECKPOINT_ROUNDS = Setting.of("spark.checkpointRounds", INT, 0,
+                    + "partitions.", atLeast(1)).main());
+    public static final Setting<Integer> SPARK_BATCH_SIZE_PER_WORKER = def(Setting.of("spark.batchSizePerWorker", INT, 32,
+            "Minibatch size on each worker.", atLeast(1)).main());
+    public static final Setting<Integer> SPARK_AVERAGING_FREQUENCY = def(Setting.of("spark.averagingFrequency", INT, 5,
+            "Minibatches per worker between parameter averagings.", atLeast(1)).main());
+    public static final Setting<Integer> SPARK_CHECKPOINT_ROUNDS = def(Setting.of("spark.checkpointRounds", INT, 0,
             "Also checkpoint every this many averaging rounds inside an epoch (0: after every epoch only).",
-            atLeast(0)).main();
+            atLeast(0)).main());
 
     // ------------------------------------------------------------------------------------ certify
-    public static final Setting<Integer> CERTIFY_PARTITIONS = Setting.of("certify.partitions", INT, 4,
-            "Spark partitions to certify in.", atLeast(1)).main();
-    public static final Setting<Boolean> CERTIFY_REPLACE = Setting.of("certify.replace", BOOL, false,
+    public static final Setting<Integer> CERTIFY_PARTITIONS = def(Setting.of("certify.partitions", INT, 4,
+            "Spark partitions to certify in.", atLeast(1)).main());
+    public static final Setting<Boolean> CERTIFY_REPLACE = def(Setting.of("certify.replace", BOOL, false,
             "A rerun of an existing run id (run_date, run_id) replaces that run's partitions and nothing else; "
-                    + "false: such a rerun is refused (a failed run may always be rerun).");
-    public static final Setting<String> CERTIFY_SPLIT = Setting.of("certify.split", STRING, "test",
-            "Split name in the certification tables.").main();
-    public static final Setting<List<Double>> CERTIFY_RADII_L1 = Setting.of("certify.radiiL1", DOUBLES,
+                    + "false: such a rerun is refused (a failed run may always be rerun)."));
+    public static final Setting<String> CERTIFY_SPLIT = def(Setting.of("certify.split", STRING, "test",
+            "Split name in the certification tables.").main());
+    public static final Setting<List<Double>> CERTIFY_RADII_L1 = def(Setting.of("certify.radiiL1", DOUBLES,
             List.of(0.05, 0.1, 0.2, 0.5, 1.0), "Radii (raw input units) at which the run summary reports l1 certified "
                     + "accuracy: the share of ALL examples correctly classified with a certified radius of at least r.",
-            radii()).main();
-    public static final Setting<List<Double>> CERTIFY_RADII_L2 = Setting.of("certify.radiiL2", DOUBLES,
-            List.of(0.01, 0.02, 0.05, 0.1, 0.2), "Radii of the l2 certified accuracy.", radii()).main();
-    public static final Setting<List<Double>> CERTIFY_RADII_LINF = Setting.of("certify.radiiLinf", DOUBLES,
-            List.of(0.001, 0.002, 0.005, 0.01, 0.02), "Radii of the l_inf certified accuracy.", radii()).main();
-    public static final Setting<Integer> CERTIFY_SOUNDNESS_EXAMPLES = Setting.of("certify.soundnessExamples", INT, 64,
+            radii()).main());
+    public static final Setting<List<Double>> CERTIFY_RADII_L2 = def(Setting.of("certify.radiiL2", DOUBLES,
+            List.of(0.01, 0.02, 0.05, 0.1, 0.2), "Radii of the l2 certified accuracy.", radii()).main());
+    public static final Setting<List<Double>> CERTIFY_RADII_LINF = def(Setting.of("certify.radiiLinf", DOUBLES,
+            List.of(0.001, 0.002, 0.005, 0.01, 0.02), "Radii of the l_inf certified accuracy.", radii()).main());
+    public static final Setting<Integer> CERTIFY_SOUNDNESS_EXAMPLES = def(Setting.of("certify.soundnessExamples", INT, 64,
             "Soundness mode: re-verify this many examples' certificates in float64 by sampling points inside the "
-                    + "certified balls (0 = off).", atLeast(0)).main();
-    public static final Setting<Integer> CERTIFY_SOUNDNESS_POINTS = Setting.of("certify.soundnessPoints", INT, 100,
-            "Soundness mode: points per norm and example.", atLeast(2)).main();
-    public static final Setting<Boolean> CERTIFY_COORDINATE_BOUNDS = Setting.of("certify.coordinateBounds", BOOL, false,
+                    + "certified balls (0 = off).", atLeast(0)).main());
+    public static final Setting<Integer> CERTIFY_SOUNDNESS_POINTS = def(Setting.of("certify.soundnessPoints", INT, 100,
+            "Soundness mode: points per norm and example.", atLeast(2)).main());
+    public static final Setting<Boolean> CERTIFY_COORDINATE_BOUNDS = def(Setting.of("certify.coordinateBounds", BOOL, false,
             "Store the directional certificates along +e_k and -e_k of every input coordinate (raw units) as the "
-                    + "array columns dir_pos and dir_neg (D values each per row).").main();
-    public static final Setting<Integer> CERTIFY_GRADIENT_EXAMPLES = Setting.of("certify.gradientExamples", INT, 0,
+                    + "array columns dir_pos and dir_neg (D values each per row).").main());
+    public static final Setting<Integer> CERTIFY_GRADIENT_EXAMPLES = def(Setting.of("certify.gradientExamples", INT, 0,
             "Gradient stability (the paper's section 3): for this many examples (0 = off), the expected and the "
                     + "maximum (genetic search) l1 distortion of the true-class logit gradient in the l_inf ball of "
                     + "radius gradientEps intersected with [gradientBoxLow, gradientBoxHigh] (raw units).",
-            atLeast(0)).main();
-    public static final Setting<Double> CERTIFY_GRADIENT_EPS = Setting.of("certify.gradientEps", DOUBLE, 0.03125,
-            "Gradient stability: the l_inf radius (the paper: 8/256).", finiteAtLeast(0));
-    public static final Setting<Double> CERTIFY_GRADIENT_BOX_LOW = Setting.of("certify.gradientBoxLow", DOUBLE, 0.0,
-            "Gradient stability: the valid input box's lower end (raw units).");
-    public static final Setting<Double> CERTIFY_GRADIENT_BOX_HIGH = Setting.of("certify.gradientBoxHigh", DOUBLE, 1.0,
-            "Gradient stability: the valid input box's upper end (raw units).");
-    public static final Setting<Integer> CERTIFY_GRADIENT_SAMPLES = Setting.of("certify.gradientSamples", INT, 8000,
-            "Gradient stability: uniform samples for the expected distortion.", atLeast(1));
-    public static final Setting<Integer> CERTIFY_GRADIENT_POPULATION = Setting.of("certify.gradientPopulation", INT, 4800,
-            "Gradient stability: population of the genetic search.", atLeast(0));
-    public static final Setting<Integer> CERTIFY_GRADIENT_GENERATIONS = Setting.of("certify.gradientGenerations", INT, 30,
-            "Gradient stability: generations of the genetic search.", atLeast(0));
-    public static final Setting<Long> CERTIFY_GRADIENT_SEED = Setting.of("certify.gradientSeed", LONG, 0L,
-            "Seeds the sampling and the genetic search (combined with each example's id).");
+            atLeast(0)).main());
+    public static final Setting<Double> CERTIFY_GRADIENT_EPS = def(Setting.of("certify.gradientEps", DOUBLE, 0.03125,
+            "Gradient stability: the l_inf radius (the paper: 8/256).", finiteAtLeast(0)));
+    public static final Setting<Double> CERTIFY_GRADIENT_BOX_LOW = def(Setting.of("certify.gradientBoxLow", DOUBLE, 0.0,
+            "Gradient stability: the valid input box's lower end (raw units)."));
+    public static final Setting<Double> CERTIFY_GRADIENT_BOX_HIGH = def(Setting.of("certify.gradientBoxHigh", DOUBLE, 1.0,
+            "Gradient stability: the valid input box's upper end (raw units)."));
+    public static final Setting<Integer> CERTIFY_GRADIENT_SAMPLES = def(Setting.of("certify.gradientSamples", INT, 8000,
+            "Gradient stability: uniform samples for the expected distortion.", atLeast(1)));
+    public static final Setting<Integer> CERTIFY_GRADIENT_POPULATION = def(Setting.of("certify.gradientPopulation", INT, 4800,
+            "Gradient stability: population of the genetic search.", atLeast(0)));
+    public static final Setting<Integer> CERTIFY_GRADIENT_GENERATIONS = def(Setting.of("certify.gradientGenerations", INT, 30,
+            "Gradient stability: generations of the genetic search.", atLeast(0)));
+    public static final Setting<Long> CERTIFY_GRADIENT_SEED = def(Setting.of("certify.gradientSeed", LONG, 0L,
+            "Seeds the sampling and the genetic search (combined with each example's id)."));
 
     // ------------------------------------------------------------------------------------ output
-    public static final Setting<String> OUTPUT_DIR = Setting.of("output.dir", STRING, "runs",
+    public static final Setting<String> OUTPUT_DIR = def(Setting.of("output.dir", STRING, "runs",
             "Root folder (any Hadoop file system path for the certification tables): models/<run_id>, "
-                    + "checkpoints/<run_id>, certification/{examples,summary,runs}/run_date=.../run_id=...").main();
-    public static final Setting<String> OUTPUT_RUN_ID = Setting.of("output.runId", STRING, "",
+                    + "checkpoints/<run_id>, certification/{examples,summary,runs}/run_date=.../run_id=...").main());
+    public static final Setting<String> OUTPUT_RUN_ID = def(Setting.of("output.runId", STRING, "",
             "Empty: a new id from the time and a random suffix. A rerun with the same runId and settings resumes "
                     + "training from its newest complete checkpoint.", v -> {
                 if (!v.isEmpty() && !v.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")) {
                     throw new IllegalArgumentException("must be letters, digits, '_', '.' or '-' (at most 128)");
                 }
-            }).main();
-    public static final Setting<String> OUTPUT_RUN_DATE = Setting.of("output.runDate", STRING, "",
+            }).main());
+    public static final Setting<String> OUTPUT_RUN_DATE = def(Setting.of("output.runDate", STRING, "",
             "The run's date in the certification tables (empty: today, UTC).", v -> {
                 if (!v.isEmpty()) {
                     try {
@@ -230,16 +237,16 @@ public final class Settings {
                         throw new IllegalArgumentException("is not a date like 2026-11-24");
                     }
                 }
-            }).main();
-    public static final Setting<String> OUTPUT_CHECKPOINT_DIR = Setting.of("output.checkpointDir", STRING, "",
+            }).main());
+    public static final Setting<String> OUTPUT_CHECKPOINT_DIR = def(Setting.of("output.checkpointDir", STRING, "",
             "Where resumable checkpoints go (any Hadoop path; <dir>/<run_id>[-name]); empty: output.dir/checkpoints.")
-            .main();
+            .main());
 
     /** The sections of reference.conf, in order, with their heading comments. */
     private static final Map<String, String> SECTIONS = sections();
 
     /** The project's registry: every setting above, in declaration order. */
-    public static final Settings ROLL = new Settings(declared());
+    public static final Settings ROLL = new Settings(DECLARED);
 
     private final List<Setting<?>> all;
     private final Map<String, Setting<?>> byKey = new LinkedHashMap<>();
@@ -348,20 +355,6 @@ public final class Settings {
         m.put("certify", "The certification job and its tables.");
         m.put("output", "Where models, checkpoints and tables go.");
         return m;
-    }
-
-    private static List<Setting<?>> declared() {
-        List<Setting<?>> out = new ArrayList<>();
-        for (java.lang.reflect.Field f : Settings.class.getDeclaredFields()) {
-            if (f.getType() == Setting.class && java.lang.reflect.Modifier.isStatic(f.getModifiers())) {
-                try {
-                    out.add((Setting<?>) f.get(null));
-                } catch (IllegalAccessException e) {
-                    throw new IllegalStateException(e);
-                }
-            }
-        }
-        return out;
     }
 
     // ------------------------------------------------------------------------------------ checks

@@ -39,7 +39,7 @@ final class DenseForward implements Forward {
     private Chain chain;
     /** The hidden weights' gradients hold the ROLL term's part: the base backward adds to them. */
     private boolean tangentWritten;
-    private org.rollspark.net.Forward sampled;
+    private Forward sampled;
 
     DenseForward(DenseNet net, INDArray raw, DenseActivations fp, DenseNet grad) {
         this.net = net;
@@ -49,11 +49,6 @@ final class DenseForward implements Forward {
         for (int i = 0; i < net.numHidden(); i++) {
             groups.add(new Group(i));
         }
-    }
-
-    /** The activations of the pass. */
-    DenseActivations activations() {
-        return fp;
     }
 
     @Override

@@ -194,7 +194,7 @@ public final class DenseNet implements Network {
     }
 
     /** A zeroed network of the same architecture, used to hold gradients (its params are the flat gradient). */
-    public DenseNet gradientBuffer() {
+    private DenseNet gradientBuffer() {
         return new DenseNet(sizes, activation, normalization, Nd4j.zeros(dataType(), params.length()));
     }
 
@@ -333,12 +333,6 @@ public final class DenseNet implements Network {
     @Override
     public DenseNet castTo(DataType type) {
         return new DenseNet(sizes, activation, normalization, params.castTo(type).dup());
-    }
-
-    /** Copies another network's parameters into this one (same architecture). */
-    @Override
-    public void setParams(INDArray flat) {
-        params.assign(flat);
     }
 
     /** Normalised copy of a (B, D) raw input batch, in this network's data type. */

@@ -33,10 +33,6 @@ public final class GraphForward implements Forward {
         this.logits = logits;
     }
 
-    public Tape tape() {
-        return tape;
-    }
-
     @Override
     public INDArray logits() {
         return logits;

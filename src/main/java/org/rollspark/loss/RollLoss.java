@@ -120,7 +120,10 @@ public final class RollLoss implements java.io.Serializable {
         return compute(net, raw, labels, lengths, g, seed, true);
     }
 
-    /** The loss and its gradient written into a flat vector laid out like the parameters (overwritten). */
+    /**
+     * The loss and its gradient written into a flat vector laid out like the parameters (overwritten);
+     * a sampled loss draws its coordinates with seed 0.
+     */
     public LossValue valueAndGradient(Network net, INDArray raw, int[] labels, INDArray grad) {
         return compute(net, raw, labels, null, Gradient.of(grad), 0, true);
     }

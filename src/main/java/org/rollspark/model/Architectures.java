@@ -45,7 +45,7 @@ public final class Architectures {
     }
 
     /** Number of parameters of an architecture. */
-    public static long numParams(JsonNode arch) {
+    private static long numParams(JsonNode arch) {
         return switch (type(arch)) {
             case "dense" -> DenseNet.numParams(DenseNet.sizesOf(arch));
             default -> GraphNet.numParams(LayerSpecs.inputShape(arch), layers(arch));

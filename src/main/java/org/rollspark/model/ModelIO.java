@@ -8,9 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -36,7 +34,11 @@ import org.rollspark.util.Host;
  */
 public final class ModelIO {
     public static final String FORMAT = "roll-spark-model";
-    public static final int FORMAT_VERSION = 1;
+    /**
+     * 2: tensors listed under "tensors" for every architecture (1: dense folders listed "layers";
+     * still read). Builds that read only 1 refuse a 2 by name instead of misreading it.
+     */
+    public static final int FORMAT_VERSION = 2;
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private ModelIO() {}
@@ -61,26 +63,23 @@ public final class ModelIO {
 
     /**
      * Stages a model folder next to {@code dir} (header, tensors, provenance), then commits it into
-     * place ({@link RemoteFolders#commit}), replacing an older one; nothing half-written is left on failure.
+     * place ({@link Staging#commit}), replacing an older one; nothing half-written is left on failure.
      */
     private static void writeFolder(Network net, Path dir, Map<String, Object> provenance, TensorWriter tensors)
             throws IOException {
         Path target = dir.toAbsolutePath();
         Files.createDirectories(target.getParent());
-        org.apache.hadoop.fs.Path dst = new org.apache.hadoop.fs.Path("file", null, target.toString());
-        org.apache.hadoop.fs.Path staging = RemoteFolders.stagingFor(dst);
-        Path tmp = Path.of(staging.toUri()).resolve(dir.getFileName().toString());
-        org.apache.hadoop.fs.FileSystem fs = RemoteFolders.fs(dst.toString(), new org.apache.hadoop.conf.Configuration());
+        Path staging = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".tmp-");
         try {
-            Files.createDirectories(tmp);
+            Path tmp = Files.createDirectory(staging.resolve(target.getFileName()));
             boolean f64 = net.dataType() == DataType.DOUBLE;
             ObjectNode root = header(net, f64);
             tensors.write(tmp, root, f64);
             root.set("provenance", JSON.valueToTree(provenance == null ? Map.of() : provenance));
             JSON.writeValue(tmp.resolve("model.json").toFile(), root);
-            RemoteFolders.commit(fs, staging, Map.of(dir.getFileName().toString(), dst));
+            Staging.commit(Staging.local(), staging.toString(), Map.of(target.getFileName().toString(), target.toString()));
         } finally {
-            deleteTree(Path.of(staging.toUri()));
+            deleteTree(staging);
         }
     }
 
@@ -102,15 +101,9 @@ public final class ModelIO {
         return root;
     }
 
+    /** Deletes a local folder and everything in it (nothing when it does not exist). */
     public static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(q);
-            }
-        }
+        Staging.local().deleteTree(p.toString());
     }
 
     /** Loads a model folder in the data type recorded in its model.json. */

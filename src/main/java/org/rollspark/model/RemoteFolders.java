@@ -10,12 +10,10 @@ import org.apache.hadoop.fs.LocalFileSystem;
 import org.apache.hadoop.fs.Path;
 
 /**
- * Folders on any Hadoop file system, and the one staged-publish routine of the project
- * ({@link #commit}): model folders, checkpoints and certification tables are written complete under
- * a staging folder, then renamed into place, earlier versions parked until every move succeeded and
- * restored if one fails, so readers never see half a folder. Model folders and checkpoints are
- * produced by local writers (.npy, JSON) and published with a staged copy ({@link #publish}); local
- * paths (no scheme, or {@code file:}) map to the local disk directly.
+ * Folders on any Hadoop file system, written and read through a local copy: model folders and
+ * checkpoints are produced by local writers (.npy, JSON) and published with a staged copy and a
+ * {@link Staging#commit}, so readers never see half a folder. Local paths (no scheme, or
+ * {@code file:}) map to the local disk directly.
  */
 public final class RemoteFolders {
     private RemoteFolders() {}
@@ -49,7 +47,7 @@ public final class RemoteFolders {
 
     /**
      * Copies a local folder to {@code target}, replacing what is there: the copy is staged under a
-     * hidden sibling name and committed ({@link #commit}). {@code marker}, when given, is an empty file
+     * hidden sibling name and committed ({@link Staging#commit}). {@code marker}, when given, is an empty file
      * written into the staged copy last (a completeness mark for stores without atomic rename).
      */
     public static void publish(java.nio.file.Path local, String target, Configuration conf, String marker) throws IOException {
@@ -62,7 +60,7 @@ public final class RemoteFolders {
             if (marker != null) {
                 fs.create(new Path(staged, marker), true).close();
             }
-            commit(fs, staging, java.util.Map.of(dst.getName(), dst));
+            Staging.commit(store(fs), staging.toString(), java.util.Map.of(dst.getName(), dst.toString()));
         } finally {
             fs.delete(staging, true);
         }
@@ -73,42 +71,39 @@ public final class RemoteFolders {
         return new Path(target.getParent(), "." + target.getName() + ".tmp-" + Long.toHexString(System.nanoTime()));
     }
 
-    /**
-     * Moves the staged folders {@code staging/NAME} to their final places {@code finals.get(NAME)},
-     * replacing what is there: earlier versions are first parked under {@code staging}, then the new
-     * ones moved in; if a move fails, the new ones are removed and the earlier ones restored. Parked
-     * versions are left under {@code staging} for the caller to delete with it.
-     */
-    public static void commit(FileSystem fs, Path staging, java.util.Map<String, Path> finals) throws IOException {
-        java.util.List<Path> done = new java.util.ArrayList<>();
-        java.util.List<Path[]> parked = new java.util.ArrayList<>(); // {earlier version, where it was parked}
-        try {
-            for (java.util.Map.Entry<String, Path> f : finals.entrySet()) {
-                if (fs.exists(f.getValue())) {
-                    Path aside = new Path(staging, "earlier-" + f.getKey());
-                    if (!fs.rename(f.getValue(), aside)) {
-                        throw new IOException("could not move the earlier " + f.getValue() + " aside");
-                    }
-                    parked.add(new Path[] {f.getValue(), aside});
-                }
+    /** A Hadoop file system as a {@link Staging.Store}. */
+    public static Staging.Store store(FileSystem fs) {
+        return new Staging.Store() {
+            @Override
+            public boolean exists(String location) throws IOException {
+                return fs.exists(new Path(location));
             }
-            for (java.util.Map.Entry<String, Path> f : finals.entrySet()) {
-                fs.mkdirs(f.getValue().getParent());
-                Path staged = new Path(staging, f.getKey());
-                if (!fs.rename(staged, f.getValue())) {
-                    throw new IOException("could not move " + staged + " to " + f.getValue());
-                }
-                done.add(f.getValue());
+
+            @Override
+            public boolean rename(String from, String to) throws IOException {
+                return fs.rename(new Path(from), new Path(to));
             }
-        } catch (IOException | RuntimeException e) {
-            for (Path p : done) {
-                fs.delete(p, true);
+
+            @Override
+            public void deleteTree(String location) throws IOException {
+                fs.delete(new Path(location), true);
             }
-            for (Path[] m : parked) {
-                fs.rename(m[1], m[0]);
+
+            @Override
+            public void mkdirs(String location) throws IOException {
+                fs.mkdirs(new Path(location));
             }
-            throw e;
-        }
+
+            @Override
+            public String child(String parent, String child) {
+                return new Path(new Path(parent), child).toString();
+            }
+
+            @Override
+            public String parent(String location) {
+                return new Path(location).getParent().toString();
+            }
+        };
     }
 
     /** A local copy of a remote folder, in a fresh temporary folder the caller deletes. */

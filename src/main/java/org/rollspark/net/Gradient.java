@@ -12,7 +12,7 @@ public interface Gradient {
     /** The flat gradient, laid out like {@link Network#params()}. */
     INDArray flat();
 
-    /** A holder with no views over a zeroed flat vector. */
+    /** A holder with no views over a flat vector (the passes overwrite it; it need not be zeroed). */
     static Gradient of(INDArray flat) {
         return () -> flat;
     }

@@ -39,7 +39,7 @@ public final class Certification {
 
     /**
      * Directional certificates along every input coordinate, raw units, or null when not requested
-     * ({@link Certifier#withCoordinateBounds}): [k] is the step along +e_k, [D + k] along -e_k.
+     * ({@link RegionCertifier#withCoordinateBounds}): [k] is the step along +e_k, [D + k] along -e_k.
      */
     public double[] coordinateBounds(int i) {
         return coordinateBounds == null ? null : coordinateBounds[i].clone();

@@ -15,6 +15,7 @@ import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.rollspark.data.LabeledData;
 import org.rollspark.model.RemoteFolders;
+import org.rollspark.model.Staging;
 import org.rollspark.net.Network;
 import org.rollspark.region.GradientStability;
 import org.rollspark.region.SoundnessCheck;
@@ -28,7 +29,7 @@ import org.rollspark.region.SoundnessCheck;
  * runs/run_date=YYYY-MM-DD/run_id=ID/_run.json             resolved config, versions, counts, status
  * </pre>
  * Everything is written under {@code output/_staging/ID} first and committed into place only when it
- * is complete ({@link RemoteFolders#commit}), so a failed run leaves no partial table. Margins are in
+ * is complete ({@link Staging#commit}), so a failed run leaves no partial table. Margins are in
  * raw input units. The parts: {@link CertifyShard} (the per-example computation on the executors),
  * {@link CertificationTables} (schemas, rows, the summary), {@link RunManifest} (the run's manifest).
  */
@@ -148,7 +149,9 @@ public final class CertificationJob {
             RunManifest.write(fs, runs, RunManifest.succeeded(runDate, key, summary, finals.get("examples"),
                     finals.get("summary"), config, data.fingerprint()), false);
             fs.create(new Path(runs, "_SUCCESS"), false).close();
-            RemoteFolders.commit(fs, staging, finals);
+            Map<String, String> moves = new LinkedHashMap<>();
+            finals.forEach((name, path) -> moves.put(name, path.toString()));
+            Staging.commit(RemoteFolders.store(fs), staging.toString(), moves);
             return new Result(runId, n, finals.get("examples").toString(), finals.get("summary").toString(),
                     new Path(finals.get("runs"), RunManifest.FILE).toString(), summary);
         } finally {

@@ -38,6 +38,10 @@ class ModelIOTest {
             Path dir = tmp.resolve("m-" + dt);
             Map<String, Object> prov = Provenance.record(Map.of("lr", 0.01, "epochs", 3), 5, "sha256:abc");
             ModelIO.save(net, dir, prov);
+            com.fasterxml.jackson.databind.JsonNode meta = new com.fasterxml.jackson.databind.ObjectMapper()
+                    .readTree(dir.resolve("model.json").toFile());
+            assertEquals(ModelIO.FORMAT_VERSION, meta.path("formatVersion").asInt());
+            assertEquals("layer1.bias", meta.path("tensors").get(3).path("name").asText());
             DenseNet back = (DenseNet) ModelIO.load(dir);
             assertEquals(dt, back.dataType());
             assertArrayEquals(net.sizes(), back.sizes());

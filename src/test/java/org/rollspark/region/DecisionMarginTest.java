@@ -78,16 +78,16 @@ class DecisionMarginTest {
                     }
                     double lo = 0;
                     double hi = 1;
-                    double[] delta = CertifierTest.axpy(xb, -1, xa);
+                    double[] delta = RegionCertifierDenseTest.axpy(xb, -1, xa);
                     for (int it = 0; it < 50; it++) {
                         double mid = 0.5 * (lo + hi);
-                        if (predict(net, CertifierTest.axpy(xa, mid, delta)) == pa) {
+                        if (predict(net, RegionCertifierDenseTest.axpy(xa, mid, delta)) == pa) {
                             lo = mid;
                         } else {
                             hi = mid;
                         }
                     }
-                    points.add(CertifierTest.axpy(xa, lo * (1 - 1e-3), delta));
+                    points.add(RegionCertifierDenseTest.axpy(xa, lo * (1 - 1e-3), delta));
                 }
             }
             int n = points.size();
@@ -105,15 +105,15 @@ class DecisionMarginTest {
                 double r1 = c.certifiedRadius(Norm.L1, e, pred) * (1 - 1e-9);
                 assertEquals(0.0, c.certifiedRadius(Norm.L2, e, (pred + 1) % 3), "misclassified: radius 0");
                 for (int t = 0; t < 200; t++) {
-                    double[] u = CertifierTest.gaussian(rng, d);
+                    double[] u = RegionCertifierDenseTest.gaussian(rng, d);
                     double s = r2 / RegionReference.norm(u, Norm.L2);
-                    assertEquals(pred, predict(net, CertifierTest.axpy(x0, s, u)), "l2");
+                    assertEquals(pred, predict(net, RegionCertifierDenseTest.axpy(x0, s, u)), "l2");
                     double[] corner = new double[d];
                     for (int k = 0; k < d; k++) {
                         corner[k] = rng.nextBoolean() ? rInf : -rInf;
                     }
-                    assertEquals(pred, predict(net, CertifierTest.add(x0, corner)), "l_inf corner");
-                    assertEquals(pred, predict(net, CertifierTest.add(x0, CertifierTest.randomL1(rng, d, r1))), "l1");
+                    assertEquals(pred, predict(net, RegionCertifierDenseTest.add(x0, corner)), "l_inf corner");
+                    assertEquals(pred, predict(net, RegionCertifierDenseTest.add(x0, RegionCertifierDenseTest.randomL1(rng, d, r1))), "l1");
                 }
                 for (int k = 0; k < d; k++) {
                     for (int sign = -1; sign <= 1; sign += 2) {
@@ -147,7 +147,7 @@ class DecisionMarginTest {
                         }
                     }
                     double dirNorm = RegionReference.norm(dir, Norm.L2);
-                    double[] beyond = CertifierTest.axpy(x0, -c.decisionMargin(Norm.L2, e) * (1 + 1e-6) / dirNorm, dir);
+                    double[] beyond = RegionCertifierDenseTest.axpy(x0, -c.decisionMargin(Norm.L2, e) * (1 + 1e-6) / dirNorm, dir);
                     assertNotEquals(pred, predict(net, beyond), "past the decision margin the class changes");
                     assertTrue(worst >= 0);
                     flipsChecked++;
@@ -191,7 +191,7 @@ class DecisionMarginTest {
         System.arraycopy(base, 0, both, 0, n * d);
         SplittableRandom rng = new SplittableRandom(3);
         for (int e = 0; e < n; e++) {
-            double[] u = CertifierTest.gaussian(rng, d);
+            double[] u = RegionCertifierDenseTest.gaussian(rng, d);
             double s = 0.5 * c0.margin(Norm.L2, e) / RegionReference.norm(u, Norm.L2);
             for (int k = 0; k < d; k++) {
                 both[(n + e) * d + k] = base[e * d + k] + s * u[k];

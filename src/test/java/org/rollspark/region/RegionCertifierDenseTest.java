@@ -16,7 +16,7 @@ import org.rollspark.net.Init;
 import org.rollspark.net.Normalization;
 import org.rollspark.util.Host;
 
-class CertifierTest {
+class RegionCertifierDenseTest {
 
     private static final int[][] SHAPES = {{6, 8, 7, 5, 3}, {3, 10, 9, 2}, {12, 5, 4}};
 

@@ -22,7 +22,7 @@ import org.rollspark.util.Host;
  * The ROLL loss of graph networks (convolutional, residual, recurrent) against finite differences in
  * float64, the dense implementation, and (sampled) its own exact value.
  */
-class GraphLossTest {
+class RollLossGraphTest {
 
     record Case(String json, int[] shape, int[] lengths) {}
 

@@ -23,7 +23,7 @@ import org.rollspark.util.Host;
  * Jacobians, brute-force margins, float64 sampling inside the certified balls, bisection for
  * directional certificates, per-class back-propagation for decision margins.
  */
-class GraphCertifierTest {
+class RegionCertifierGraphTest {
 
     record Case(String name, String json, int[] shape, int[] lengths) {
         int d() {
