@@ -103,6 +103,30 @@ class RollLossGraphTest {
     }
 
     /**
+     * Sampled coordinates on a dense net run on its graph view (DenseForward delegates the tangent
+     * passes, then its own base backward adds to them): the same loss and gradient as the graph view
+     * with the same draw, and the dense gradient holder overwritten, not accumulated.
+     */
+    @Test
+    void sampledLossOnADenseNetMatchesItsGraphView() {
+        DenseNet dense = TestNets.net(22, Activation.leakyRelu(0.2), 9, 6, 5, 3);
+        GraphNet graph = GraphNet.dense(dense.sizes(), dense.activation(), dense.normalization(), dense.params());
+        INDArray x = TestNets.uniform(4, 5, 9, -1, 1, DataType.DOUBLE);
+        int[] y = TestNets.labels(5, 5, 3);
+        RollLoss loss = RollLoss.roll(0.7, 0.4).withSampling(new Sampling(3, false));
+        org.rollspark.net.Gradient gd = dense.newGradient();
+        gd.flat().assign(123);
+        INDArray gg = Nd4j.create(DataType.DOUBLE, dense.params().length());
+        LossValue vd = loss.valueAndGradient(dense, x, y, gd, 99);
+        LossValue vg = loss.compute(graph, x, y, null, TestNets.gradient(gg), 99, true);
+        assertEquals(vg.total(), vd.total(), 1e-12 * Math.abs(vg.total()));
+        assertEquals(vg.rollTerm(), vd.rollTerm(), 1e-12 * Math.abs(vg.rollTerm()));
+        double diff = gd.flat().sub(gg).norm2Number().doubleValue();
+        assertTrue(diff <= 1e-10 * gg.norm2Number().doubleValue(), "gradient differs by " + diff);
+        assertEquals(loss.value(graph, x, y).total(), loss.value(dense, x, y).total(), 1e-12);
+    }
+
+    /**
      * Coordinate tangents pushed through the full-resolution layers as local windows (stem and the
      * first residual block on 12 x 12 inputs: 7 x 7 windows, shifted at the borders) give the loss,
      * its gradient and the certificates of whole-map tangents; the whole-map path is the one checked
