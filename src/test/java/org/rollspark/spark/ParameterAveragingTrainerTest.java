@@ -81,6 +81,56 @@ class ParameterAveragingTrainerTest {
         }
     }
 
+    /**
+     * The paper's batch of 64 as 2 workers x 32 averaging every step (conf/mnist-paper.conf): the
+     * gradient of a mean is the mean of the gradients, and SGD with (Nesterov) momentum is linear in
+     * the gradient and its state, so averaging the two workers' steps is one step on the union of their
+     * minibatches. Checked against the local trainer run on those unions, in float64, for both losses.
+     * (Adam is not linear in the gradient: its averaged steps differ, as in DL4J.)
+     */
+    @Test
+    void twoWorkersOf32AveragingEveryStepAreTheLocalTrainerAtBatch64() {
+        for (String optimizer : new String[] {"sgd", "momentum"}) {
+            for (RollLoss loss : new RollLoss[] {RollLoss.vanilla(), RollLoss.roll(2, 0.25)}) {
+                TrainConfig cfg = new TrainConfig(1, 64, 5, optimizer, 0.02, 0.5, loss, 64);
+                DenseNet spark = net().castTo(DataType.DOUBLE);
+                new ParameterAveragingTrainer(sc, new SparkTrainConfig(cfg, 2, 32, 1, null), m -> { }, Map.of())
+                        .fit(spark, tv[0], tv[1], e -> { });
+
+                // the same minibatches on one machine: step r is worker 0's r-th batch then worker 1's
+                LabeledData[] shards = tv[0].shards(2, cfg.seed());
+                assertEquals(shards[0].size(), shards[1].size(), "balanced shards");
+                int half = shards[0].size();
+                int[][] orders = new int[2][];
+                for (int w = 0; w < 2; w++) {
+                    orders[w] = LabeledData.permutation(half, ParameterAveragingTrainer.shardSeed(cfg.seed(), 1, w));
+                }
+                int[] order = new int[2 * half];
+                int at = 0;
+                for (int from = 0; from < half; from += 32) {
+                    for (int w = 0; w < 2; w++) {
+                        for (int i = from; i < Math.min(half, from + 32); i++) {
+                            order[at++] = orders[w][i] + w * half;
+                        }
+                    }
+                }
+                LabeledData both = LabeledData.concat("both", List.of(shards[0], shards[1]), tv[0].shape(),
+                        tv[0].numClasses());
+                DenseNet local = net().castTo(DataType.DOUBLE);
+                org.rollspark.train.Optimizer opt = cfg.newOptimizer(local.params().length(), local.dataType());
+                LocalTrainer.runBatches(local, loss.gradientFor(local), opt, loss, both, order, 0, order.length, 64, 0,
+                        "batch 64");
+                double[] a = Host.pull(local.params());
+                double[] b = Host.pull(spark.params());
+                double err = 0;
+                for (int i = 0; i < a.length; i++) {
+                    err = Math.max(err, Math.abs(a[i] - b[i]));
+                }
+                assertTrue(err < 1e-12, optimizer + ", lambda " + loss.lambda() + ": max parameter difference " + err);
+            }
+        }
+    }
+
     /** A small residual conv net on 28x28 MNIST images. */
     static org.rollspark.graph.GraphNet convNet() {
         String json = """
