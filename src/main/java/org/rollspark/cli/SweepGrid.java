@@ -1,0 +1,94 @@
+package org.rollspark.cli;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.rollspark.Provenance;
+
+/**
+ * A hyper-parameter grid over job settings, e.g. {@code {"loss.lambda": [0.5, 1, 2], "loss.c": [0.25, 1]}}:
+ * every combination of the listed values, each a {@link Point} whose settings are checked like any
+ * other job settings (type, the setting's own check, cross-setting checks) before anything runs. The
+ * vanilla baseline, with the same seed, data, split and shards, comes with every grid.
+ */
+public final class SweepGrid {
+    /** One combination: its position, the swept settings and a short hash of them (a stable point id). */
+    public record Point(int index, Map<String, Object> settings, String id) {}
+
+    private final List<Point> points;
+    private final Point baseline;
+
+    private SweepGrid(List<Point> points, Point baseline) {
+        this.points = points;
+        this.baseline = baseline;
+    }
+
+    /**
+     * The grid of {@code values} (setting key to the values it takes) over {@code base}.
+     *
+     * @throws IllegalArgumentException for an empty grid, a key that is not a setting or may not be
+     *     swept (output.*), an empty value list, a value its setting refuses, or more than
+     *     {@code maxPoints} points; the message names the key and the value
+     */
+    public static SweepGrid of(Map<String, ? extends List<?>> values, JobConfig base, int maxPoints) {
+        if (values.isEmpty()) {
+            throw new IllegalArgumentException("the sweep grid is empty: list at least one setting and its values");
+        }
+        Map<String, List<?>> grid = new TreeMap<>(); // keys in a fixed order, whatever the file's
+        long count = 1;
+        for (Map.Entry<String, ? extends List<?>> e : values.entrySet()) {
+            String key = e.getKey().startsWith("roll.") ? e.getKey().substring(5) : e.getKey();
+            if (Settings.ROLL.get(key) == null) {
+                throw new IllegalArgumentException("the sweep grid names roll." + key + ", which is not a setting");
+            }
+            if (key.startsWith("output.")) {
+                throw new IllegalArgumentException("the sweep grid may not sweep roll." + key + " (where results go)");
+            }
+            if (e.getValue().isEmpty()) {
+                throw new IllegalArgumentException("the sweep grid lists no values for roll." + key);
+            }
+            grid.put(key, List.copyOf(e.getValue()));
+            count *= e.getValue().size();
+            if (count > maxPoints) {
+                throw new IllegalArgumentException("the sweep grid has more than " + maxPoints
+                        + " points (sweep.maxPoints); narrow it or raise the limit");
+            }
+        }
+        List<Point> points = new ArrayList<>();
+        List<String> keys = new ArrayList<>(grid.keySet());
+        Collections.reverse(keys); // the last key varies fastest, the first slowest
+        for (int i = 0; i < count; i++) {
+            Map<String, Object> settings = new TreeMap<>();
+            int rest = i;
+            for (String k : keys) {
+                List<?> vs = grid.get(k);
+                settings.put(k, vs.get(rest % vs.size()));
+                rest /= vs.size();
+            }
+            points.add(point(i, settings, base));
+        }
+        return new SweepGrid(List.copyOf(points), point(-1, Map.of("loss.type", "vanilla"), base));
+    }
+
+    /** A point whose settings pass every check of {@code base.with(settings)}. */
+    private static Point point(int index, Map<String, Object> settings, JobConfig base) {
+        try {
+            base.with(settings);
+        } catch (IllegalArgumentException | com.typesafe.config.ConfigException e) {
+            throw new IllegalArgumentException("sweep point " + settings + ": " + e.getMessage(), e);
+        }
+        return new Point(index, Map.copyOf(settings), Provenance.configHash(settings).substring(0, 12));
+    }
+
+    /** The grid's points, the first key (in key order) varying slowest. */
+    public List<Point> points() {
+        return points;
+    }
+
+    /** The vanilla model every grid is compared with. */
+    public Point baseline() {
+        return baseline;
+    }
+}

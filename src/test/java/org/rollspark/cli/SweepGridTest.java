@@ -1,0 +1,54 @@
+package org.rollspark.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Grids expand to every combination, checked like any other settings before anything runs. */
+class SweepGridTest {
+    private static final JobConfig BASE = JobConfig.load(null, List.of());
+
+    @Test
+    void everyCombinationOnceWithStableIds() {
+        Map<String, List<?>> values = new LinkedHashMap<>();
+        values.put("loss.lambda", List.of(0.5, 1, 2));
+        values.put("loss.c", List.of(0.25, 1));
+        values.put("loss.gamma", List.of("100", "max"));
+        SweepGrid g = SweepGrid.of(values, BASE, 256);
+        assertEquals(12, g.points().size());
+        assertEquals(Map.of("loss.c", 0.25, "loss.gamma", "100", "loss.lambda", 0.5), g.points().get(0).settings());
+        assertEquals(Map.of("loss.c", 0.25, "loss.gamma", "100", "loss.lambda", 1), g.points().get(1).settings());
+        assertEquals(Map.of("loss.c", 1, "loss.gamma", "max", "loss.lambda", 2), g.points().get(11).settings());
+        assertEquals(12, g.points().stream().map(SweepGrid.Point::id).distinct().count());
+        // the same grid written in another order gives the same points and ids
+        Map<String, List<?>> reordered = new LinkedHashMap<>();
+        reordered.put("roll.loss.gamma", List.of("100", "max"));
+        reordered.put("loss.c", List.of(0.25, 1));
+        reordered.put("loss.lambda", List.of(0.5, 1, 2));
+        assertEquals(g.points(), SweepGrid.of(reordered, BASE, 256).points());
+        assertEquals(Map.of("loss.type", "vanilla"), g.baseline().settings());
+        assertNotEquals(g.baseline().id(), g.points().get(0).id());
+    }
+
+    @Test
+    void badGridsAreSettingErrorsNamingTheCulprit() {
+        assertMessage(Map.of(), "empty");
+        assertMessage(Map.of("loss.lambdaa", List.of(1)), "roll.loss.lambdaa");
+        assertMessage(Map.of("loss.c", List.of()), "roll.loss.c");
+        assertMessage(Map.of("output.dir", List.of("a", "b")), "roll.output.dir");
+        assertMessage(Map.of("train.lr", List.of(0.1, -1)), "roll.train.lr");
+        assertMessage(Map.of("train.epochs", List.of("many")), "epochs");
+        assertMessage(Map.of("loss.lambda", List.of(1, 2, 3), "loss.c", List.of(1, 2, 3)), "more than 8");
+    }
+
+    private static void assertMessage(Map<String, List<?>> grid, String part) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SweepGrid.of(grid, BASE, 8));
+        assertTrue(e.getMessage().contains(part), e.getMessage());
+    }
+}
