@@ -77,7 +77,7 @@ public final class JobConfig {
         }
         TreeSet<String> unknown = new TreeSet<>();
         for (Map.Entry<String, ConfigValue> e : merged.entrySet()) {
-            if (settings.get(e.getKey()) == null) {
+            if (settings.get(e.getKey()) == null && !settings.covers(e.getKey())) {
                 unknown.add(e.getKey() + " (" + e.getValue().origin().description() + ")");
             }
         }

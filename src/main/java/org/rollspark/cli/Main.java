@@ -41,7 +41,7 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "roll", mixinStandardHelpOptions = true, version = Provenance.VERSION,
         description = "Train piecewise-linear networks with the ROLL loss on Spark and certify their linear regions.",
-        subcommands = {Main.Compare.class, Main.Train.class, Main.Certify.class})
+        subcommands = {Main.Compare.class, Main.Train.class, Main.Certify.class, Sweep.class})
 public final class Main implements Callable<Integer> {
     public static final int USAGE = 2;
     public static final int INPUT = 3;
@@ -249,8 +249,12 @@ public final class Main implements Callable<Integer> {
 
         abstract int run(JobConfig cfg, SparkSession spark, Data data) throws Exception;
 
+        /** A trained model: the network (best epoch), its history, where it was saved, and the training time. */
+        record Trained(Network net, TrainingHistory history, String model, double seconds) {}
+
         /** Trains one model with parameter averaging; saves it under output.dir/models/ID. */
-        Network train(JobConfig cfg, SparkSession spark, Data data, String name) throws IOException {
+        Trained train(JobConfig cfg, SparkSession spark, Data data, String name) throws IOException {
+            long t0 = System.nanoTime();
             Network net = cfg.network(data.train().numFeatures(), data.train().numClasses(), data.normalization());
             String out = cfg.string("output.dir");
             String id = runId + (name.isEmpty() ? "" : "-" + name);
@@ -278,7 +282,7 @@ public final class Main implements Callable<Integer> {
             ModelIO.save(net, model, spark.sparkContext().hadoopConfiguration(),
                     Provenance.record(prov, cfg.seed(), data.train().fingerprint()));
             log("model saved to " + model);
-            return net;
+            return new Trained(net, h, model, (System.nanoTime() - t0) / 1e9);
         }
 
         Row certify(JobConfig cfg, SparkSession spark, Network net, String modelId, ShardedData test, String name)
@@ -307,7 +311,7 @@ public final class Main implements Callable<Integer> {
             String[] names = {"vanilla", "roll"};
             for (int m = 0; m < 2; m++) {
                 JobConfig c = m == 0 ? cfg.with(Map.of("loss.type", "vanilla")) : cfg.with(Map.of("loss.type", "roll"));
-                Network net = train(c, spark, data, names[m]);
+                Network net = train(c, spark, data, names[m]).net();
                 summary[m] = certify(c, spark, net, runId + "-" + names[m], data.test(), names[m]);
             }
             out.println();

@@ -3,6 +3,7 @@ package org.rollspark.cli;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigRenderOptions;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
@@ -132,6 +133,17 @@ public final class Setting<T> {
         /** A list of objects (e.g. layers), kept as its concise JSON text. */
         public static final Type<String> OBJECTS = new Type<>("list of objects",
                 (c, p) -> c.getList(p).render(ConfigRenderOptions.concise()), v -> v);
+
+        /** An object of any keys (e.g. a sweep grid), as its plain Java value. */
+        @SuppressWarnings("unchecked")
+        public static final Type<Map<String, Object>> OBJECT = new Type<>("object",
+                (c, p) -> (Map<String, Object>) c.getObject(p).unwrapped(),
+                v -> com.typesafe.config.ConfigValueFactory.fromMap(v).render(ConfigRenderOptions.concise()));
+
+        /** Whether values of this type are objects whose keys the registry does not list. */
+        public boolean isOpenObject() {
+            return this == OBJECT;
+        }
 
         private static String quote(String s) {
             return com.typesafe.config.ConfigValueFactory.fromAnyRef(s).render(ConfigRenderOptions.concise());

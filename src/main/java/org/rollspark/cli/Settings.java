@@ -6,6 +6,7 @@ import static org.rollspark.cli.Setting.Type.DOUBLES;
 import static org.rollspark.cli.Setting.Type.INT;
 import static org.rollspark.cli.Setting.Type.INTS;
 import static org.rollspark.cli.Setting.Type.LONG;
+import static org.rollspark.cli.Setting.Type.OBJECT;
 import static org.rollspark.cli.Setting.Type.OBJECTS;
 import static org.rollspark.cli.Setting.Type.STRING;
 import static org.rollspark.cli.Setting.Type.STRINGS;
@@ -242,6 +243,19 @@ public final class Settings {
             "Where resumable checkpoints go (any Hadoop path; <dir>/<run_id>[-name]); empty: output.dir/checkpoints.")
             .main());
 
+    // ------------------------------------------------------------------------------------ sweep
+    public static final Setting<Map<String, Object>> SWEEP_GRID = def(Setting.of("sweep.grid", OBJECT, Map.of(),
+            "The sweep command's grid: setting keys (quoted) to the values they take, e.g. {\"loss.lambda\" = [0.5, 1, 2], "
+                    + "\"loss.c\" = [0.25, 1]}; every combination is trained, and the vanilla baseline with it.", v -> {
+                for (Map.Entry<String, Object> e : v.entrySet()) {
+                    if (!(e.getValue() instanceof List<?>)) {
+                        throw new IllegalArgumentException("\"" + e.getKey() + "\" must map to a list of values");
+                    }
+                }
+            }).main());
+    public static final Setting<Integer> SWEEP_MAX_POINTS = def(Setting.of("sweep.maxPoints", INT, 256,
+            "The most grid points a sweep may have (a guard against a grid that would run for weeks).", atLeast(1)));
+
     /** The sections of reference.conf, in order, with their heading comments. */
     private static final Map<String, String> SECTIONS = sections();
 
@@ -272,6 +286,17 @@ public final class Settings {
 
     public List<Setting<?>> all() {
         return all;
+    }
+
+    /** Whether a config path lies inside an object setting whose keys are free (e.g. inside sweep.grid). */
+    public boolean covers(String path) {
+        String key = path.startsWith("roll.") ? path.substring(5) : path;
+        for (Setting<?> s : all) {
+            if (s.type().isOpenObject() && key.startsWith(s.key() + ".")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The setting with this key (without {@code roll.}), or null. */
@@ -353,6 +378,7 @@ public final class Settings {
         m.put("train", "The optimiser and the training loop.");
         m.put("spark", "Parameter averaging on Spark.");
         m.put("certify", "The certification job and its tables.");
+        m.put("sweep", "Hyper-parameter sweeps (the sweep command) and the paper's model selection.");
         m.put("output", "Where models, checkpoints and tables go.");
         return m;
     }

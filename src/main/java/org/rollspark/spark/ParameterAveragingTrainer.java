@@ -224,7 +224,7 @@ public final class ParameterAveragingTrainer {
         java.util.Map<String, Object> relevant = new java.util.TreeMap<>();
         if (provenanceConfig != null) {
             provenanceConfig.forEach((k, v) -> {
-                if (!k.startsWith("output.") && !k.equals("spark.master")) {
+                if (!k.startsWith("output.") && !k.startsWith("sweep.") && !k.equals("spark.master")) {
                     relevant.put(k, v);
                 }
             });

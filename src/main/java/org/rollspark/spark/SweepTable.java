@@ -1,0 +1,123 @@
+package org.rollspark.spark;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.rollspark.Provenance;
+import org.rollspark.model.RemoteFolders;
+import org.rollspark.model.Staging;
+import org.rollspark.region.Norm;
+
+/**
+ * The sweep table: one row per grid point (and the vanilla baseline) under
+ * {@code OUTPUT/run_date=YYYY-MM-DD/run_id=ID/part-*.parquet} (OUTPUT is {@code output.dir/sweeps}), with
+ * {@code _SUCCESS} and a manifest ({@code OUTPUT/_runs/run_date=.../run_id=.../_run.json}, as for
+ * certification; names starting with '_' are not partitions to Spark, DuckDB or pandas), written under a
+ * staging folder and committed whole ({@link Staging#commit}). Margins are validation figures in raw
+ * input units.
+ */
+public final class SweepTable {
+    private SweepTable() {}
+
+    /** One point's outcome; the figures are null for a failed point. */
+    public record Point(String id, String status, String lossType, Map<String, String> swept, String settingsJson,
+            Integer bestEpoch, Double accuracy, double[][] epsQuartiles, Long distinctPatterns, double trainSeconds,
+            String model, String selected, String error) {}
+
+    /** The table's schema for these swept keys (one string column each, {@code set_} + the key with '_' for '.'). */
+    public static StructType schema(List<String> sweptKeys) {
+        StructType s = new StructType()
+                .add("run_id", DataTypes.StringType, false)
+                .add("point_id", DataTypes.StringType, false)
+                .add("status", DataTypes.StringType, false)
+                .add("loss_type", DataTypes.StringType, false);
+        for (String k : sweptKeys) {
+            s = s.add(column(k), DataTypes.StringType, true);
+        }
+        s = s.add("settings", DataTypes.StringType, false)
+                .add("best_epoch", DataTypes.IntegerType, true)
+                .add("val_accuracy", DataTypes.DoubleType, true);
+        for (Norm p : Norm.values()) {
+            for (String q : new String[] {"p25", "p50", "p75"}) {
+                s = s.add("val_eps_" + p.label() + "_" + q, DataTypes.DoubleType, true);
+            }
+        }
+        return s.add("val_distinct_patterns", DataTypes.LongType, true)
+                .add("train_seconds", DataTypes.DoubleType, false)
+                .add("model", DataTypes.StringType, true)
+                .add("selected", DataTypes.StringType, true)
+                .add("error", DataTypes.StringType, true);
+    }
+
+    /** The column of a swept setting key. */
+    public static String column(String key) {
+        return "set_" + key.replace('.', '_');
+    }
+
+    /**
+     * Writes the table and its manifest for one sweep run, replacing an earlier table of the same run.
+     *
+     * @return the table's partition path
+     */
+    public static String write(SparkSession spark, String output, String runDate, String runId, List<String> sweptKeys,
+            List<Point> points, Map<String, Object> config, String dataFingerprint) throws IOException {
+        StructType schema = schema(sweptKeys);
+        List<Row> rows = new ArrayList<>();
+        for (Point p : points) {
+            List<Object> v = new ArrayList<>(List.of(runId, p.id(), p.status(), p.lossType()));
+            for (String k : sweptKeys) {
+                v.add(p.swept().get(k));
+            }
+            v.add(p.settingsJson());
+            v.add(p.bestEpoch());
+            v.add(p.accuracy());
+            for (Norm n : Norm.values()) {
+                for (int q = 0; q < 3; q++) {
+                    v.add(p.epsQuartiles() == null ? null : p.epsQuartiles()[n.ordinal()][q]);
+                }
+            }
+            v.add(p.distinctPatterns());
+            v.add(p.trainSeconds());
+            v.add(p.model());
+            v.add(p.selected());
+            v.add(p.error());
+            rows.add(RowFactory.create(v.toArray()));
+        }
+        Path root = new Path(output);
+        FileSystem fs = RemoteFolders.fs(output, spark.sparkContext().hadoopConfiguration());
+        String part = "run_date=" + runDate + "/run_id=" + runId;
+        Path staging = new Path(root, "_staging/" + runId);
+        Map<String, String> finals = new LinkedHashMap<>();
+        finals.put("sweeps", new Path(root, part).toString());
+        finals.put("runs", new Path(root, "_runs/" + part).toString());
+        fs.delete(staging, true);
+        try {
+            spark.createDataFrame(rows, schema).coalesce(1).write().mode(SaveMode.ErrorIfExists)
+                    .parquet(new Path(staging, "sweeps").toString());
+            Map<String, Object> manifest = new LinkedHashMap<>();
+            manifest.put("runId", runId);
+            manifest.put("runDate", runDate);
+            manifest.put("status", "succeeded");
+            manifest.put("exitCode", 0);
+            manifest.put("points", points.size());
+            manifest.put("failed", points.stream().filter(p -> !p.status().equals("ok")).count());
+            manifest.put("table", finals.get("sweeps"));
+            manifest.put("provenance", Provenance.record(config, 0, dataFingerprint));
+            RunManifest.write(fs, new Path(staging, "runs"), manifest, false);
+            Staging.commit(RemoteFolders.store(fs), staging.toString(), finals);
+            return finals.get("sweeps");
+        } finally {
+            fs.delete(staging, true);
+        }
+    }
+}

@@ -1,0 +1,78 @@
+package org.rollspark.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The sweep command end to end on a small slice: a 2 x 2 grid with two diverging points, then a rerun. */
+class SweepCliTest {
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void quietSpark() {
+        System.setProperty("spark.ui.enabled", "false");
+        System.setProperty("spark.driver.host", "127.0.0.1");
+    }
+
+    @Test
+    void aGridTrainsPicksRecordsFailuresAndSkipsDonePointsOnRerun() {
+        String outDir = tmp.resolve("runs").toString();
+        String[] args = {"sweep", "data.trainLimit=400", "data.validation=100", "data.testLimit=100", "net.hidden=[16]",
+            "train.epochs=1", "spark.numWorkers=2", "spark.averagingFrequency=2", "certify.soundnessExamples=4",
+            "sweep.grid={\"loss.lambda\" = [0.5, 1], \"train.lr\" = [0.02, 1e9]}", "output.runId=s1",
+            "output.runDate=2026-11-25", "output.dir=" + outDir};
+        MainTest.Result first = MainTest.run(args);
+        assertEquals(0, first.code(), first.err() + first.out());
+        assertTrue(first.out().contains("sweep table: 4 points and the baseline, 2 failed"), first.out());
+        assertTrue(first.out().contains("picked on validation"), first.out());
+
+        SparkSession spark = SparkSession.builder().master("local[1]").appName("sweep-table").getOrCreate();
+        try {
+            spark.read().parquet(outDir + "/sweeps").createOrReplaceTempView("sweeps");
+            List<Row> rows = spark.sql("SELECT status, loss_type, set_train_lr, error, selected, val_accuracy, run_id, "
+                    + "run_date FROM sweeps ORDER BY point_id").collectAsList();
+            assertEquals(5, rows.size());
+            long ok = rows.stream().filter(r -> r.getString(0).equals("ok")).count();
+            assertEquals(3, ok, rows.toString());
+            for (Row r : rows) {
+                assertEquals("s1", r.getString(6));
+                assertEquals("2026-11-25", String.valueOf(r.get(7)));
+                if (r.getString(0).equals("failed")) {
+                    assertEquals(1e9, Double.parseDouble(r.getString(2)), rows.toString());
+                    assertTrue(r.getString(3).contains("diverged"), r.getString(3));
+                } else {
+                    assertTrue(r.getDouble(5) > 0.3, "validation accuracy " + r.getDouble(5));
+                }
+            }
+            assertEquals(1, rows.stream().filter(r -> r.getString(1).equals("vanilla")).count());
+        } finally {
+            spark.stop();
+        }
+
+        MainTest.Result again = MainTest.run(args);
+        assertEquals(0, again.code(), again.err() + again.out());
+        assertEquals(3, again.out().split("done in an earlier run, skipped", -1).length - 1, again.out());
+        assertTrue(again.out().contains("sweep table: 4 points and the baseline, 2 failed"), again.out());
+    }
+
+    @Test
+    void badGridsAreSettingErrorsBeforeAnythingRuns() {
+        MainTest.Result r = MainTest.run("sweep", "--dry-run", "sweep.grid={\"loss.lambdaa\" = [1]}");
+        assertEquals(Main.USAGE, r.code(), r.err());
+        assertTrue(r.err().contains("roll.loss.lambdaa"), r.err());
+        r = MainTest.run("sweep", "--dry-run", "sweep.grid={}");
+        assertEquals(Main.USAGE, r.code(), r.err());
+        assertTrue(r.err().contains("empty"), r.err());
+        r = MainTest.run("sweep", "--dry-run", "sweep.grid={\"loss.c\" = 1}");
+        assertEquals(Main.USAGE, r.code(), r.err());
+        assertTrue(r.err().contains("list of values"), r.err());
+    }
+}
