@@ -57,6 +57,20 @@ class SweepCliTest {
             spark.stop();
         }
 
+        // analysts read the table with DuckDB too (hive partitions from the folder names)
+        try (java.sql.Connection db = java.sql.DriverManager.getConnection("jdbc:duckdb:");
+                java.sql.ResultSet rs = db.createStatement().executeQuery("SELECT count(*), count(*) FILTER (WHERE status = "
+                        + "'failed'), max(run_id), count(selected) FROM read_parquet('" + outDir
+                        + "/sweeps/*/*/*.parquet', hive_partitioning = true)")) {
+            assertTrue(rs.next());
+            assertEquals(5, rs.getLong(1));
+            assertEquals(2, rs.getLong(2));
+            assertEquals("s1", rs.getString(3));
+            assertTrue(rs.getLong(4) >= 1, "at least one pick");
+        } catch (java.sql.SQLException e) {
+            throw new AssertionError("DuckDB could not read the sweep table: " + e.getMessage(), e);
+        }
+
         MainTest.Result again = MainTest.run(args);
         assertEquals(0, again.code(), again.err() + again.out());
         assertEquals(3, again.out().split("done in an earlier run, skipped", -1).length - 1, again.out());
