@@ -3,7 +3,7 @@
 #
 #   ./run-cluster.sh                                   # local mode: train vanilla and ROLL on the bundled
 #                                                      # MNIST slice, certify both, print them side by side
-#   ./run-cluster.sh [options] [COMMAND [ARGS...]]     # COMMAND: compare (default), train, certify
+#   ./run-cluster.sh [options] [COMMAND [ARGS...]]     # COMMAND: compare (default), train, certify, sweep
 #
 # Options (before the command):
 #   --target local|standalone|yarn|k8s   where to run (default local)

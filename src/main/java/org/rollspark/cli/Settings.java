@@ -249,7 +249,8 @@ public final class Settings {
                     + "\"loss.c\" = [0.25, 1]}; every combination is trained, and the vanilla baseline with it.", v -> {
                 for (Map.Entry<String, Object> e : v.entrySet()) {
                     if (!(e.getValue() instanceof List<?>)) {
-                        throw new IllegalArgumentException("\"" + e.getKey() + "\" must map to a list of values");
+                        throw new IllegalArgumentException("\"" + e.getKey() + "\" must map to a list of values"
+                                + (e.getValue() instanceof Map<?, ?> ? " (quote dotted keys: \"loss.lambda\" = [...])" : ""));
                     }
                 }
             }).main());

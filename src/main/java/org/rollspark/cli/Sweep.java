@@ -14,24 +14,27 @@ import java.util.TreeMap;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.rollspark.Provenance;
 import org.rollspark.model.ModelIO;
 import org.rollspark.model.RemoteFolders;
 import org.rollspark.net.Network;
 import org.rollspark.region.Norm;
 import org.rollspark.spark.SweepTable;
+import org.rollspark.train.DivergedException;
 import org.rollspark.train.ModelSelection;
 import picocli.CommandLine.Command;
 
 /**
  * The sweep command: trains the vanilla baseline and every point of {@code sweep.grid} with the same
  * seed, data, split and shards (one after another, each with parameter averaging across the cluster),
- * certifies each on the validation split, picks models by the paper's rule on validation
+ * certifies each on the validation split, picks ROLL models by the paper's rule on validation
  * ({@link ModelSelection}), writes the sweep table, certifies the baseline and the picks on the test
  * split into the certification tables and prints them side by side.
  *
  * <p>Each finished point is recorded at once under {@code output.dir/sweeps/_points/RUN_ID/POINT_ID}, so a
- * rerun with the same {@code output.runId} skips the points already trained. A point that fails (a
- * diverged loss, say) is recorded with its error and the sweep goes on; a rerun tries it again.
+ * rerun with the same {@code output.runId} skips the points already trained with the same resolved
+ * settings whose model is still there. A point whose training diverges is recorded with its error and
+ * the sweep goes on (a rerun tries it again); any other failure, or a failed baseline, stops the sweep.
  */
 @Command(name = "sweep", mixinStandardHelpOptions = true,
         description = "Train every point of sweep.grid and the vanilla baseline, pick models by the paper's rule on "
@@ -42,7 +45,25 @@ final class Sweep extends Main.Job {
     @Override
     void checkSettings(JobConfig cfg) throws IOException {
         super.checkSettings(cfg);
+        if (!cfg.string("loss.type").equals("roll")) {
+            throw new IllegalArgumentException("roll.loss.type must be roll for a sweep: the grid's points are ROLL models,"
+                    + " and the vanilla baseline is trained with them");
+        }
         grid(cfg);
+    }
+
+    /** Every point's network is built before anything trains, so bad architectures are setting errors. */
+    @Override
+    void checkInputs(JobConfig cfg, Data data) throws IOException {
+        super.checkInputs(cfg, data);
+        for (SweepGrid.Point p : grid(cfg).points()) {
+            try {
+                checkShape(cfg.with(p.settings()).network(data.train().numFeatures(), data.train().numClasses(),
+                        data.normalization()), data.train());
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("sweep point " + p.settings() + ": " + e.getMessage(), e);
+            }
+        }
     }
 
     static SweepGrid grid(JobConfig cfg) {
@@ -60,56 +81,65 @@ final class Sweep extends Main.Job {
         all.add(grid.baseline());
         all.addAll(grid.points());
         List<String> sweptKeys = new ArrayList<>(new TreeMap<>(grid.points().get(0).settings()).keySet());
-        Map<String, Network> trained = new HashMap<>();
+        Map<String, Map<String, Object>> settingsById = new HashMap<>();
         List<SweepTable.Point> results = new ArrayList<>();
         for (SweepGrid.Point p : all) {
+            settingsById.put(p.id(), p.settings());
+            JobConfig pc = cfg.with(p.settings());
+            String hash = settingsHash(pc);
             String location = RemoteFolders.join(records, p.id());
             SweepTable.Point done = read(location, spark);
-            if (done != null && done.status().equals("ok")) {
+            SweepTable.Point r;
+            if (done != null && done.status().equals("ok") && done.settingsHash().equals(hash) && modelExists(done, spark)) {
                 log("point " + name(p) + " " + p.settings() + ": done in an earlier run, skipped");
-                results.add(done);
-                continue;
+                r = done;
+            } else {
+                r = train(pc, hash, spark, data, p, sweptKeys);
+                write(location, r, spark);
             }
-            SweepTable.Point r = train(cfg, spark, data, p, sweptKeys, trained);
-            write(location, r, spark);
+            if (p == grid.baseline() && !r.status().equals("ok")) {
+                throw new IllegalStateException("the vanilla baseline failed: " + r.error());
+            }
             results.add(r);
         }
 
         SweepTable.Point vanilla = results.get(0);
-        if (!vanilla.status().equals("ok")) {
-            throw new IllegalStateException("the vanilla baseline failed: " + vanilla.error());
-        }
         List<ModelSelection.Candidate> candidates = new ArrayList<>();
         for (SweepTable.Point r : results.subList(1, results.size())) {
-            candidates.add(new ModelSelection.Candidate(r.id(), r.accuracy() == null ? Double.NaN : r.accuracy(),
-                    r.status().equals("ok") ? r.epsQuartiles()[Norm.L2.ordinal()][1] : Double.NaN));
+            if (r.status().equals("ok") && r.lossType().equals("roll")) {
+                candidates.add(new ModelSelection.Candidate(r.id(), r.accuracy(), r.epsQuartiles()[Norm.L2.ordinal()][1]));
+            }
         }
         Map<ModelSelection.Pick, ModelSelection.Candidate> picks = ModelSelection.select(vanilla.accuracy(), candidates);
         List<SweepTable.Point> table = new ArrayList<>();
         for (SweepTable.Point r : results) {
-            String selected = null;
-            for (Map.Entry<ModelSelection.Pick, ModelSelection.Candidate> e : picks.entrySet()) {
-                if (e.getValue().id().equals(r.id())) {
-                    selected = selected == null ? e.getKey().label() : selected + "," + e.getKey().label();
+            List<String> selected = new ArrayList<>();
+            picks.forEach((pick, c) -> {
+                if (c.id().equals(r.id())) {
+                    selected.add(pick.label());
                 }
-            }
-            table.add(new SweepTable.Point(r.id(), r.status(), r.lossType(), r.swept(), r.settingsJson(), r.bestEpoch(),
-                    r.accuracy(), r.epsQuartiles(), r.distinctPatterns(), r.trainSeconds(), r.model(), selected, r.error()));
+            });
+            table.add(new SweepTable.Point(r.id(), r.status(), r.lossType(), r.swept(), r.settingsJson(), r.settingsHash(),
+                    r.bestEpoch(), r.accuracy(), r.epsQuartiles(), r.distinctPatterns(), r.trainSeconds(), r.model(),
+                    selected.isEmpty() ? null : String.join(",", selected), r.error()));
         }
-        String path = SweepTable.write(spark, root, cfg.runDate(), runId, sweptKeys, table, cfg.provenance(),
-                data.train().fingerprint());
-        long failed = table.stream().filter(r -> !r.status().equals("ok")).count();
+        String path = SweepTable.write(spark, root, cfg.runDate(), runId, sweptKeys, grid.points().size(), table,
+                cfg.provenance(), data.train().fingerprint());
         log(String.format(Locale.ROOT, "sweep table: %d points and the baseline, %d failed, at %s", grid.points().size(),
-                failed, path));
+                grid.points().size() - candidates.size(), path));
+        if (candidates.isEmpty()) {
+            log("every grid point failed: nothing to pick (the table records their errors)");
+            return 1;
+        }
 
-        // the baseline and the picks on the test split
+        // the baseline and the picks on the test split, each with its own settings
         List<String> names = new ArrayList<>(List.of("vanilla"));
         List<SweepTable.Point> shown = new ArrayList<>(List.of(vanilla));
         for (ModelSelection.Pick pick : ModelSelection.Pick.values()) {
             ModelSelection.Candidate c = picks.get(pick);
             if (c == null) {
-                log("no point is within " + (int) Math.round(100 * pick.slack()) + " point(s) of the vanilla validation "
-                        + "accuracy: no " + pick.label() + " pick");
+                log("no ROLL point is within " + (int) Math.round(100 * pick.slack()) + " point(s) of the vanilla validation"
+                        + " accuracy: no " + pick.label() + " pick");
                 continue;
             }
             names.add(pick.label());
@@ -120,11 +150,10 @@ final class Sweep extends Main.Job {
         for (int i = 0; i < shown.size(); i++) {
             SweepTable.Point r = shown.get(i);
             if (!certified.containsKey(r.id())) {
-                Network net = trained.containsKey(r.id()) ? trained.get(r.id())
-                        : ModelIO.load(r.model(), spark.sparkContext().hadoopConfiguration()).network();
+                Network net = ModelIO.load(r.model(), spark.sparkContext().hadoopConfiguration()).network();
                 // a rerun of the sweep re-certifies its picks: its own certification runs are replaced
-                certified.put(r.id(), certify(cfg.with(Map.of("certify.replace", true)), spark, net, runId + "-" + r.id(),
-                        data.test(), r.id() + "-test"));
+                JobConfig pc = cfg.with(settingsById.get(r.id())).with(Map.of("certify.replace", true));
+                certified.put(r.id(), certify(pc, spark, net, runId + "-" + r.id(), data.test(), r.id() + "-test"));
             }
             test[i] = certified.get(r.id());
         }
@@ -136,7 +165,7 @@ final class Sweep extends Main.Job {
             out.printf(Locale.ROOT, "%-14s %6.2f%% %9d  %-30s %-30s %s%n", names.get(i),
                     100 * test[i].getDouble(test[i].fieldIndex("accuracy")),
                     test[i].getLong(test[i].fieldIndex("distinct_patterns")), Main.quartiles(test[i], "l1"),
-                    Main.quartiles(test[i], "l2"), shown.get(i).swept().isEmpty() ? "loss.type=vanilla" : shown.get(i).swept());
+                    Main.quartiles(test[i], "l2"), i == 0 ? "loss.type=vanilla" : shown.get(i).swept());
         }
         for (int i = 1; i < shown.size(); i++) {
             out.printf(Locale.ROOT, "median l2 margin, %s / vanilla: %.1fx%n", names.get(i),
@@ -149,48 +178,70 @@ final class Sweep extends Main.Job {
         return p.index() < 0 ? "vanilla" : p.id();
     }
 
-    /** Trains one point and certifies it on the validation split; a failure becomes a failed row. */
-    private SweepTable.Point train(JobConfig cfg, SparkSession spark, Data data, SweepGrid.Point p, List<String> sweptKeys,
-            Map<String, Network> trained) {
+    /** The hash of a point's resolved settings, without where results go and without the grid itself. */
+    static String settingsHash(JobConfig pc) {
+        Map<String, Object> m = new TreeMap<>(pc.toMap());
+        m.keySet().removeIf(k -> k.startsWith("output.") || k.startsWith("sweep."));
+        return Provenance.configHash(m);
+    }
+
+    /**
+     * Trains one point and certifies it on the validation split. A diverged training becomes a failed
+     * row; every other failure propagates and stops the sweep.
+     */
+    private SweepTable.Point train(JobConfig pc, String hash, SparkSession spark, Data data, SweepGrid.Point p,
+            List<String> sweptKeys) throws Exception {
         Map<String, String> swept = new TreeMap<>();
         p.settings().forEach((k, v) -> {
             if (sweptKeys.contains(k)) {
                 swept.put(k, String.valueOf(v));
             }
         });
-        String settings;
-        try {
-            settings = JSON.writeValueAsString(new TreeMap<>(p.settings()));
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-        JobConfig pc = cfg.with(p.settings());
+        String settings = JSON.writeValueAsString(new TreeMap<>(p.settings()));
         String lossType = pc.string("loss.type");
         long t0 = System.nanoTime();
+        Trained t;
         try {
             log("point " + name(p) + " " + p.settings() + ": training");
-            Trained t = train(pc, spark, data, "sweep-" + p.id());
-            // validation figures for the selection: the whole validation split, no soundness or gradient passes
-            JobConfig vc = pc.with(Map.of("certify.split", "validation", "certify.soundnessExamples", 0,
-                    "certify.gradientExamples", 0, "certify.replace", true));
-            Row s = certify(vc, spark, t.net(), runId + "-" + p.id(), data.validation(), p.id() + "-validation");
-            double[][] eps = new double[3][3];
-            for (Norm n : Norm.values()) {
-                String[] q = {"p25", "p50", "p75"};
-                for (int i = 0; i < 3; i++) {
-                    eps[n.ordinal()][i] = s.getDouble(s.fieldIndex("eps_" + n.label() + "_" + q[i]));
-                }
-            }
-            trained.put(p.id(), t.net());
-            return new SweepTable.Point(p.id(), "ok", lossType, swept, settings, t.history().bestEpoch(),
-                    s.getDouble(s.fieldIndex("accuracy")), eps, s.getLong(s.fieldIndex("distinct_patterns")), t.seconds(),
-                    t.model(), null, null);
+            t = train(pc, spark, data, "sweep-" + p.id());
         } catch (Exception e) {
+            if (!diverged(e)) {
+                throw e;
+            }
             String why = String.valueOf(Main.cause(e).getMessage());
-            log("point " + name(p) + " " + p.settings() + " failed: " + why);
-            return new SweepTable.Point(p.id(), "failed", lossType, swept, settings, null, null, null, null,
+            log("point " + name(p) + " " + p.settings() + " diverged: " + why);
+            return new SweepTable.Point(p.id(), "failed", lossType, swept, settings, hash, null, null, null, null,
                     (System.nanoTime() - t0) / 1e9, null, null, why);
         }
+        // validation figures for the selection: the whole validation split, no soundness or gradient passes
+        JobConfig vc = pc.with(Map.of("certify.split", "validation", "certify.soundnessExamples", 0,
+                "certify.gradientExamples", 0, "certify.replace", true));
+        Row s = certify(vc, spark, t.net(), runId + "-" + p.id(), data.validation(), p.id() + "-validation");
+        double[][] eps = new double[3][3];
+        String[] q = {"p25", "p50", "p75"};
+        for (Norm n : Norm.values()) {
+            for (int i = 0; i < 3; i++) {
+                eps[n.ordinal()][i] = s.getDouble(s.fieldIndex("eps_" + n.label() + "_" + q[i]));
+            }
+        }
+        return new SweepTable.Point(p.id(), "ok", lossType, swept, settings, hash, t.history().bestEpoch(),
+                s.getDouble(s.fieldIndex("accuracy")), eps, s.getLong(s.fieldIndex("distinct_patterns")), t.seconds(),
+                t.model(), null, null);
+    }
+
+    /** Whether a failure is a diverged training (possibly wrapped by Spark on its way from an executor). */
+    static boolean diverged(Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof DivergedException || String.valueOf(c.getMessage()).contains(DivergedException.MARK)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean modelExists(SweepTable.Point r, SparkSession spark) throws IOException {
+        String meta = RemoteFolders.join(r.model(), "model.json");
+        return RemoteFolders.fs(meta, spark.sparkContext().hadoopConfiguration()).exists(new org.apache.hadoop.fs.Path(meta));
     }
 
     /** A point's record, published as a folder (so a reader sees it whole or not at all). */

@@ -25,12 +25,20 @@ public final class SweepGrid {
         this.baseline = baseline;
     }
 
+    /** What a grid may sweep: what is trained per point (the data, its split and shards are loaded once). */
+    static boolean sweepable(String key) {
+        return (key.startsWith("loss.") && !key.equals("loss.type")) || (key.startsWith("train.") && !key.equals("train.seed"))
+                || key.startsWith("net.") || key.equals("spark.batchSizePerWorker") || key.equals("spark.averagingFrequency");
+    }
+
     /**
-     * The grid of {@code values} (setting key to the values it takes) over {@code base}.
+     * The grid of {@code values} (setting key to the values it takes) over {@code base}. Values are
+     * taken as their settings read them (1 and 1.0 are the same lambda), so point ids do not depend on
+     * how a value was written.
      *
      * @throws IllegalArgumentException for an empty grid, a key that is not a setting or may not be
-     *     swept (output.*), an empty value list, a value its setting refuses, or more than
-     *     {@code maxPoints} points; the message names the key and the value
+     *     swept, a key or value listed twice, an empty value list, a value its setting refuses, or more
+     *     than {@code maxPoints} points; the message names the key and the value
      */
     public static SweepGrid of(Map<String, ? extends List<?>> values, JobConfig base, int maxPoints) {
         if (values.isEmpty()) {
@@ -43,13 +51,35 @@ public final class SweepGrid {
             if (Settings.ROLL.get(key) == null) {
                 throw new IllegalArgumentException("the sweep grid names roll." + key + ", which is not a setting");
             }
-            if (key.startsWith("output.")) {
-                throw new IllegalArgumentException("the sweep grid may not sweep roll." + key + " (where results go)");
+            if (!sweepable(key)) {
+                throw new IllegalArgumentException("the sweep grid may not sweep roll." + key + ": it sweeps loss.*, train.*"
+                        + " and net.* settings (not loss.type: the vanilla baseline comes with every grid; not train.seed),"
+                        + " spark.batchSizePerWorker and spark.averagingFrequency");
+            }
+            if (grid.containsKey(key)) {
+                throw new IllegalArgumentException("the sweep grid lists roll." + key + " twice");
             }
             if (e.getValue().isEmpty()) {
                 throw new IllegalArgumentException("the sweep grid lists no values for roll." + key);
             }
-            grid.put(key, List.copyOf(e.getValue()));
+            Setting<?> setting = Settings.ROLL.get(key);
+            List<Object> resolved = new ArrayList<>();
+            for (Object v : e.getValue()) {
+                if (v == null) {
+                    throw new IllegalArgumentException("the sweep grid lists a null value for roll." + key);
+                }
+                Object r;
+                try {
+                    r = base.with(Map.of(key, v)).get(setting);
+                } catch (IllegalArgumentException | com.typesafe.config.ConfigException x) {
+                    throw new IllegalArgumentException("sweep grid value " + v + " of roll." + key + ": " + x.getMessage(), x);
+                }
+                if (resolved.contains(r)) {
+                    throw new IllegalArgumentException("the sweep grid lists the value " + v + " of roll." + key + " twice");
+                }
+                resolved.add(r);
+            }
+            grid.put(key, resolved);
             count *= e.getValue().size();
             if (count > maxPoints) {
                 throw new IllegalArgumentException("the sweep grid has more than " + maxPoints

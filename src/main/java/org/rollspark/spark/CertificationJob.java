@@ -127,16 +127,15 @@ public final class CertificationJob {
         }
         fs.delete(staging, true);
         CertificationTables.RunKey key = new CertificationTables.RunKey(runId, modelId, dataset, split);
+        Broadcast<NetState> bNet = sc.broadcast(NetState.of(net));
+        String view = "roll_examples_" + runId.replaceAll("[^A-Za-z0-9_]", "_");
         try {
-            Broadcast<NetState> bNet = sc.broadcast(NetState.of(net));
             sc.setJobDescription("roll certify: " + dataset + " (" + data.size() + " examples)");
             JavaRDD<Row> rows = data.shards().mapPartitionsWithIndex(new CertifyShard(bNet, key, options, data.numShards()),
                     false);
             spark.createDataFrame(rows, EXAMPLES).write().mode(SaveMode.ErrorIfExists)
                     .parquet(new Path(staging, "examples").toString());
-            bNet.destroy();
 
-            String view = "roll_examples_" + runId.replaceAll("[^A-Za-z0-9_]", "_");
             spark.read().schema(EXAMPLES).parquet(new Path(staging, "examples").toString()).createOrReplaceTempView(view);
             Row summary = CertificationTables.summarize(spark, view, key, radii);
             long n = summary.<Long>getAs("n");
@@ -155,6 +154,8 @@ public final class CertificationJob {
             return new Result(runId, n, finals.get("examples").toString(), finals.get("summary").toString(),
                     new Path(finals.get("runs"), RunManifest.FILE).toString(), summary);
         } finally {
+            bNet.destroy();
+            spark.catalog().dropTempView(view);
             fs.delete(staging, true);
         }
     }

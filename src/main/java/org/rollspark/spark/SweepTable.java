@@ -29,8 +29,13 @@ import org.rollspark.region.Norm;
 public final class SweepTable {
     private SweepTable() {}
 
-    /** One point's outcome; the figures are null for a failed point. */
+    /**
+     * One point's outcome; the figures are null for a failed point. {@code settingsHash} is the hash of
+     * the point's resolved settings (outputs and the grid itself left out): a rerun reuses a point only
+     * when it matches.
+     */
     public record Point(String id, String status, String lossType, Map<String, String> swept, String settingsJson,
+            String settingsHash,
             Integer bestEpoch, Double accuracy, double[][] epsQuartiles, Long distinctPatterns, double trainSeconds,
             String model, String selected, String error) {}
 
@@ -45,6 +50,7 @@ public final class SweepTable {
             s = s.add(column(k), DataTypes.StringType, true);
         }
         s = s.add("settings", DataTypes.StringType, false)
+                .add("settings_hash", DataTypes.StringType, false)
                 .add("best_epoch", DataTypes.IntegerType, true)
                 .add("val_accuracy", DataTypes.DoubleType, true);
         for (Norm p : Norm.values()) {
@@ -70,7 +76,7 @@ public final class SweepTable {
      * @return the table's partition path
      */
     public static String write(SparkSession spark, String output, String runDate, String runId, List<String> sweptKeys,
-            List<Point> points, Map<String, Object> config, String dataFingerprint) throws IOException {
+            int gridPoints, List<Point> points, Map<String, Object> config, String dataFingerprint) throws IOException {
         StructType schema = schema(sweptKeys);
         List<Row> rows = new ArrayList<>();
         for (Point p : points) {
@@ -79,6 +85,7 @@ public final class SweepTable {
                 v.add(p.swept().get(k));
             }
             v.add(p.settingsJson());
+            v.add(p.settingsHash());
             v.add(p.bestEpoch());
             v.add(p.accuracy());
             for (Norm n : Norm.values()) {
@@ -109,11 +116,12 @@ public final class SweepTable {
             manifest.put("runDate", runDate);
             manifest.put("status", "succeeded");
             manifest.put("exitCode", 0);
-            manifest.put("points", points.size());
+            manifest.put("points", gridPoints);
             manifest.put("failed", points.stream().filter(p -> !p.status().equals("ok")).count());
             manifest.put("table", finals.get("sweeps"));
             manifest.put("provenance", Provenance.record(config, 0, dataFingerprint));
             RunManifest.write(fs, new Path(staging, "runs"), manifest, false);
+            fs.create(new Path(staging, "runs/_SUCCESS"), false).close();
             Staging.commit(RemoteFolders.store(fs), staging.toString(), finals);
             return finals.get("sweeps");
         } finally {

@@ -88,8 +88,7 @@ public final class LocalTrainer {
             LossValue v = loss.valueAndGradient(net, data.features(order, b, e), data.labels(order, b, e),
                     data.lengths(order, b, e), grad, stepSeed(seed, b));
             if (!Double.isFinite(v.total())) {
-                throw new IllegalStateException(where + ", batch at " + b + ": loss is " + v.total()
-                        + " (diverged; lower train.lr)");
+                throw new DivergedException(where + ", batch at " + b, v.total());
             }
             opt.step(net.params(), grad.flat());
             sum = sum.plus(v);

@@ -23,7 +23,7 @@ class SweepCliTest {
     }
 
     @Test
-    void aGridTrainsPicksRecordsFailuresAndSkipsDonePointsOnRerun() {
+    void aGridTrainsPicksRecordsFailuresAndSkipsDonePointsOnRerun() throws java.io.IOException {
         String outDir = tmp.resolve("runs").toString();
         String[] args = {"sweep", "data.trainLimit=400", "data.validation=100", "data.testLimit=100", "net.hidden=[16]",
             "train.epochs=1", "spark.numWorkers=2", "spark.averagingFrequency=2", "certify.soundnessExamples=4",
@@ -71,9 +71,13 @@ class SweepCliTest {
             throw new AssertionError("DuckDB could not read the sweep table: " + e.getMessage(), e);
         }
 
+        // a point whose model folder is gone is trained again; the other finished points are skipped
+        java.io.File[] models = Path.of(outDir, "models").toFile().listFiles((d, n) -> n.startsWith("s1-sweep-"));
+        assertEquals(3, models.length, java.util.Arrays.toString(models));
+        org.rollspark.model.ModelIO.deleteTree(models[0].toPath());
         MainTest.Result again = MainTest.run(args);
         assertEquals(0, again.code(), again.err() + again.out());
-        assertEquals(3, again.out().split("done in an earlier run, skipped", -1).length - 1, again.out());
+        assertEquals(2, again.out().split("done in an earlier run, skipped", -1).length - 1, again.out());
         assertTrue(again.out().contains("sweep table: 4 points and the baseline, 2 failed"), again.out());
     }
 
@@ -88,5 +92,14 @@ class SweepCliTest {
         r = MainTest.run("sweep", "--dry-run", "sweep.grid={\"loss.c\" = 1}");
         assertEquals(Main.USAGE, r.code(), r.err());
         assertTrue(r.err().contains("list of values"), r.err());
+        r = MainTest.run("sweep", "--dry-run", "sweep.grid={loss.c = [1, 2]}");
+        assertEquals(Main.USAGE, r.code(), r.err());
+        assertTrue(r.err().contains("quote dotted keys"), r.err());
+        r = MainTest.run("sweep", "--dry-run", "loss.type=vanilla", "sweep.grid={\"loss.c\" = [1, 2]}");
+        assertEquals(Main.USAGE, r.code(), r.err());
+        assertTrue(r.err().contains("roll.loss.type"), r.err());
+        r = MainTest.run("sweep", "--dry-run", "data.trainLimit=200", "sweep.grid={\"net.hidden\" = [[8], [8, 0]]}");
+        assertEquals(Main.USAGE, r.code(), r.err());
+        assertTrue(r.err().contains("net.hidden"), r.err());
     }
 }

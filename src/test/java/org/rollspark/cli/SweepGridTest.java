@@ -23,8 +23,9 @@ class SweepGridTest {
         SweepGrid g = SweepGrid.of(values, BASE, 256);
         assertEquals(12, g.points().size());
         assertEquals(Map.of("loss.c", 0.25, "loss.gamma", "100", "loss.lambda", 0.5), g.points().get(0).settings());
-        assertEquals(Map.of("loss.c", 0.25, "loss.gamma", "100", "loss.lambda", 1), g.points().get(1).settings());
-        assertEquals(Map.of("loss.c", 1, "loss.gamma", "max", "loss.lambda", 2), g.points().get(11).settings());
+        // values as their settings read them: the integer 1 is the number 1.0
+        assertEquals(Map.of("loss.c", 0.25, "loss.gamma", "100", "loss.lambda", 1.0), g.points().get(1).settings());
+        assertEquals(Map.of("loss.c", 1.0, "loss.gamma", "max", "loss.lambda", 2.0), g.points().get(11).settings());
         assertEquals(12, g.points().stream().map(SweepGrid.Point::id).distinct().count());
         // the same grid written in another order gives the same points and ids
         Map<String, List<?>> reordered = new LinkedHashMap<>();
@@ -42,6 +43,12 @@ class SweepGridTest {
         assertMessage(Map.of("loss.lambdaa", List.of(1)), "roll.loss.lambdaa");
         assertMessage(Map.of("loss.c", List.of()), "roll.loss.c");
         assertMessage(Map.of("output.dir", List.of("a", "b")), "roll.output.dir");
+        assertMessage(Map.of("loss.type", List.of("roll", "vanilla")), "roll.loss.type");
+        assertMessage(Map.of("data.validation", List.of(10, 20)), "roll.data.validation");
+        assertMessage(Map.of("train.seed", List.of(1, 2)), "roll.train.seed");
+        assertMessage(Map.of("loss.lambda", List.of(1, 1.0)), "twice");
+        assertMessage(Map.of("loss.c", List.of(1), "roll.loss.c", List.of(2)), "twice");
+        assertMessage(Map.of("loss.c", java.util.Arrays.asList(1, null)), "null");
         assertMessage(Map.of("train.lr", List.of(0.1, -1)), "roll.train.lr");
         assertMessage(Map.of("train.epochs", List.of("many")), "epochs");
         assertMessage(Map.of("loss.lambda", List.of(1, 2, 3), "loss.c", List.of(1, 2, 3)), "more than 8");
