@@ -287,8 +287,14 @@ public final class Main implements Callable<Integer> {
 
         Row certify(JobConfig cfg, SparkSession spark, Network net, String modelId, ShardedData test, String name)
                 throws IOException {
+            return certify(cfg, spark, net, modelId, test, name, cfg.dataLocation(false).data());
+        }
+
+        /** Certifies {@code test} into the certification tables, recording {@code dataset} as where it came from. */
+        Row certify(JobConfig cfg, SparkSession spark, Network net, String modelId, ShardedData test, String name,
+                String dataset) throws IOException {
             String id = runId + (name.isEmpty() ? "" : "-" + name);
-            CertificationJob.Result r = CertificationJob.run(spark, net, modelId, test, cfg.dataLocation(false).data(),
+            CertificationJob.Result r = CertificationJob.run(spark, net, modelId, test, dataset,
                     cfg.string("certify.split"), RemoteFolders.join(cfg.string("output.dir"), "certification"),
                     cfg.runDate(), id, cfg.provenance(), cfg.radii(), cfg.certifyOptions());
             log(String.format(Locale.ROOT, "certified %d examples of %s into %s (summary %s, manifest %s)", r.rows(),

@@ -216,7 +216,9 @@ final class Sweep extends Main.Job {
         // validation figures for the selection: the whole validation split, no soundness or gradient passes
         JobConfig vc = pc.with(Map.of("certify.split", "validation", "certify.soundnessExamples", 0,
                 "certify.gradientExamples", 0, "certify.replace", true));
-        Row s = certify(vc, spark, t.net(), runId + "-" + p.id(), data.validation(), p.id() + "-validation");
+        // the validation split is held out of the training location
+        Row s = certify(vc, spark, t.net(), runId + "-" + p.id(), data.validation(), p.id() + "-validation",
+                pc.dataLocation(true).data());
         double[][] eps = new double[3][3];
         String[] q = {"p25", "p50", "p75"};
         for (Norm n : Norm.values()) {

@@ -53,6 +53,11 @@ class SweepCliTest {
                 }
             }
             assertEquals(1, rows.stream().filter(r -> r.getString(1).equals("vanilla")).count());
+            // validation certification runs name the training location they were held out of
+            List<Row> datasets = spark.read().parquet(outDir + "/certification/summary").where("split = 'validation'")
+                    .select("dataset").distinct().collectAsList();
+            assertEquals(1, datasets.size(), datasets.toString());
+            assertTrue(datasets.get(0).getString(0).contains("train-images"), datasets.toString());
         } finally {
             spark.stop();
         }
