@@ -1,6 +1,8 @@
 package org.rollspark.dense;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.rollspark.net.Network.NeuronValues;
+import org.rollspark.util.Host;
 
 /**
  * Everything a forward pass through a {@link DenseNet} leaves behind for a batch of B examples.
@@ -13,6 +15,15 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 public record DenseActivations(INDArray input, INDArray[] act, double[][] preactHost,
         INDArray logits) {
+
+    /** The neuron values of the pass: one group per hidden layer, all neurons real, and the logits. */
+    public NeuronValues values() {
+        int[] sizes = new int[act.length];
+        for (int i = 0; i < sizes.length; i++) {
+            sizes[i] = (int) act[i].size(1);
+        }
+        return new NeuronValues(preactHost, new double[sizes.length][], sizes, Host.pull(logits));
+    }
 
     public int batchSize() {
         return (int) input.size(0);

@@ -63,11 +63,7 @@ final class DenseForward implements Forward {
 
     @Override
     public NeuronValues values() {
-        int[] h = new int[net.numHidden()];
-        for (int i = 0; i < h.length; i++) {
-            h[i] = net.hiddenSize(i);
-        }
-        return new NeuronValues(fp.preactHost(), new double[h.length][], h, Host.pull(fp.logits()));
+        return fp.values();
     }
 
     /** A hidden layer's neurons; z materialised on request from the host pre-activations. */

@@ -56,11 +56,7 @@ final class DenseLinearizer implements Linearizer {
         // z, patterns and logits in float64 whatever the network's type; the Jacobians in its own type
         DenseActivations fp = exact.activations(raw);
         INDArray[] slopes = JacobianChain.slopes(net, fp);
-        int[] h = new int[net.numHidden()];
-        for (int i = 0; i < h.length; i++) {
-            h[i] = net.hiddenSize(i);
-        }
-        NeuronValues values = new NeuronValues(fp.preactHost(), new double[h.length][], h, Host.pull(fp.logits()));
+        NeuronValues values = fp.values();
         return new Linearization() {
             @Override
             public NeuronValues values() {

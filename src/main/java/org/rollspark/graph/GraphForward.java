@@ -69,14 +69,19 @@ public final class GraphForward implements Forward {
         int block = (int) Math.max(1, Math.min(d, BLOCK_VALUES / ((long) n * perRow)));
         for (int from = 0; from < d; from += block) {
             int r = Math.min(block, d - from);
-            int[] coords = new int[n * r];
-            for (int e = 0; e < n; e++) {
-                for (int i = 0; i < r; i++) {
-                    coords[e * r + i] = from + i;
-                }
-            }
-            tangentBlock(coords, r, 1.0, sq, weight);
+            tangentBlock(coordinateBlock(n, from, r), r, 1.0, sq, weight);
         }
+    }
+
+    /** Input coordinates {@code from .. from + rows - 1} for each of {@code batch} examples, example-major. */
+    static int[] coordinateBlock(int batch, int from, int rows) {
+        int[] coords = new int[batch * rows];
+        for (int e = 0; e < batch; e++) {
+            for (int i = 0; i < rows; i++) {
+                coords[e * rows + i] = from + i;
+            }
+        }
+        return coords;
     }
 
     /**

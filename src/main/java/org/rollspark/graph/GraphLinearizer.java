@@ -62,13 +62,10 @@ final class GraphLinearizer implements Linearizer {
 
         @Override
         public INDArray pushCoordinates(int k0, int rows, TangentSink sink) {
-            int[] coords = new int[batch * rows];
-            double[] scale = new double[batch * rows];
-            for (int e = 0; e < batch; e++) {
-                for (int r = 0; r < rows; r++) {
-                    coords[e * rows + r] = k0 + r;
-                    scale[e * rows + r] = 1.0 / net.normalization().std(k0 + r);
-                }
+            int[] coords = GraphForward.coordinateBlock(batch, k0, rows);
+            double[] scale = new double[coords.length];
+            for (int q = 0; q < coords.length; q++) {
+                scale[q] = 1.0 / net.normalization().std(coords[q]);
             }
             INDArray body = fw.tangentBasis(coords, scale, rows);
             emit(sink);

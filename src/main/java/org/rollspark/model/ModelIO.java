@@ -43,30 +43,12 @@ public final class ModelIO {
 
     private ModelIO() {}
 
-    /** Saves a network's folder (replacing an older one), with the given provenance in model.json. */
-    public static void save(Network net, Path dir, Map<String, Object> provenance) throws IOException {
-        writeFolder(net, dir, provenance, (tmp, root, f64) -> {
-            ArrayNode tensors = root.putArray("tensors");
-            for (Network.Tensor t : net.tensors()) {
-                String file = t.name() + ".npy";
-                INDArray slice = net.params().get(NDArrayIndex.interval(t.offset(), t.offset() + t.size()));
-                Npy.write(tmp.resolve(file), Host.pull(slice), t.shape(), f64);
-                tensors.addObject().put("name", t.name()).put("file", file);
-            }
-        });
-    }
-
-    /** Writes a model's tensors and its model.json's entries for them into a staging folder. */
-    private interface TensorWriter {
-        void write(Path tmp, ObjectNode root, boolean f64) throws IOException;
-    }
-
     /**
-     * Stages a model folder next to {@code dir} (header, tensors, provenance), then commits it into
-     * place ({@link Staging#commit}), replacing an older one; nothing half-written is left on failure.
+     * Saves a network's folder with the given provenance in model.json: staged next to {@code dir}
+     * (header, one .npy per tensor, provenance), then committed into place ({@link Staging#commit}),
+     * replacing an older one; nothing half-written is left on failure.
      */
-    private static void writeFolder(Network net, Path dir, Map<String, Object> provenance, TensorWriter tensors)
-            throws IOException {
+    public static void save(Network net, Path dir, Map<String, Object> provenance) throws IOException {
         Path target = dir.toAbsolutePath();
         Files.createDirectories(target.getParent());
         Path staging = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".tmp-");
@@ -74,7 +56,13 @@ public final class ModelIO {
             Path tmp = Files.createDirectory(staging.resolve(target.getFileName()));
             boolean f64 = net.dataType() == DataType.DOUBLE;
             ObjectNode root = header(net, f64);
-            tensors.write(tmp, root, f64);
+            ArrayNode tensors = root.putArray("tensors");
+            for (Network.Tensor t : net.tensors()) {
+                String file = t.name() + ".npy";
+                INDArray slice = net.params().get(NDArrayIndex.interval(t.offset(), t.offset() + t.size()));
+                Npy.write(tmp.resolve(file), Host.pull(slice), t.shape(), f64);
+                tensors.addObject().put("name", t.name()).put("file", file);
+            }
             root.set("provenance", JSON.valueToTree(provenance == null ? Map.of() : provenance));
             JSON.writeValue(tmp.resolve("model.json").toFile(), root);
             Staging.commit(Staging.local(), staging.toString(), Map.of(target.getFileName().toString(), target.toString()));

@@ -24,8 +24,8 @@ import org.rollspark.region.SoundnessCheck;
  * Certifies every example of a dataset on the executors and writes two Parquet tables plus a
  * manifest under {@code output}:
  * <pre>
- * examples/run_date=YYYY-MM-DD/run_id=ID/part-*.parquet   one row per input example ({@link #EXAMPLES})
- * summary/run_date=YYYY-MM-DD/run_id=ID/part-*.parquet    one row per run ({@link #SUMMARY})
+ * examples/run_date=YYYY-MM-DD/run_id=ID/part-*.parquet   one row per input example ({@link CertificationTables#EXAMPLES})
+ * summary/run_date=YYYY-MM-DD/run_id=ID/part-*.parquet    one row per run ({@link CertificationTables#SUMMARY})
  * runs/run_date=YYYY-MM-DD/run_id=ID/_run.json             resolved config, versions, counts, status
  * </pre>
  * Everything is written under {@code output/_staging/ID} first and committed into place only when it
@@ -34,12 +34,6 @@ import org.rollspark.region.SoundnessCheck;
  * {@link CertificationTables} (schemas, rows, the summary), {@link RunManifest} (the run's manifest).
  */
 public final class CertificationJob {
-    /** Schema of the per-example table (see {@link CertificationTables}). */
-    public static final org.apache.spark.sql.types.StructType EXAMPLES = CertificationTables.EXAMPLES;
-
-    /** Schema of the run-summary table (see {@link CertificationTables}). */
-    public static final org.apache.spark.sql.types.StructType SUMMARY = CertificationTables.SUMMARY;
-
     private CertificationJob() {}
 
     /** What a run wrote. */
@@ -133,16 +127,16 @@ public final class CertificationJob {
             sc.setJobDescription("roll certify: " + dataset + " (" + data.size() + " examples)");
             JavaRDD<Row> rows = data.shards().mapPartitionsWithIndex(new CertifyShard(bNet, key, options, data.numShards()),
                     false);
-            spark.createDataFrame(rows, EXAMPLES).write().mode(SaveMode.ErrorIfExists)
+            spark.createDataFrame(rows, CertificationTables.EXAMPLES).write().mode(SaveMode.ErrorIfExists)
                     .parquet(new Path(staging, "examples").toString());
 
-            spark.read().schema(EXAMPLES).parquet(new Path(staging, "examples").toString()).createOrReplaceTempView(view);
+            spark.read().schema(CertificationTables.EXAMPLES).parquet(new Path(staging, "examples").toString()).createOrReplaceTempView(view);
             Row summary = CertificationTables.summarize(spark, view, key, radii);
             long n = summary.<Long>getAs("n");
             if (n != data.size()) {
                 throw new IllegalStateException("certification wrote " + n + " rows for " + data.size() + " examples");
             }
-            spark.createDataFrame(List.of(summary), SUMMARY).coalesce(1).write().mode(SaveMode.ErrorIfExists)
+            spark.createDataFrame(List.of(summary), CertificationTables.SUMMARY).coalesce(1).write().mode(SaveMode.ErrorIfExists)
                     .parquet(new Path(staging, "summary").toString());
             Path runs = new Path(staging, "runs");
             RunManifest.write(fs, runs, RunManifest.succeeded(runDate, key, summary, finals.get("examples"),

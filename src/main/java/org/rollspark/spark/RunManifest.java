@@ -25,14 +25,20 @@ final class RunManifest {
 
     private RunManifest() {}
 
+    /** What every manifest starts with: the run, its date, its status and exit code. */
+    static Map<String, Object> header(String runDate, String runId, String status, int exitCode) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("runId", runId);
+        m.put("runDate", runDate);
+        m.put("status", status);
+        m.put("exitCode", exitCode);
+        return m;
+    }
+
     /** The manifest of a completed run, from its summary row (read by column name). */
     static Map<String, Object> succeeded(String runDate, CertificationTables.RunKey key, Row summary, Path examples,
             Path summaryPath, Map<String, Object> config, String dataFingerprint) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("runId", key.runId());
-        m.put("runDate", runDate);
-        m.put("status", "succeeded");
-        m.put("exitCode", 0);
+        Map<String, Object> m = header(runDate, key.runId(), "succeeded", 0);
         m.put("modelId", key.modelId());
         m.put("dataset", key.dataset());
         m.put("split", key.split());
@@ -50,11 +56,7 @@ final class RunManifest {
 
     /** The manifest of a run that failed before or while writing. */
     static Map<String, Object> failed(String runDate, String runId, String modelId, int exitCode, String error) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("runId", runId);
-        m.put("runDate", runDate);
-        m.put("status", "failed");
-        m.put("exitCode", exitCode);
+        Map<String, Object> m = header(runDate, runId, "failed", exitCode);
         m.put("error", error);
         m.put("modelId", modelId);
         m.put("finished", java.time.Instant.now().toString());

@@ -111,11 +111,7 @@ public final class SweepTable {
         try {
             spark.createDataFrame(rows, schema).coalesce(1).write().mode(SaveMode.ErrorIfExists)
                     .parquet(new Path(staging, "sweeps").toString());
-            Map<String, Object> manifest = new LinkedHashMap<>();
-            manifest.put("runId", runId);
-            manifest.put("runDate", runDate);
-            manifest.put("status", "succeeded");
-            manifest.put("exitCode", 0);
+            Map<String, Object> manifest = RunManifest.header(runDate, runId, "succeeded", 0);
             manifest.put("points", gridPoints);
             manifest.put("failed", points.stream().filter(p -> !p.status().equals("ok")).count());
             manifest.put("table", finals.get("sweeps"));

@@ -18,8 +18,7 @@ class SweepCliTest {
 
     @BeforeAll
     static void quietSpark() {
-        System.setProperty("spark.ui.enabled", "false");
-        System.setProperty("spark.driver.host", "127.0.0.1");
+        MainTest.quietSpark();
     }
 
     @Test
