@@ -28,6 +28,7 @@ import org.rollspark.spark.DataPipeline;
 import org.rollspark.spark.ShardedData;
 import org.rollspark.model.RemoteFolders;
 import org.rollspark.spark.ParameterAveragingTrainer;
+import org.rollspark.train.EpochStats;
 import org.rollspark.train.TrainingHistory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -256,33 +257,51 @@ public final class Main implements Callable<Integer> {
         Trained train(JobConfig cfg, SparkSession spark, Data data, String name) throws IOException {
             long t0 = System.nanoTime();
             Network net = cfg.network(data.train().numFeatures(), data.train().numClasses(), data.normalization());
-            String out = cfg.string("output.dir");
             String id = runId + (name.isEmpty() ? "" : "-" + name);
             String ckpt = cfg.string("output.checkpointDir");
-            var sc = cfg.sparkTrainConfig(RemoteFolders.join(ckpt.isEmpty() ? RemoteFolders.join(out, "checkpoints") : ckpt, id));
-            Map<String, Object> prov = cfg.provenance();
-            prov.put("net.architecture", net.architecture().toString());
-            if (data.splits().classNames() != null) {
-                prov.put("data.classNames", data.splits().classNames());
-            }
+            var sc = cfg.sparkTrainConfig(RemoteFolders.join(ckpt.isEmpty()
+                    ? RemoteFolders.join(cfg.string("output.dir"), "checkpoints") : ckpt, id));
+            Map<String, Object> prov = provenance(cfg, net, data);
             LabeledData probe = data.validation().sample(probeSize(net));
             int[] probeLengths = probe.lengths(LabeledData.identity(probe.size()), 0, probe.size());
             log(String.format(Locale.ROOT, "training %s: %s, %d train / %d validation examples, %d workers x batch %d, "
                     + "averaging every %d minibatches", name.isEmpty() ? "model" : name, net.describe(),
                     data.train().size(), data.validation().size(), sc.numWorkers(), sc.batchSizePerWorker(), sc.averagingFrequency()));
             TrainingHistory h = new ParameterAveragingTrainer(JavaSparkContext.fromSparkContext(spark.sparkContext()), sc,
-                    this::log, prov).fit(net, data.train(), data.validation(), s -> log(String.format(Locale.ROOT,
-                    "%s epoch %d/%d: loss %.4f (CE %.4f, ROLL term %.4f), train acc %.3f, val loss %.4f, val acc %.3f, "
-                            + "val median eps_2 %.2e, %.0f ex/s", name, s.epoch(), cfg.integer("train.epochs"),
-                    s.train().total(), s.train().crossEntropy(), s.train().rollTerm(), s.train().accuracy(),
-                    s.validation().total(), s.validation().accuracy(),
-                    new RegionCertifier(net).certify(probe.allFeatures(), probeLengths).quantile(Norm.L2, 0.5), s.examplesPerSecond())));
+                    this::log, prov).fit(net, data.train(), data.validation(), s -> log(epochLine(name, s,
+                    cfg.integer("train.epochs")) + String.format(Locale.ROOT, ", val median eps_2 %.2e, %.0f ex/s",
+                    new RegionCertifier(net).certify(probe.allFeatures(), probeLengths).quantile(Norm.L2, 0.5),
+                    s.examplesPerSecond())));
             log(name + " kept epoch " + h.bestEpoch() + " (lowest validation loss, lambda * ROLL term included)");
-            String model = RemoteFolders.join(out, "models", id);
+            String model = save(cfg, spark, data, net, id, prov);
+            return new Trained(net, h, model, (System.nanoTime() - t0) / 1e9);
+        }
+
+        /** An epoch's losses and accuracies, as the training log shows them. */
+        static String epochLine(String name, EpochStats s, int epochs) {
+            return String.format(Locale.ROOT, "%s epoch %d/%d: loss %.4f (CE %.4f, ROLL term %.4f), train acc %.3f, "
+                    + "val loss %.4f, val acc %.3f", name, s.epoch(), epochs, s.train().total(), s.train().crossEntropy(),
+                    s.train().rollTerm(), s.train().accuracy(), s.validation().total(), s.validation().accuracy());
+        }
+
+        /** What a model trained with {@code cfg} records as its configuration: the settings, architecture and classes. */
+        static Map<String, Object> provenance(JobConfig cfg, Network net, Data data) {
+            Map<String, Object> prov = cfg.provenance();
+            prov.put("net.architecture", net.architecture().toString());
+            if (data.splits().classNames() != null) {
+                prov.put("data.classNames", data.splits().classNames());
+            }
+            return prov;
+        }
+
+        /** Saves a trained model as output.dir/models/ID with its provenance; returns the folder. */
+        String save(JobConfig cfg, SparkSession spark, Data data, Network net, String id, Map<String, Object> prov)
+                throws IOException {
+            String model = RemoteFolders.join(cfg.string("output.dir"), "models", id);
             ModelIO.save(net, model, spark.sparkContext().hadoopConfiguration(),
                     Provenance.record(prov, cfg.seed(), data.train().fingerprint()));
             log("model saved to " + model);
-            return new Trained(net, h, model, (System.nanoTime() - t0) / 1e9);
+            return model;
         }
 
         Row certify(JobConfig cfg, SparkSession spark, Network net, String modelId, ShardedData test, String name)

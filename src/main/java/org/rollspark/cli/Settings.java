@@ -256,6 +256,16 @@ public final class Settings {
             }).main());
     public static final Setting<Integer> SWEEP_MAX_POINTS = def(Setting.of("sweep.maxPoints", INT, 256,
             "The most grid points a sweep may have (a guard against a grid that would run for weeks).", atLeast(1)));
+    public static final Setting<String> SWEEP_MODE = def(Setting.of("sweep.mode", STRING, "auto",
+            "How sweep points train. parallel: each point is one Spark task that trains the whole model on one executor "
+                    + "core, on a broadcast copy of the training and validation shards (as many points in flight as there "
+                    + "are cores); sequential: one point after another, each with parameter averaging across the cluster, "
+                    + "for data no executor can hold; auto: parallel when both splits take at most a quarter of an "
+                    + "executor's memory. Both give the same models.", oneOf(List.of("auto", "parallel", "sequential"))).main());
+    public static final Setting<String> SWEEP_CERTIFY_TEST = def(Setting.of("sweep.certifyTest", STRING, "picks",
+            "Which sweep models are certified on the test split (the sweep table's test_ columns): picks (the vanilla "
+                    + "baseline and the picks) or all (every trained point, e.g. for the paper's Figure 2).",
+            oneOf(List.of("picks", "all"))));
 
     /** The sections of reference.conf, in order, with their heading comments. */
     private static final Map<String, String> SECTIONS = sections();

@@ -11,14 +11,19 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.rollspark.Provenance;
+import org.rollspark.data.LabeledData;
 import org.rollspark.model.ModelIO;
 import org.rollspark.model.RemoteFolders;
 import org.rollspark.net.Network;
 import org.rollspark.region.Norm;
+import org.rollspark.spark.ParallelTraining;
 import org.rollspark.spark.SweepTable;
 import org.rollspark.train.DivergedException;
 import org.rollspark.train.ModelSelection;
@@ -26,10 +31,13 @@ import picocli.CommandLine.Command;
 
 /**
  * The sweep command: trains the vanilla baseline and every point of {@code sweep.grid} with the same
- * seed, data, split and shards (one after another, each with parameter averaging across the cluster),
- * certifies each on the validation split, picks ROLL models by the paper's rule on validation
+ * seed, data, split and shards, certifies each on the validation split, picks ROLL models by the paper's rule on validation
  * ({@link ModelSelection}), writes the sweep table, certifies the baseline and the picks on the test
  * split into the certification tables and prints them side by side.
+ *
+ * <p>Points train in parallel, each a Spark task that trains the whole model on one core over a broadcast
+ * copy of the shards ({@link ParallelTraining}), or one after another, each with parameter averaging
+ * across the cluster ({@code sweep.mode}); both give the same models.
  *
  * <p>Each finished point is recorded at once under {@code output.dir/sweeps/_points/RUN_ID/POINT_ID}, so a
  * rerun with the same {@code output.runId} skips the points already trained with the same resolved
@@ -82,25 +90,60 @@ final class Sweep extends Main.Job {
         all.addAll(grid.points());
         List<String> sweptKeys = new ArrayList<>(new TreeMap<>(grid.points().get(0).settings()).keySet());
         Map<String, Map<String, Object>> settingsById = new HashMap<>();
-        List<SweepTable.Point> results = new ArrayList<>();
+        Map<String, SweepTable.Point> done = new HashMap<>();
+        List<SweepGrid.Point> pending = new ArrayList<>();
         for (SweepGrid.Point p : all) {
             settingsById.put(p.id(), p.settings());
-            JobConfig pc = cfg.with(p.settings());
-            String hash = settingsHash(pc);
-            String location = RemoteFolders.join(records, p.id());
-            SweepTable.Point done = read(location, spark);
-            SweepTable.Point r;
-            if (done != null && done.status().equals("ok") && done.settingsHash().equals(hash) && modelExists(done, spark)) {
+            SweepTable.Point r = read(RemoteFolders.join(records, p.id()), spark);
+            if (r != null && r.status().equals("ok") && r.settingsHash().equals(settingsHash(cfg.with(p.settings())))
+                    && modelExists(r, spark)) {
                 log("point " + name(p) + " " + p.settings() + ": done in an earlier run, skipped");
-                r = done;
+                done.put(p.id(), r);
             } else {
-                r = train(pc, hash, spark, data, p, sweptKeys);
-                write(location, r, spark);
+                pending.add(p);
             }
-            if (p == grid.baseline() && !r.status().equals("ok")) {
-                throw new IllegalStateException("the vanilla baseline failed: " + r.error());
+        }
+        boolean parallel = parallel(cfg, data, spark);
+        log(String.format(Locale.ROOT, "sweep: %d grid points and the baseline, %d to train, %s", grid.points().size(),
+                pending.size(), parallel ? "in parallel, one Spark task per point on one executor core"
+                        : "one after another, each with parameter averaging across the cluster"));
+        List<SweepTable.Point> results = new ArrayList<>();
+        ParallelTraining training = parallel && !pending.isEmpty() ? new ParallelTraining(
+                JavaSparkContext.fromSparkContext(spark.sparkContext()), data.train(), data.validation()) : null;
+        Map<String, Future<ParallelTraining.Outcome>> inFlight = new HashMap<>();
+        long t0 = System.nanoTime();
+        try {
+            if (training != null) {
+                LabeledData probe = null;
+                for (SweepGrid.Point p : pending) {
+                    JobConfig pc = cfg.with(p.settings());
+                    Network net = pc.network(data.train().numFeatures(), data.train().numClasses(), data.normalization());
+                    probe = probe != null ? probe : data.validation().sample(probeSize(net));
+                    inFlight.put(p.id(), training.submit("roll sweep: point " + name(p) + " " + p.settings(),
+                            pc.sparkTrainConfig(null), net, probe));
+                }
             }
-            results.add(r);
+            for (SweepGrid.Point p : all) {
+                SweepTable.Point r = done.get(p.id());
+                if (r == null) {
+                    JobConfig pc = cfg.with(p.settings());
+                    r = training == null ? trainHere(pc, spark, data, p, sweptKeys)
+                            : collect(pc, spark, data, p, sweptKeys, inFlight.get(p.id()));
+                    write(RemoteFolders.join(records, p.id()), r, spark);
+                }
+                if (p == grid.baseline() && !r.status().equals("ok")) {
+                    throw new IllegalStateException("the vanilla baseline failed: " + r.error());
+                }
+                results.add(r);
+            }
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            log(String.format(Locale.ROOT, "sweep: %d models trained and certified on validation in %.1f s (%.2f models/min, "
+                    + "%s)", pending.size(), seconds, 60 * pending.size() / seconds, parallel ? "parallel" : "sequential"));
+        } finally {
+            inFlight.values().forEach(f -> f.cancel(true)); // after a failure: stop the points still training
+            if (training != null) {
+                training.close();
+            }
         }
 
         SweepTable.Point vanilla = results.get(0);
@@ -111,17 +154,29 @@ final class Sweep extends Main.Job {
             }
         }
         Map<ModelSelection.Pick, ModelSelection.Candidate> picks = ModelSelection.select(vanilla.accuracy(), candidates);
+        Map<String, String> selected = new HashMap<>();
+        picks.forEach((pick, c) -> selected.merge(c.id(), pick.label(), (a, b) -> a + "," + b));
+
+        // the baseline and the picks (every trained point with sweep.certifyTest = all) on the test split,
+        // each with its own settings; a rerun of the sweep replaces its own test certification runs
+        boolean everyPoint = cfg.get(Settings.SWEEP_CERTIFY_TEST).equals("all");
+        Map<String, Row> test = new HashMap<>();
+        for (SweepTable.Point r : results) {
+            if (r.status().equals("ok") && (everyPoint || r == vanilla || selected.containsKey(r.id()))) {
+                Network net = ModelIO.load(r.model(), spark.sparkContext().hadoopConfiguration()).network();
+                JobConfig pc = cfg.with(settingsById.get(r.id())).with(Map.of("certify.replace", true));
+                test.put(r.id(), certify(pc, spark, net, runId + "-" + r.id(), data.test(), r.id() + "-test"));
+            }
+        }
         List<SweepTable.Point> table = new ArrayList<>();
         for (SweepTable.Point r : results) {
-            List<String> selected = new ArrayList<>();
-            picks.forEach((pick, c) -> {
-                if (c.id().equals(r.id())) {
-                    selected.add(pick.label());
-                }
-            });
+            Row t = test.get(r.id());
+            double[] testFigures = t == null ? null : new double[] {t.getDouble(t.fieldIndex("accuracy")),
+                t.getDouble(t.fieldIndex("eps_l1_p50")), t.getDouble(t.fieldIndex("eps_l2_p50")),
+                t.getDouble(t.fieldIndex("eps_linf_p50"))};
             table.add(new SweepTable.Point(r.id(), r.status(), r.lossType(), r.swept(), r.settingsJson(), r.settingsHash(),
                     r.bestEpoch(), r.accuracy(), r.epsQuartiles(), r.distinctPatterns(), r.trainSeconds(), r.model(),
-                    selected.isEmpty() ? null : String.join(",", selected), r.error()));
+                    selected.get(r.id()), r.error(), testFigures));
         }
         String path = SweepTable.write(spark, root, cfg.runDate(), runId, sweptKeys, grid.points().size(), table,
                 cfg.provenance(), data.train().fingerprint());
@@ -132,7 +187,6 @@ final class Sweep extends Main.Job {
             return 1;
         }
 
-        // the baseline and the picks on the test split, each with its own settings
         List<String> names = new ArrayList<>(List.of("vanilla"));
         List<SweepTable.Point> shown = new ArrayList<>(List.of(vanilla));
         for (ModelSelection.Pick pick : ModelSelection.Pick.values()) {
@@ -145,31 +199,20 @@ final class Sweep extends Main.Job {
             names.add(pick.label());
             shown.add(table.stream().filter(r -> r.id().equals(c.id())).findFirst().orElseThrow());
         }
-        Row[] test = new Row[shown.size()];
-        Map<String, Row> certified = new HashMap<>(); // a point picked by both rules is certified once
-        for (int i = 0; i < shown.size(); i++) {
-            SweepTable.Point r = shown.get(i);
-            if (!certified.containsKey(r.id())) {
-                Network net = ModelIO.load(r.model(), spark.sparkContext().hadoopConfiguration()).network();
-                // a rerun of the sweep re-certifies its picks: its own certification runs are replaced
-                JobConfig pc = cfg.with(settingsById.get(r.id())).with(Map.of("certify.replace", true));
-                certified.put(r.id(), certify(pc, spark, net, runId + "-" + r.id(), data.test(), r.id() + "-test"));
-            }
-            test[i] = certified.get(r.id());
-        }
         out.println();
         out.printf(Locale.ROOT, "%s: picked on validation (vanilla %.2f%%), test margins in raw input units x 1e-4, "
                 + "P25 / P50 / P75 / P100%n", data.test().name(), 100 * vanilla.accuracy());
         out.printf(Locale.ROOT, "%-14s %7s %9s  %-30s %-30s %s%n", "model", "acc", "#regions", "eps_1", "eps_2", "settings");
+        Row[] rows = shown.stream().map(r -> test.get(r.id())).toArray(Row[]::new);
         for (int i = 0; i < shown.size(); i++) {
             out.printf(Locale.ROOT, "%-14s %6.2f%% %9d  %-30s %-30s %s%n", names.get(i),
-                    100 * test[i].getDouble(test[i].fieldIndex("accuracy")),
-                    test[i].getLong(test[i].fieldIndex("distinct_patterns")), Main.quartiles(test[i], "l1"),
-                    Main.quartiles(test[i], "l2"), i == 0 ? "loss.type=vanilla" : shown.get(i).swept());
+                    100 * rows[i].getDouble(rows[i].fieldIndex("accuracy")),
+                    rows[i].getLong(rows[i].fieldIndex("distinct_patterns")), Main.quartiles(rows[i], "l1"),
+                    Main.quartiles(rows[i], "l2"), i == 0 ? "loss.type=vanilla" : shown.get(i).swept());
         }
         for (int i = 1; i < shown.size(); i++) {
             out.printf(Locale.ROOT, "median l2 margin, %s / vanilla: %.1fx%n", names.get(i),
-                    test[i].getDouble(test[i].fieldIndex("eps_l2_p50")) / test[0].getDouble(test[0].fieldIndex("eps_l2_p50")));
+                    rows[i].getDouble(rows[i].fieldIndex("eps_l2_p50")) / rows[0].getDouble(rows[0].fieldIndex("eps_l2_p50")));
         }
         return 0;
     }
@@ -186,11 +229,77 @@ final class Sweep extends Main.Job {
     }
 
     /**
-     * Trains one point and certifies it on the validation split. A diverged training becomes a failed
-     * row; every other failure propagates and stops the sweep.
+     * Whether the points train in parallel: as {@code sweep.mode} says, or under {@code auto} when a
+     * broadcast copy of the training and validation splits takes at most a quarter of an executor's
+     * memory (the driver's heap in local mode, where the executors share it).
      */
-    private SweepTable.Point train(JobConfig pc, String hash, SparkSession spark, Data data, SweepGrid.Point p,
-            List<String> sweptKeys) throws Exception {
+    private boolean parallel(JobConfig cfg, Data data, SparkSession spark) {
+        String mode = cfg.get(Settings.SWEEP_MODE);
+        long bytes = ParallelTraining.bytes(data.train()) + ParallelTraining.bytes(data.validation());
+        boolean local = spark.sparkContext().isLocal();
+        long memory = local ? Runtime.getRuntime().maxMemory()
+                : spark.sparkContext().getConf().getSizeAsBytes("spark.executor.memory", "1g");
+        String sizes = String.format(Locale.ROOT, "the training and validation splits take %d MiB, %s %d MiB",
+                bytes >> 20, local ? "the driver's heap (local mode) is" : "spark.executor.memory is", memory >> 20);
+        if (mode.equals("auto")) {
+            boolean fits = bytes <= memory / 4;
+            log("sweep.mode auto: " + sizes + (fits ? ": parallel" : ": sequential (a broadcast copy would take more than a"
+                    + " quarter of it)"));
+            return fits;
+        }
+        if (mode.equals("parallel") && bytes > memory / 4) {
+            log("warning: sweep.mode parallel, but " + sizes + "; executors may run out of memory (sweep.mode = sequential"
+                    + " trains with sharded data)");
+        }
+        return mode.equals("parallel");
+    }
+
+    /** Sequential mode: trains one point with parameter averaging across the cluster. */
+    private SweepTable.Point trainHere(JobConfig pc, SparkSession spark, Data data, SweepGrid.Point p, List<String> sweptKeys)
+            throws Exception {
+        long t0 = System.nanoTime();
+        try {
+            log("point " + name(p) + " " + p.settings() + ": training");
+            return finish(pc, spark, data, p, sweptKeys, train(pc, spark, data, "sweep-" + p.id()), null, 0);
+        } catch (Exception e) {
+            if (!diverged(e)) {
+                throw e;
+            }
+            return finish(pc, spark, data, p, sweptKeys, null, String.valueOf(Main.cause(e).getMessage()),
+                    (System.nanoTime() - t0) / 1e9);
+        }
+    }
+
+    /** Parallel mode: waits for a point trained in a Spark task, logs its epochs and saves its model. */
+    private SweepTable.Point collect(JobConfig pc, SparkSession spark, Data data, SweepGrid.Point p, List<String> sweptKeys,
+            Future<ParallelTraining.Outcome> job) throws Exception {
+        ParallelTraining.Outcome o;
+        try {
+            o = job.get();
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof Exception x ? x : e;
+        }
+        if (o.diverged() != null) {
+            return finish(pc, spark, data, p, sweptKeys, null, o.diverged(), o.seconds());
+        }
+        Network net = o.net().toNet();
+        String name = "sweep-" + p.id();
+        for (int e = 0; e < o.history().epochs().size(); e++) {
+            log(epochLine(name, o.history().epochs().get(e), pc.integer("train.epochs"))
+                    + String.format(Locale.ROOT, ", val median eps_2 %.2e", o.probeMedianEps2()[e]));
+        }
+        log(String.format(Locale.ROOT, "%s trained in %.1f s in one task, kept epoch %d (lowest validation loss, lambda * "
+                + "ROLL term included)", name, o.seconds(), o.history().bestEpoch()));
+        String model = save(pc, spark, data, net, runId + "-" + name, provenance(pc, net, data));
+        return finish(pc, spark, data, p, sweptKeys, new Trained(net, o.history(), model, o.seconds()), null, 0);
+    }
+
+    /**
+     * A point's row: a trained point certified on the validation split, or a diverged one ({@code t}
+     * null, {@code diverged} its error, after {@code seconds}).
+     */
+    private SweepTable.Point finish(JobConfig pc, SparkSession spark, Data data, SweepGrid.Point p, List<String> sweptKeys,
+            Trained t, String diverged, double seconds) throws IOException {
         Map<String, String> swept = new TreeMap<>();
         p.settings().forEach((k, v) -> {
             if (sweptKeys.contains(k)) {
@@ -198,20 +307,12 @@ final class Sweep extends Main.Job {
             }
         });
         String settings = JSON.writeValueAsString(new TreeMap<>(p.settings()));
+        String hash = settingsHash(pc);
         String lossType = pc.string("loss.type");
-        long t0 = System.nanoTime();
-        Trained t;
-        try {
-            log("point " + name(p) + " " + p.settings() + ": training");
-            t = train(pc, spark, data, "sweep-" + p.id());
-        } catch (Exception e) {
-            if (!diverged(e)) {
-                throw e;
-            }
-            String why = String.valueOf(Main.cause(e).getMessage());
-            log("point " + name(p) + " " + p.settings() + " diverged: " + why);
-            return new SweepTable.Point(p.id(), "failed", lossType, swept, settings, hash, null, null, null, null,
-                    (System.nanoTime() - t0) / 1e9, null, null, why);
+        if (t == null) {
+            log("point " + name(p) + " " + p.settings() + " diverged: " + diverged);
+            return new SweepTable.Point(p.id(), "failed", lossType, swept, settings, hash, null, null, null, null, seconds,
+                    null, null, diverged, null);
         }
         // validation figures for the selection: the whole validation split, no soundness or gradient passes
         JobConfig vc = pc.with(Map.of("certify.split", "validation", "certify.soundnessExamples", 0,
@@ -228,7 +329,7 @@ final class Sweep extends Main.Job {
         }
         return new SweepTable.Point(p.id(), "ok", lossType, swept, settings, hash, t.history().bestEpoch(),
                 s.getDouble(s.fieldIndex("accuracy")), eps, s.getLong(s.fieldIndex("distinct_patterns")), t.seconds(),
-                t.model(), null, null);
+                t.model(), null, null, null);
     }
 
     /** Whether a failure is a diverged training (possibly wrapped by Spark on its way from an executor). */

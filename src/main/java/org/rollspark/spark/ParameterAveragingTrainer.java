@@ -3,15 +3,10 @@ package org.rollspark.spark;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.Iterator;
 import java.util.List;
 import java.util.function.Consumer;
-import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.api.java.function.Function;
 import org.apache.spark.api.java.function.Function2;
-import org.apache.spark.broadcast.Broadcast;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.rollspark.Provenance;
 import org.rollspark.data.LabeledData;
@@ -38,7 +33,8 @@ import org.rollspark.util.Host;
  *
  * <p>With one worker and averagingFrequency 1 this performs exactly the steps of
  * {@link LocalTrainer} with batch size batchSizePerWorker. Tasks are pure functions of the broadcast
- * and their shard, so retried tasks cannot double count.
+ * and their shard, so retried tasks cannot double count. The same rounds also run in one JVM over
+ * shards held in memory ({@link #fitInProcess}), with the same results.
  */
 public final class ParameterAveragingTrainer {
     private final JavaSparkContext sc;
@@ -65,6 +61,20 @@ public final class ParameterAveragingTrainer {
         return LocalTrainer.epochSeed(seed, epoch) + 0x632BE59BD9B4E019L * shard;
     }
 
+    /**
+     * Trains {@code net} in place in this JVM, on shards held in memory (one per worker, in shard order):
+     * the rounds, sums and order of {@link #fit(Network, ShardedData, ShardedData, Consumer)} over the
+     * same shards, so the same bits, without Spark and without checkpoints. A sweep point trained whole
+     * inside one Spark task runs this.
+     */
+    public static TrainingHistory fitInProcess(SparkTrainConfig config, Network net, LabeledData[] train,
+            LabeledData[] validation, String name, String fingerprint, Consumer<EpochStats> listener) {
+        SparkTrainConfig c = new SparkTrainConfig(config.train(), train.length, config.batchSizePerWorker(),
+                config.averagingFrequency(), null, 0);
+        return new ParameterAveragingTrainer(null, c, m -> { }, null).run(net, Shards.inProcess(train, name, fingerprint),
+                validation == null ? null : Shards.inProcess(validation, name, fingerprint), listener);
+    }
+
     /** Trains {@code net} in place (it ends holding the best epoch) and returns the history. */
     public TrainingHistory fit(Network net, LabeledData train, LabeledData validation, Consumer<EpochStats> listener) {
         long seed = config.train().seed();
@@ -85,14 +95,16 @@ public final class ParameterAveragingTrainer {
      * {@link DataPipeline}); the shards stay cached for the caller.
      */
     public TrainingHistory fit(Network net, ShardedData train, ShardedData validation, Consumer<EpochStats> listener) {
+        return run(net, Shards.onSpark(sc, train), validation == null ? null : Shards.onSpark(sc, validation), listener);
+    }
+
+    private TrainingHistory run(Network net, Shards train, Shards validation, Consumer<EpochStats> listener) {
         TrainConfig tc = config.train();
         if (train.numFeatures() != net.inputSize()) {
             throw new IllegalArgumentException(train.name() + " has " + train.numFeatures()
                     + " features; the network takes " + net.inputSize());
         }
-        JavaRDD<LabeledData> shards = train.shards();
-        JavaRDD<LabeledData> valShards = validation == null ? null : validation.shards();
-        int workers = train.numShards();
+        int workers = train.count();
         int largest = train.largest();
         int perRound = config.batchSizePerWorker() * config.averagingFrequency();
         int rounds = (largest + perRound - 1) / perRound;
@@ -142,8 +154,8 @@ public final class ParameterAveragingTrainer {
             long t0 = System.nanoTime();
             LossValue sum = epoch == firstEpoch && resumedLoss != null ? resumedLoss : LossValue.empty();
             for (int round = epoch == firstEpoch ? firstRound : 0; round < rounds; round++) {
-                sc.setJobDescription("roll train: epoch " + epoch + "/" + tc.epochs() + ", round " + (round + 1) + "/" + rounds);
-                RoundResult r = round(shards, net, opt, epoch, round);
+                RoundResult r = round(train, net, opt, epoch, round, "roll train: epoch " + epoch + "/" + tc.epochs()
+                        + ", round " + (round + 1) + "/" + rounds);
                 if (r.workers > 0) {
                     double[] p = r.paramSum.values;
                     for (int i = 0; i < p.length; i++) {
@@ -174,12 +186,11 @@ public final class ParameterAveragingTrainer {
                             bestLoss, opt.steps()), fingerprint);
                 }
             }
-            recalibrate(shards, net, workers);
+            recalibrate(train, net, workers);
             double trainSeconds = (System.nanoTime() - t0) / 1e9;
             LossValue val = null;
-            if (valShards != null) {
-                sc.setJobDescription("roll validate: epoch " + epoch + "/" + tc.epochs());
-                val = evaluate(valShards, net);
+            if (validation != null) {
+                val = evaluate(validation, net, "roll validate: epoch " + epoch + "/" + tc.epochs());
             }
             EpochStats s = new EpochStats(epoch, sum, val, (System.nanoTime() - t0) / 1e9, train.size() / trainSeconds);
             epochs.add(s);
@@ -259,24 +270,24 @@ public final class ParameterAveragingTrainer {
         }
     }
 
-    private RoundResult round(JavaRDD<LabeledData> shards, Network net, Optimizer opt, int epoch, int round) {
+    private RoundResult round(Shards shards, Network net, Optimizer opt, int epoch, int round, String description) {
         INDArray[] st = opt.state();
         double[][] state = new double[st.length][];
         for (int s = 0; s < st.length; s++) {
             state[s] = Host.pull(st[s]);
         }
-        Broadcast<NetState> bNet = sc.broadcast(NetState.of(net));
-        Broadcast<CompactVector[]> bState = sc.broadcast(CompactVector.of(state));
+        Shards.Shared<NetState> bNet = shards.share(NetState.of(net));
+        Shards.Shared<CompactVector[]> bState = shards.share(CompactVector.of(state));
         long steps = opt.steps();
         TrainConfig tc = config.train();
         int batch = config.batchSizePerWorker();
         int perRound = batch * config.averagingFrequency();
         try {
-            return inShardOrder(shards.mapPartitionsWithIndex(new TrainRound(bNet, bState, steps, tc, batch, perRound, epoch,
-                    round), false).collect(), new RoundResult(), new AddResults());
+            return inShardOrder(shards.map(description, new TrainRound(bNet, bState, steps, tc, batch, perRound, epoch, round)),
+                    new RoundResult(), new AddResults());
         } finally {
-            bNet.destroy();
-            bState.destroy();
+            bNet.release();
+            bState.release();
         }
     }
 
@@ -285,36 +296,36 @@ public final class ParameterAveragingTrainer {
      * examples of every shard ({@link LocalTrainer#BN_SAMPLE} in all) with the epoch's final
      * parameters, added up and set on the driver. No-op for networks without batch norm.
      */
-    private void recalibrate(JavaRDD<LabeledData> shards, Network net, int workers) {
+    private void recalibrate(Shards shards, Network net, int workers) {
         if (!net.hasBatchNorm()) {
             return;
         }
-        sc.setJobDescription("roll: batch-norm statistics");
         int perShard = (LocalTrainer.BN_SAMPLE + workers - 1) / workers;
-        Broadcast<NetState> bNet = sc.broadcast(NetState.of(net));
+        Shards.Shared<NetState> bNet = shards.share(NetState.of(net));
         try {
-            List<double[]> parts = shards.map(new BatchNormSums(bNet, perShard, config.train().evalBatchSize())).collect();
+            List<double[]> parts = shards.map("roll: batch-norm statistics",
+                    new BatchNormSums(bNet, perShard, config.train().evalBatchSize()));
             double[] sums = inShardOrder(parts.subList(1, parts.size()), parts.get(0), new AddSums());
             net.setBatchNormStatistics(sums);
         } finally {
-            bNet.destroy();
+            bNet.release();
         }
     }
 
-    private static final class BatchNormSums implements Function<LabeledData, double[]> {
+    private static final class BatchNormSums implements Shards.Task<double[]> {
         private static final long serialVersionUID = 1L;
-        private final Broadcast<NetState> net;
+        private final Shards.Shared<NetState> net;
         private final int limit;
         private final int batch;
 
-        BatchNormSums(Broadcast<NetState> net, int limit, int batch) {
+        BatchNormSums(Shards.Shared<NetState> net, int limit, int batch) {
             this.net = net;
             this.limit = limit;
             this.batch = batch;
         }
 
         @Override
-        public double[] call(LabeledData part) {
+        public double[] call(int shard, LabeledData part) {
             return LocalTrainer.batchNormSums(net.value().toNet(), part, limit, batch);
         }
     }
@@ -351,23 +362,22 @@ public final class ParameterAveragingTrainer {
         }
     }
 
-    /** The loss of the current network over sharded data, computed on the executors. */
-    LossValue evaluate(JavaRDD<LabeledData> shards, Network net) {
-        Broadcast<NetState> bNet = sc.broadcast(NetState.of(net));
-        org.rollspark.loss.RollLoss loss = config.train().loss();
-        int evalBatch = config.train().evalBatchSize();
+    /** The loss of the current network over sharded data, computed per shard and added in shard order. */
+    private LossValue evaluate(Shards shards, Network net, String description) {
+        Shards.Shared<NetState> bNet = shards.share(NetState.of(net));
         try {
-            return inShardOrder(shards.map(new Evaluate(bNet, loss, evalBatch)).collect(), LossValue.empty(), new AddLosses());
+            return inShardOrder(shards.map(description, new Evaluate(bNet, config.train().loss(), config.train().evalBatchSize())),
+                    LossValue.empty(), new AddLosses());
         } finally {
-            bNet.destroy();
+            bNet.release();
         }
     }
 
     /** One averaging round on one shard: the worker side of {@link #round}. */
-    private static final class TrainRound implements Function2<Integer, Iterator<LabeledData>, Iterator<RoundResult>> {
+    private static final class TrainRound implements Shards.Task<RoundResult> {
         private static final long serialVersionUID = 1L;
-        private final Broadcast<NetState> net;
-        private final Broadcast<CompactVector[]> state;
+        private final Shards.Shared<NetState> net;
+        private final Shards.Shared<CompactVector[]> state;
         private final long steps;
         private final TrainConfig config;
         private final int batch;
@@ -375,7 +385,7 @@ public final class ParameterAveragingTrainer {
         private final int epoch;
         private final int round;
 
-        TrainRound(Broadcast<NetState> net, Broadcast<CompactVector[]> state, long steps, TrainConfig config, int batch,
+        TrainRound(Shards.Shared<NetState> net, Shards.Shared<CompactVector[]> state, long steps, TrainConfig config, int batch,
                 int perRound, int epoch, int round) {
             this.net = net;
             this.state = state;
@@ -388,14 +398,10 @@ public final class ParameterAveragingTrainer {
         }
 
         @Override
-        public Iterator<RoundResult> call(Integer shard, Iterator<LabeledData> it) {
-            if (!it.hasNext()) {
-                return Collections.emptyIterator();
-            }
-            LabeledData part = it.next();
+        public RoundResult call(int shard, LabeledData part) {
             int from = round * perRound;
             if (from >= part.size()) {
-                return Collections.emptyIterator();
+                return null;
             }
             int to = Math.min(part.size(), from + perRound);
             int[] order = LabeledData.permutation(part.size(), shardSeed(config.seed(), epoch, shard));
@@ -418,7 +424,7 @@ public final class ParameterAveragingTrainer {
             for (int s = 0; s < os.length; s++) {
                 outState[s] = Host.pull(os[s]);
             }
-            return Collections.singletonList(RoundResult.of(Host.pull(local.params()), outState, o.steps(), v)).iterator();
+            return RoundResult.of(Host.pull(local.params()), outState, o.steps(), v);
         }
     }
 
@@ -431,20 +437,20 @@ public final class ParameterAveragingTrainer {
         }
     }
 
-    private static final class Evaluate implements Function<LabeledData, LossValue> {
+    private static final class Evaluate implements Shards.Task<LossValue> {
         private static final long serialVersionUID = 1L;
-        private final Broadcast<NetState> net;
+        private final Shards.Shared<NetState> net;
         private final org.rollspark.loss.RollLoss loss;
         private final int batch;
 
-        Evaluate(Broadcast<NetState> net, org.rollspark.loss.RollLoss loss, int batch) {
+        Evaluate(Shards.Shared<NetState> net, org.rollspark.loss.RollLoss loss, int batch) {
             this.net = net;
             this.loss = loss;
             this.batch = batch;
         }
 
         @Override
-        public LossValue call(LabeledData part) {
+        public LossValue call(int shard, LabeledData part) {
             return LocalTrainer.evaluate(net.value().toNet(), loss, part, batch);
         }
     }

@@ -23,8 +23,8 @@ import org.rollspark.region.Norm;
  * {@code OUTPUT/run_date=YYYY-MM-DD/run_id=ID/part-*.parquet} (OUTPUT is {@code output.dir/sweeps}), with
  * {@code _SUCCESS} and a manifest ({@code OUTPUT/_runs/run_date=.../run_id=.../_run.json}, as for
  * certification; names starting with '_' are not partitions to Spark, DuckDB or pandas), written under a
- * staging folder and committed whole ({@link Staging#commit}). Margins are validation figures in raw
- * input units.
+ * staging folder and committed whole ({@link Staging#commit}). Margins are in raw input units: the
+ * {@code val_} columns on the validation split, the {@code test_} columns on the test split.
  */
 public final class SweepTable {
     private SweepTable() {}
@@ -32,12 +32,13 @@ public final class SweepTable {
     /**
      * One point's outcome; the figures are null for a failed point. {@code settingsHash} is the hash of
      * the point's resolved settings (outputs and the grid itself left out): a rerun reuses a point only
-     * when it matches.
+     * when it matches. {@code test} holds the test accuracy and median eps_1, eps_2, eps_inf of a point
+     * certified on the test split (the baseline and the picks, or every point), else null.
      */
     public record Point(String id, String status, String lossType, Map<String, String> swept, String settingsJson,
             String settingsHash,
             Integer bestEpoch, Double accuracy, double[][] epsQuartiles, Long distinctPatterns, double trainSeconds,
-            String model, String selected, String error) {}
+            String model, String selected, String error, double[] test) {}
 
     /** The table's schema for these swept keys (one string column each, {@code set_} + the key with '_' for '.'). */
     public static StructType schema(List<String> sweptKeys) {
@@ -62,7 +63,11 @@ public final class SweepTable {
                 .add("train_seconds", DataTypes.DoubleType, false)
                 .add("model", DataTypes.StringType, true)
                 .add("selected", DataTypes.StringType, true)
-                .add("error", DataTypes.StringType, true);
+                .add("error", DataTypes.StringType, true)
+                .add("test_accuracy", DataTypes.DoubleType, true)
+                .add("test_eps_l1_p50", DataTypes.DoubleType, true)
+                .add("test_eps_l2_p50", DataTypes.DoubleType, true)
+                .add("test_eps_linf_p50", DataTypes.DoubleType, true);
     }
 
     /** The column of a swept setting key. */
@@ -98,6 +103,9 @@ public final class SweepTable {
             v.add(p.model());
             v.add(p.selected());
             v.add(p.error());
+            for (int i = 0; i < 4; i++) {
+                v.add(p.test() == null ? null : p.test()[i]);
+            }
             rows.add(RowFactory.create(v.toArray()));
         }
         Path root = new Path(output);

@@ -7,4 +7,5 @@ import org.rollspark.loss.LossValue;
  * epoch's updates were all applied), the validation loss at the epoch's end (lambda * ROLL term
  * included), wall time and throughput.
  */
-public record EpochStats(int epoch, LossValue train, LossValue validation, double seconds, double examplesPerSecond) {}
+public record EpochStats(int epoch, LossValue train, LossValue validation, double seconds, double examplesPerSecond)
+        implements java.io.Serializable {}

@@ -26,11 +26,12 @@ class SweepCliTest {
         String outDir = tmp.resolve("runs").toString();
         String[] args = {"sweep", "data.trainLimit=400", "data.validation=100", "data.testLimit=100", "net.hidden=[16]",
             "train.epochs=1", "spark.numWorkers=2", "spark.averagingFrequency=2", "certify.soundnessExamples=4",
-            "sweep.grid={\"loss.lambda\" = [0.5, 1], \"train.lr\" = [0.02, 1e9]}", "output.runId=s1",
+            "sweep.mode=parallel", "sweep.grid={\"loss.lambda\" = [0.5, 1], \"train.lr\" = [0.02, 1e9]}", "output.runId=s1",
             "output.runDate=2026-11-25", "output.dir=" + outDir};
         MainTest.Result first = MainTest.run(args);
         assertEquals(0, first.code(), first.err() + first.out());
         assertTrue(first.out().contains("sweep table: 4 points and the baseline, 2 failed"), first.out());
+        assertTrue(first.out().contains("in parallel, one Spark task per point"), first.out());
         assertTrue(first.out().contains("picked on validation"), first.out());
 
         SparkSession spark = SparkSession.builder().master("local[1]").appName("sweep-table").getOrCreate();
@@ -64,13 +65,14 @@ class SweepCliTest {
         // analysts read the table with DuckDB too (hive partitions from the folder names)
         try (java.sql.Connection db = java.sql.DriverManager.getConnection("jdbc:duckdb:");
                 java.sql.ResultSet rs = db.createStatement().executeQuery("SELECT count(*), count(*) FILTER (WHERE status = "
-                        + "'failed'), max(run_id), count(selected) FROM read_parquet('" + outDir
+                        + "'failed'), max(run_id), count(selected), count(test_accuracy) FROM read_parquet('" + outDir
                         + "/sweeps/*/*/*.parquet', hive_partitioning = true)")) {
             assertTrue(rs.next());
             assertEquals(5, rs.getLong(1));
             assertEquals(2, rs.getLong(2));
             assertEquals("s1", rs.getString(3));
             assertTrue(rs.getLong(4) >= 1, "at least one pick");
+            assertEquals(1 + rs.getLong(4), rs.getLong(5), "the baseline and the picks are certified on test");
         } catch (java.sql.SQLException e) {
             throw new AssertionError("DuckDB could not read the sweep table: " + e.getMessage(), e);
         }
@@ -83,6 +85,56 @@ class SweepCliTest {
         assertEquals(0, again.code(), again.err() + again.out());
         assertEquals(2, again.out().split("done in an earlier run, skipped", -1).length - 1, again.out());
         assertTrue(again.out().contains("sweep table: 4 points and the baseline, 2 failed"), again.out());
+    }
+
+    /**
+     * A point trained whole in one Spark task (parallel) is the point trained with parameter averaging
+     * across the cluster (sequential): the same rounds over the same shards, so the same parameters bit
+     * for bit, and the same validation figures.
+     */
+    @Test
+    void parallelAndSequentialModesTrainTheSameModels() throws java.io.IOException {
+        String[] modes = {"parallel", "sequential"};
+        List<List<Row>> tables = new java.util.ArrayList<>();
+        for (String mode : modes) {
+            String outDir = tmp.resolve(mode).toString();
+            MainTest.Result r = MainTest.run("sweep", "data.trainLimit=300", "data.validation=100", "data.testLimit=50",
+                    "net.hidden=[12]", "train.epochs=2", "spark.numWorkers=3", "spark.batchSizePerWorker=16",
+                    "spark.averagingFrequency=2", "certify.soundnessExamples=0", "sweep.mode=" + mode, "sweep.certifyTest=all",
+                    "sweep.grid={\"loss.c\" = [0.5, 1]}", "output.runId=m", "output.dir=" + outDir);
+            assertEquals(0, r.code(), r.err() + r.out());
+            SparkSession spark = SparkSession.builder().master("local[1]").appName("sweep-modes").getOrCreate();
+            try {
+                tables.add(spark.read().parquet(outDir + "/sweeps").select("point_id", "best_epoch", "val_accuracy",
+                        "val_eps_l1_p50", "val_eps_l2_p25", "val_eps_l2_p50", "val_eps_linf_p75", "val_distinct_patterns",
+                        "selected", "test_accuracy", "test_eps_l2_p50").orderBy("point_id").collectAsList());
+            } finally {
+                spark.stop();
+            }
+        }
+        assertEquals(3, tables.get(0).size());
+        assertEquals(tables.get(1), tables.get(0));
+        for (Row r : tables.get(0)) {
+            assertTrue(r.getDouble(9) > 0.3 && r.getDouble(10) > 0, "every point certified on test: " + r);
+        }
+        for (String point : new String[] {"vanilla", "c"}) {
+            java.io.File[] models = new java.io.File[2];
+            for (int m = 0; m < 2; m++) {
+                java.io.File dir = tmp.resolve(modes[m]).resolve("models").toFile();
+                models[m] = java.util.Arrays.stream(dir.listFiles()).filter(f -> point.equals("vanilla")
+                        ? f.getName().endsWith(vanillaId()) : !f.getName().endsWith(vanillaId())).sorted().findFirst().orElseThrow();
+            }
+            double[][] params = new double[2][];
+            for (int m = 0; m < 2; m++) {
+                params[m] = org.rollspark.util.Host.pull(org.rollspark.model.ModelIO.load(models[m].toString(),
+                        new org.apache.hadoop.conf.Configuration()).network().params());
+            }
+            org.junit.jupiter.api.Assertions.assertArrayEquals(params[1], params[0], 0.0, point);
+        }
+    }
+
+    private static String vanillaId() {
+        return "sweep-" + org.rollspark.Provenance.configHash(java.util.Map.of("loss.type", "vanilla")).substring(0, 12);
     }
 
     @Test

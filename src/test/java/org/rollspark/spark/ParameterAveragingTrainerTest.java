@@ -165,6 +165,35 @@ class ParameterAveragingTrainerTest {
         assertNotEquals(0.0, sh.epochs().get(0).train().rollTerm());
     }
 
+    /**
+     * The rounds run in one JVM over shards held in memory (a parallel sweep's point inside one task) give
+     * the bits of the same rounds run as Spark jobs: uneven shards of 3 workers, momentum and Adam,
+     * averaging every 2 steps, exact ROLL on a dense net and sampled ROLL on a conv net with batch norm
+     * (statistics re-estimated per shard).
+     */
+    @Test
+    void inProcessRoundsAreTheSparkRoundsBitForBit() {
+        LabeledData train = tv[0].subset("t", IntStream.range(0, 301).toArray());
+        for (String optimizer : new String[] {"momentum", "adam"}) {
+            RollLoss loss = optimizer.equals("adam") ? RollLoss.roll(1, 0.5).withSampling(new org.rollspark.loss.Sampling(3, false))
+                    : RollLoss.roll(1, 0.5);
+            TrainConfig cfg = new TrainConfig(2, 16, 5, optimizer, optimizer.equals("adam") ? 0.003 : 0.02, 0.5, loss, 64);
+            SparkTrainConfig c = new SparkTrainConfig(cfg, 3, 16, 2, null);
+            List<org.rollspark.net.Network> nets = optimizer.equals("adam") ? List.of(convNet(), convNet()) : List.of(net(), net());
+            TrainingHistory onSpark = new ParameterAveragingTrainer(sc, c, m -> { }, Map.of()).fit(nets.get(0), train, tv[1],
+                    e -> { });
+            TrainingHistory inProcess = ParameterAveragingTrainer.fitInProcess(c, nets.get(1), train.shards(3, cfg.seed()),
+                    tv[1].shards(3, cfg.seed()), train.name(), train.fingerprint(), e -> { });
+            assertArrayEquals(Host.pull(nets.get(0).params()), Host.pull(nets.get(1).params()), 0.0, optimizer);
+            assertEquals(onSpark.bestEpoch(), inProcess.bestEpoch());
+            for (int e = 0; e < 2; e++) {
+                assertEquals(onSpark.epochs().get(e).train(), inProcess.epochs().get(e).train(), optimizer);
+                assertEquals(onSpark.epochs().get(e).validation(), inProcess.epochs().get(e).validation(), optimizer);
+            }
+            assertEquals(optimizer.equals("adam"), nets.get(0).hasBatchNorm());
+        }
+    }
+
     @Test
     void twoWorkersLearnDeterministicallyAndCheckpointEveryEpoch() throws IOException {
         TrainConfig cfg = new TrainConfig(2, 16, 9, "sgd", 0.05, 0.9, RollLoss.roll(1, 1), 64);

@@ -1,0 +1,147 @@
+package org.rollspark.spark;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.spark.api.java.JavaFutureAction;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.Function;
+import org.apache.spark.broadcast.Broadcast;
+import org.rollspark.data.LabeledData;
+import org.rollspark.net.Network;
+import org.rollspark.region.Norm;
+import org.rollspark.region.RegionCertifier;
+import org.rollspark.train.DivergedException;
+import org.rollspark.train.TrainingHistory;
+
+/**
+ * Whole models trained in parallel, one per Spark task: the way MLlib's CrossValidator
+ * ({@code parallelism}) and Hyperopt's SparkTrials use a cluster for a hyper-parameter search. The
+ * training and validation shards are collected once and broadcast; each {@link #submit submitted} model
+ * is a Spark job of one task that runs every averaging round of
+ * {@link ParameterAveragingTrainer#fitInProcess} over the broadcast shards on one executor core. The
+ * jobs run concurrently, as many at a time as there are free task slots, and each model comes back as
+ * soon as it is done. A model trained this way has the same bits as one trained by
+ * {@link ParameterAveragingTrainer} with the same shards.
+ */
+public final class ParallelTraining implements AutoCloseable {
+    /**
+     * A trained model's parameters, history and the median l2 margin of the probe after every epoch; or
+     * why its training diverged (then those are null).
+     */
+    public record Outcome(NetState net, TrainingHistory history, double[] probeMedianEps2, double seconds, String diverged)
+            implements Serializable {}
+
+    private final JavaSparkContext sc;
+    private final Broadcast<LabeledData[]> train;
+    private final Broadcast<LabeledData[]> validation;
+    private final String name;
+    private final String fingerprint;
+
+    /** Collects {@code train}'s and {@code validation}'s shards to the driver and broadcasts them. */
+    public ParallelTraining(JavaSparkContext sc, ShardedData train, ShardedData validation) {
+        this.sc = sc;
+        sc.setJobDescription("roll sweep: broadcast the training and validation shards");
+        this.train = sc.broadcast(train.shards().collect().toArray(new LabeledData[0]));
+        this.validation = validation == null ? null : sc.broadcast(validation.shards().collect().toArray(new LabeledData[0]));
+        this.name = train.name();
+        this.fingerprint = train.fingerprint();
+    }
+
+    /**
+     * The bytes a broadcast copy of {@code data} takes in an executor's heap: float32 features, int
+     * labels, long ids and sequence lengths.
+     */
+    public static long bytes(ShardedData data) {
+        return data.size() * (4L * data.numFeatures() + 4 + 8 + (data.hasLengths() ? 4 : 0));
+    }
+
+    /**
+     * Starts training {@code net} (not modified) with {@code config} as one Spark job of one task; the
+     * future gives the trained model, with {@code probe}'s median l2 margin after every epoch. A diverged training is an {@link Outcome} with its message (not
+     * retried: it would diverge again); any other failure fails the future.
+     */
+    public Future<Outcome> submit(String description, SparkTrainConfig config, Network net, LabeledData probe) {
+        sc.setJobDescription(description);
+        JavaFutureAction<List<Outcome>> job = sc.parallelize(List.of(0), 1)
+                .map(new TrainOne(train, validation, config, NetState.of(net), probe, name, fingerprint)).collectAsync();
+        return new Future<>() {
+            @Override
+            public boolean cancel(boolean interrupt) {
+                return job.cancel(interrupt);
+            }
+
+            @Override
+            public boolean isCancelled() {
+                return job.isCancelled();
+            }
+
+            @Override
+            public boolean isDone() {
+                return job.isDone();
+            }
+
+            @Override
+            public Outcome get() throws InterruptedException, ExecutionException {
+                return job.get().get(0);
+            }
+
+            @Override
+            public Outcome get(long timeout, TimeUnit unit) throws InterruptedException, ExecutionException, TimeoutException {
+                return job.get(timeout, unit).get(0);
+            }
+        };
+    }
+
+    /** Frees the broadcast shards on the executors. */
+    @Override
+    public void close() {
+        train.destroy();
+        if (validation != null) {
+            validation.destroy();
+        }
+    }
+
+    private static final class TrainOne implements Function<Integer, Outcome> {
+        private static final long serialVersionUID = 1L;
+        private final Broadcast<LabeledData[]> train;
+        private final Broadcast<LabeledData[]> validation;
+        private final SparkTrainConfig config;
+        private final NetState net;
+        private final LabeledData probe;
+        private final String name;
+        private final String fingerprint;
+
+        TrainOne(Broadcast<LabeledData[]> train, Broadcast<LabeledData[]> validation, SparkTrainConfig config, NetState net,
+                LabeledData probe, String name, String fingerprint) {
+            this.train = train;
+            this.validation = validation;
+            this.config = config;
+            this.net = net;
+            this.probe = probe;
+            this.name = name;
+            this.fingerprint = fingerprint;
+        }
+
+        @Override
+        public Outcome call(Integer ignored) {
+            long t0 = System.nanoTime();
+            Network model = net.toNet();
+            int[] lengths = probe.lengths(LabeledData.identity(probe.size()), 0, probe.size());
+            List<Double> eps = new ArrayList<>();
+            try {
+                TrainingHistory h = ParameterAveragingTrainer.fitInProcess(config, model, train.value(),
+                        validation == null ? null : validation.value(), name, fingerprint, e -> eps.add(
+                                new RegionCertifier(model).certify(probe.allFeatures(), lengths).quantile(Norm.L2, 0.5)));
+                return new Outcome(NetState.of(model), h, eps.stream().mapToDouble(Double::doubleValue).toArray(),
+                        (System.nanoTime() - t0) / 1e9, null);
+            } catch (DivergedException e) {
+                return new Outcome(null, null, null, (System.nanoTime() - t0) / 1e9, e.getMessage());
+            }
+        }
+    }
+}

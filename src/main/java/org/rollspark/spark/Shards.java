@@ -1,0 +1,179 @@
+package org.rollspark.spark;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.Function2;
+import org.apache.spark.broadcast.Broadcast;
+import org.rollspark.data.LabeledData;
+
+/**
+ * The shards of a parameter-averaging run, one per worker, and how a function runs on each of them:
+ * as Spark tasks over cached partitions ({@link #onSpark}), or as a loop in this JVM over shards held in
+ * memory ({@link #inProcess}: a sweep point trained whole inside one Spark task). Either way the results
+ * come back in shard order, so a run gives the same bits on both.
+ */
+abstract class Shards {
+    /** What runs on one shard; null when the shard has nothing to contribute. */
+    interface Task<R> extends Serializable {
+        R call(int shard, LabeledData part);
+    }
+
+    /** A value every task reads: a broadcast on Spark, the object itself in process. */
+    interface Shared<T> extends Serializable {
+        T value();
+
+        /** Frees what sharing took (a broadcast's blocks). */
+        void release();
+    }
+
+    private final String name;
+    private final String fingerprint;
+    private final long size;
+    private final int count;
+    private final int largest;
+    private final int numFeatures;
+
+    private Shards(String name, String fingerprint, long size, int count, int largest, int numFeatures) {
+        this.name = name;
+        this.numFeatures = numFeatures;
+        this.fingerprint = fingerprint;
+        this.size = size;
+        this.count = count;
+        this.largest = largest;
+    }
+
+    /** The name of the data the shards were cut from. */
+    String name() {
+        return name;
+    }
+
+    String fingerprint() {
+        return fingerprint;
+    }
+
+    /** Examples in all shards. */
+    long size() {
+        return size;
+    }
+
+    /** The number of shards (workers). */
+    int count() {
+        return count;
+    }
+
+    /** Examples in the largest shard. */
+    int largest() {
+        return largest;
+    }
+
+    int numFeatures() {
+        return numFeatures;
+    }
+
+    abstract <T> Shared<T> share(T value);
+
+    /** Runs {@code task} on every shard; its non-null results in shard order. */
+    abstract <R> List<R> map(String description, Task<R> task);
+
+    /** Shards cached on the executors (one partition each); tasks run as Spark jobs. */
+    static Shards onSpark(JavaSparkContext sc, ShardedData data) {
+        return new Shards(data.name(), data.fingerprint(), data.size(), data.numShards(), data.largest(), data.numFeatures()) {
+            @Override
+            <T> Shared<T> share(T value) {
+                return new Broadcasted<>(sc.broadcast(value));
+            }
+
+            @Override
+            <R> List<R> map(String description, Task<R> task) {
+                sc.setJobDescription(description);
+                return data.shards().mapPartitionsWithIndex(new OnPartition<>(task), false).collect();
+            }
+        };
+    }
+
+    /** Shards held in this JVM; tasks run one after another in shard order, in the calling thread. */
+    static Shards inProcess(LabeledData[] parts, String name, String fingerprint) {
+        long size = 0;
+        int largest = 0;
+        int features = 0;
+        for (LabeledData p : parts) {
+            size += p.size();
+            largest = Math.max(largest, p.size());
+            features = p.numFeatures();
+        }
+        return new Shards(name, fingerprint, size, parts.length, largest, features) {
+            @Override
+            <T> Shared<T> share(T value) {
+                return new Held<>(value);
+            }
+
+            @Override
+            <R> List<R> map(String description, Task<R> task) {
+                List<R> out = new ArrayList<>();
+                for (int i = 0; i < parts.length; i++) {
+                    R r = task.call(i, parts[i]);
+                    if (r != null) {
+                        out.add(r);
+                    }
+                }
+                return out;
+            }
+        };
+    }
+
+    private static final class OnPartition<R> implements Function2<Integer, Iterator<LabeledData>, Iterator<R>> {
+        private static final long serialVersionUID = 1L;
+        private final Task<R> task;
+
+        OnPartition(Task<R> task) {
+            this.task = task;
+        }
+
+        @Override
+        public Iterator<R> call(Integer shard, Iterator<LabeledData> it) {
+            R r = it.hasNext() ? task.call(shard, it.next()) : null;
+            return r == null ? Collections.emptyIterator() : Collections.singletonList(r).iterator();
+        }
+    }
+
+    private static final class Broadcasted<T> implements Shared<T> {
+        private static final long serialVersionUID = 1L;
+        private final Broadcast<T> broadcast;
+
+        Broadcasted(Broadcast<T> broadcast) {
+            this.broadcast = broadcast;
+        }
+
+        @Override
+        public T value() {
+            return broadcast.value();
+        }
+
+        @Override
+        public void release() {
+            broadcast.destroy();
+        }
+    }
+
+    private static final class Held<T> implements Shared<T> {
+        private static final long serialVersionUID = 1L;
+        private final T value;
+
+        Held(T value) {
+            this.value = value;
+        }
+
+        @Override
+        public T value() {
+            return value;
+        }
+
+        @Override
+        public void release() {
+        }
+    }
+}
