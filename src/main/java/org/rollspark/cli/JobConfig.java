@@ -51,6 +51,8 @@ public final class JobConfig {
     static JobConfig load(Settings settings, Path file, List<String> overrides) {
         Config reference = settings.defaults();
         Config merged = ConfigFactory.empty();
+        // an object setting given on the command line (sweep.grid) replaces the file's rather than merging into it
+        List<String> replaced = new java.util.ArrayList<>();
         for (String o : overrides) {
             int eq = o.indexOf('=');
             if (eq <= 0) {
@@ -66,14 +68,22 @@ public final class JobConfig {
             } catch (ConfigException e) {
                 one = ConfigFactory.parseMap(Map.of(path, value), "command line " + key);
             }
+            Setting<?> setting = settings.get(path.substring("roll.".length()));
+            if (setting != null && setting.type().isOpenObject()) {
+                merged = merged.withoutPath(path);
+                replaced.add(path);
+            }
             merged = one.withFallback(merged);
         }
         if (file != null) {
             if (!Files.isRegularFile(file)) {
                 throw new IllegalArgumentException("config file " + file + " does not exist");
             }
-            merged = merged.withFallback(ConfigFactory.parseFile(file.toFile(),
-                    ConfigParseOptions.defaults().setAllowMissing(false)));
+            Config fromFile = ConfigFactory.parseFile(file.toFile(), ConfigParseOptions.defaults().setAllowMissing(false));
+            for (String path : replaced) {
+                fromFile = fromFile.withoutPath(path);
+            }
+            merged = merged.withFallback(fromFile);
         }
         TreeSet<String> unknown = new TreeSet<>();
         for (Map.Entry<String, ConfigValue> e : merged.entrySet()) {

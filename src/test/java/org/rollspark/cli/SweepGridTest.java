@@ -14,6 +14,21 @@ import org.junit.jupiter.api.Test;
 class SweepGridTest {
     private static final JobConfig BASE = JobConfig.load(null, List.of());
 
+    /** A grid on the command line replaces the job file's grid (objects would otherwise merge key by key). */
+    @Test
+    void aCommandLineGridReplacesTheFilesGrid(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp)
+            throws java.io.IOException {
+        java.nio.file.Path file = tmp.resolve("job.conf");
+        java.nio.file.Files.writeString(file, "roll.sweep.grid { \"loss.c\" = [0.25, 1], \"loss.gamma\" = [\"max\", \"100\"] }\n");
+        assertEquals(4, Sweep.grid(JobConfig.load(file, List.of())).points().size());
+        JobConfig cfg = JobConfig.load(file, List.of("sweep.grid={\"loss.lambda\" = [0.5, 1, 2]}"));
+        assertEquals(Map.of("loss.lambda", List.of(0.5, 1, 2)), cfg.get(Settings.SWEEP_GRID));
+        assertEquals(3, Sweep.grid(cfg).points().size());
+        // the last of two command-line grids wins whole
+        cfg = JobConfig.load(file, List.of("sweep.grid={\"loss.c\" = [2]}", "sweep.grid={\"loss.lambda\" = [1]}"));
+        assertEquals(Map.of("loss.lambda", List.of(1)), cfg.get(Settings.SWEEP_GRID));
+    }
+
     @Test
     void everyCombinationOnceWithStableIds() {
         Map<String, List<?>> values = new LinkedHashMap<>();
