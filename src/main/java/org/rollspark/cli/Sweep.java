@@ -107,34 +107,47 @@ final class Sweep extends Main.Job {
         log(String.format(Locale.ROOT, "sweep: %d grid points and the baseline, %d to train, %s", grid.points().size(),
                 pending.size(), parallel ? "in parallel, one Spark task per point on one executor core"
                         : "one after another, each with parameter averaging across the cluster"));
-        List<SweepTable.Point> results = new ArrayList<>();
         ParallelTraining training = parallel && !pending.isEmpty() ? new ParallelTraining(
                 JavaSparkContext.fromSparkContext(spark.sparkContext()), data.train(), data.validation()) : null;
-        Map<String, Future<ParallelTraining.Outcome>> inFlight = new HashMap<>();
+        Map<String, Future<ParallelTraining.Outcome>> inFlight = new LinkedHashMap<>();
         long t0 = System.nanoTime();
         try {
-            if (training != null) {
-                LabeledData probe = null;
+            if (training == null) {
                 for (SweepGrid.Point p : pending) {
-                    JobConfig pc = cfg.with(p.settings());
-                    Network net = pc.network(data.train().numFeatures(), data.train().numClasses(), data.normalization());
-                    probe = probe != null ? probe : data.validation().sample(probeSize(net));
-                    inFlight.put(p.id(), training.submit("roll sweep: point " + name(p) + " " + p.settings(),
-                            pc.sparkTrainConfig(null), net, probe));
+                    commit(p, trainHere(cfg.with(p.settings()), spark, data, p, sweptKeys), records, done, spark);
                 }
-            }
-            for (SweepGrid.Point p : all) {
-                SweepTable.Point r = done.get(p.id());
-                if (r == null) {
-                    JobConfig pc = cfg.with(p.settings());
-                    r = training == null ? trainHere(pc, spark, data, p, sweptKeys)
-                            : collect(pc, spark, data, p, sweptKeys, inFlight.get(p.id()));
-                    write(RemoteFolders.join(records, p.id()), r, spark);
+            } else {
+                // as many points in flight as there are task slots; each point is committed as soon as it is back,
+                // before the next is submitted, so its validation certification takes the core it freed
+                int slots = Math.max(1, spark.sparkContext().defaultParallelism());
+                java.util.ArrayDeque<SweepGrid.Point> queue = new java.util.ArrayDeque<>(pending);
+                Map<String, SweepGrid.Point> byId = new HashMap<>();
+                LabeledData probe = data.validation().sample(256); // fetched before the queue fills the cores
+                while (!queue.isEmpty() || !inFlight.isEmpty()) {
+                    while (inFlight.size() < slots && !queue.isEmpty()) {
+                        SweepGrid.Point p = queue.poll();
+                        JobConfig pc = cfg.with(p.settings());
+                        Network net = pc.network(data.train().numFeatures(), data.train().numClasses(), data.normalization());
+                        byId.put(p.id(), p);
+                        inFlight.put(p.id(), training.submit("roll sweep: point " + name(p) + " " + p.settings(),
+                                pc.sparkTrainConfig(null), net, probe.head(probeSize(net))));
+                    }
+                    String finished = null;
+                    while (finished == null) {
+                        for (Map.Entry<String, Future<ParallelTraining.Outcome>> e : inFlight.entrySet()) {
+                            if (e.getValue().isDone()) {
+                                finished = e.getKey();
+                                break;
+                            }
+                        }
+                        if (finished == null) {
+                            Thread.sleep(100);
+                        }
+                    }
+                    SweepGrid.Point p = byId.get(finished);
+                    commit(p, collect(cfg.with(p.settings()), spark, data, p, sweptKeys, inFlight.remove(finished)), records,
+                            done, spark);
                 }
-                if (p == grid.baseline() && !r.status().equals("ok")) {
-                    throw new IllegalStateException("the vanilla baseline failed: " + r.error());
-                }
-                results.add(r);
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
             log(String.format(Locale.ROOT, "sweep: %d models trained and certified on validation in %.1f s (%.2f models/min, "
@@ -144,6 +157,10 @@ final class Sweep extends Main.Job {
             if (training != null) {
                 training.close();
             }
+        }
+        List<SweepTable.Point> results = new ArrayList<>();
+        for (SweepGrid.Point p : all) {
+            results.add(done.get(p.id()));
         }
 
         SweepTable.Point vanilla = results.get(0);
@@ -252,6 +269,16 @@ final class Sweep extends Main.Job {
                     + " trains with sharded data)");
         }
         return mode.equals("parallel");
+    }
+
+    /** Records a finished point at once (a rerun skips it); a failed baseline stops the sweep. */
+    private static void commit(SweepGrid.Point p, SweepTable.Point r, String records, Map<String, SweepTable.Point> done,
+            SparkSession spark) throws IOException {
+        write(RemoteFolders.join(records, p.id()), r, spark);
+        if (p.index() < 0 && !r.status().equals("ok")) {
+            throw new IllegalStateException("the vanilla baseline failed: " + r.error());
+        }
+        done.put(p.id(), r);
     }
 
     /** Sequential mode: trains one point with parameter averaging across the cluster. */
