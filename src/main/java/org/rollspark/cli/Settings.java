@@ -260,8 +260,12 @@ public final class Settings {
             "How sweep points train. parallel: each point is one Spark task that trains the whole model on one executor "
                     + "core, on a broadcast copy of the training and validation shards (as many points in flight as there "
                     + "are cores); sequential: one point after another, each with parameter averaging across the cluster, "
-                    + "for data no executor can hold; auto: parallel when both splits take at most a quarter of an "
-                    + "executor's memory. Both give the same models.", oneOf(List.of("auto", "parallel", "sequential"))).main());
+                    + "for data no executor can hold; auto: parallel when a copy of both splits fits (a quarter of an executor's "
+                    + "memory, half the heap in local mode; a quarter of the driver's heap; 80 % of "
+                    + "spark.driver.maxResultSize). Both give the same models.", oneOf(List.of("auto", "parallel", "sequential"))).main());
+    public static final Setting<Integer> SWEEP_PARALLELISM = def(Setting.of("sweep.parallelism", INT, 0,
+            "Parallel sweeps: the most points training at a time; 0: one per task slot (the Spark context's default "
+                    + "parallelism divided by spark.task.cpus, read again as executors come and go).", atLeast(0)));
     public static final Setting<String> SWEEP_CERTIFY_TEST = def(Setting.of("sweep.certifyTest", STRING, "picks",
             "Which sweep models are certified on the test split (the sweep table's test_ columns): picks (the vanilla "
                     + "baseline and the picks) or all (every trained point, e.g. for the paper's Figure 2).",

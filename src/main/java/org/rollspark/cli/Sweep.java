@@ -119,16 +119,17 @@ final class Sweep extends Main.Job {
             } else {
                 // as many points in flight as there are task slots; each point is committed as soon as it is back,
                 // before the next is submitted, so its validation certification takes the core it freed
-                int slots = Math.max(1, spark.sparkContext().defaultParallelism());
+
                 java.util.ArrayDeque<SweepGrid.Point> queue = new java.util.ArrayDeque<>(pending);
                 Map<String, SweepGrid.Point> byId = new HashMap<>();
                 LabeledData probe = data.validation().sample(256); // fetched before the queue fills the cores
                 while (!queue.isEmpty() || !inFlight.isEmpty()) {
-                    while (inFlight.size() < slots && !queue.isEmpty()) {
+                    while (inFlight.size() < slots(cfg, spark) && !queue.isEmpty()) {
                         SweepGrid.Point p = queue.poll();
                         JobConfig pc = cfg.with(p.settings());
                         Network net = pc.network(data.train().numFeatures(), data.train().numClasses(), data.normalization());
                         byId.put(p.id(), p);
+                        log("point " + name(p) + " " + p.settings() + ": training in a Spark task");
                         inFlight.put(p.id(), training.submit("roll sweep: point " + name(p) + " " + p.settings(),
                                 pc.sparkTrainConfig(null), net, probe.head(probeSize(net))));
                     }
@@ -155,7 +156,11 @@ final class Sweep extends Main.Job {
         } finally {
             inFlight.values().forEach(f -> f.cancel(true)); // after a failure: stop the points still training
             if (training != null) {
-                training.close();
+                try {
+                    training.close();
+                } catch (RuntimeException e) {
+                    log("note: could not free the broadcast shards: " + e.getMessage()); // never hides the failure
+                }
             }
         }
         List<SweepTable.Point> results = new ArrayList<>();
@@ -246,29 +251,56 @@ final class Sweep extends Main.Job {
     }
 
     /**
-     * Whether the points train in parallel: as {@code sweep.mode} says, or under {@code auto} when a
-     * broadcast copy of the training and validation splits takes at most a quarter of an executor's
-     * memory (the driver's heap in local mode, where the executors share it).
+     * Whether the points train in parallel: as {@code sweep.mode} says, or under {@code auto} when a copy of
+     * the training and validation splits fits everywhere it goes: a quarter of an executor's memory (half
+     * the heap in local mode, where the executors are the driver and it also holds the cached splits), a
+     * quarter of the driver's heap (it collects them) and 80 % of {@code spark.driver.maxResultSize}.
      */
     private boolean parallel(JobConfig cfg, Data data, SparkSession spark) {
         String mode = cfg.get(Settings.SWEEP_MODE);
         long bytes = ParallelTraining.bytes(data.train()) + ParallelTraining.bytes(data.validation());
+        org.apache.spark.SparkConf conf = spark.sparkContext().getConf();
         boolean local = spark.sparkContext().isLocal();
-        long memory = local ? Runtime.getRuntime().maxMemory()
-                : spark.sparkContext().getConf().getSizeAsBytes("spark.executor.memory", "1g");
-        String sizes = String.format(Locale.ROOT, "the training and validation splits take %d MiB, %s %d MiB",
-                bytes >> 20, local ? "the driver's heap (local mode) is" : "spark.executor.memory is", memory >> 20);
-        if (mode.equals("auto")) {
-            boolean fits = bytes <= memory / 4;
-            log("sweep.mode auto: " + sizes + (fits ? ": parallel" : ": sequential (a broadcast copy would take more than a"
-                    + " quarter of it)"));
-            return fits;
+        long heap = Runtime.getRuntime().maxMemory();
+        // local mode: the executors are the driver, which also holds the cached splits and the collected copy
+        long executor = local ? heap / 2 : conf.getSizeAsBytes("spark.executor.memory", "1g");
+        long maxResult = conf.getSizeAsBytes("spark.driver.maxResultSize", "1g");
+        List<String> over = new ArrayList<>();
+        if (bytes > executor / 4) {
+            over.add(String.format(Locale.ROOT, "a quarter of %s (%d MiB)", local ? "half the driver's heap (local mode)"
+                    : "spark.executor.memory", executor >> 20));
         }
-        if (mode.equals("parallel") && bytes > memory / 4) {
-            log("warning: sweep.mode parallel, but " + sizes + "; executors may run out of memory (sweep.mode = sequential"
-                    + " trains with sharded data)");
+        if (!local && bytes > heap / 4) {
+            over.add(String.format(Locale.ROOT, "a quarter of the driver's heap (%d MiB), which collects them", heap >> 20));
+        }
+        if (maxResult > 0 && bytes > maxResult * 4 / 5) {
+            over.add(String.format(Locale.ROOT, "80 %% of spark.driver.maxResultSize (%d MiB)", maxResult >> 20));
+        }
+        String sizes = String.format(Locale.ROOT, "the training and validation splits take %d MiB", bytes >> 20);
+        if (System.getenv("OMP_NUM_THREADS") == null && !mode.equals("sequential")) {
+            log("note: OMP_NUM_THREADS is not set, so every parallel point's ND4J uses all the cores of its machine; set "
+                    + "OMP_NUM_THREADS=1 and OPENBLAS_NUM_THREADS=1 for the driver and executors (README, Sweeps)");
+        }
+        if (mode.equals("auto")) {
+            log("sweep.mode auto: " + sizes + (over.isEmpty() ? ", within the memory rules: parallel"
+                    : ", more than " + String.join(" and ", over) + ": sequential"));
+            return over.isEmpty();
+        }
+        if (mode.equals("parallel") && !over.isEmpty()) {
+            log("warning: sweep.mode parallel, but " + sizes + ", more than " + String.join(" and ", over)
+                    + "; the driver or executors may run out of memory (sweep.mode = sequential trains with sharded data)");
         }
         return mode.equals("parallel");
+    }
+
+    /** Points training at a time in parallel mode: sweep.parallelism, or one per task slot. */
+    private static int slots(JobConfig cfg, SparkSession spark) {
+        int set = cfg.get(Settings.SWEEP_PARALLELISM);
+        if (set > 0) {
+            return set;
+        }
+        int cpus = spark.sparkContext().getConf().getInt("spark.task.cpus", 1);
+        return Math.max(1, spark.sparkContext().defaultParallelism() / Math.max(1, cpus));
     }
 
     /** Records a finished point at once (a rerun skips it); a failed baseline stops the sweep. */
@@ -304,7 +336,12 @@ final class Sweep extends Main.Job {
         try {
             o = job.get();
         } catch (ExecutionException e) {
-            throw e.getCause() instanceof Exception x ? x : e;
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            if (Main.exitCode(cause) != 1) {
+                throw cause instanceof Exception x ? x : e; // a setting or input error keeps its exit code
+            }
+            throw new IllegalStateException("sweep point " + name(p) + " " + p.settings() + " failed in its Spark task ("
+                    + cause + "); if executors ran out of memory, use sweep.mode = sequential", cause);
         }
         if (o.diverged() != null) {
             return finish(pc, spark, data, p, sweptKeys, null, o.diverged(), o.seconds());

@@ -47,7 +47,13 @@ public final class ParallelTraining implements AutoCloseable {
         this.sc = sc;
         sc.setJobDescription("roll sweep: broadcast the training and validation shards");
         this.train = sc.broadcast(train.shards().collect().toArray(new LabeledData[0]));
-        this.validation = validation == null ? null : sc.broadcast(validation.shards().collect().toArray(new LabeledData[0]));
+        try {
+            this.validation = validation == null ? null
+                    : sc.broadcast(validation.shards().collect().toArray(new LabeledData[0]));
+        } catch (RuntimeException e) {
+            this.train.destroy();
+            throw e;
+        }
         this.name = train.name();
         this.fingerprint = train.fingerprint();
     }
@@ -67,6 +73,7 @@ public final class ParallelTraining implements AutoCloseable {
      */
     public Future<Outcome> submit(String description, SparkTrainConfig config, Network net, LabeledData probe) {
         sc.setJobDescription(description);
+        sc.setLocalProperty("spark.job.interruptOnCancel", "true"); // a cancelled point stops (Shards checks between steps)
         JavaFutureAction<List<Outcome>> job = sc.parallelize(List.of(0), 1)
                 .map(new TrainOne(train, validation, config, NetState.of(net), probe, name, fingerprint)).collectAsync();
         return new Future<>() {

@@ -52,7 +52,7 @@ public final class ParameterAveragingTrainer {
 
     /**
      * Test hook (local mode only, where executors share the driver's JVM): when set, the first attempt
-     * of every training task fails after doing its work, so Spark retries it.
+     * of every task over the shards fails after doing its work, so Spark retries it.
      */
     static volatile boolean failFirstAttempts;
 
@@ -283,7 +283,7 @@ public final class ParameterAveragingTrainer {
         int batch = config.batchSizePerWorker();
         int perRound = batch * config.averagingFrequency();
         try {
-            return inShardOrder(shards.map(description, new TrainRound(bNet, bState, steps, tc, batch, perRound, epoch, round)),
+            return shards.reduce(description, new TrainRound(bNet, bState, steps, tc, batch, perRound, epoch, round),
                     new RoundResult(), new AddResults());
         } finally {
             bNet.release();
@@ -303,10 +303,8 @@ public final class ParameterAveragingTrainer {
         int perShard = (LocalTrainer.BN_SAMPLE + workers - 1) / workers;
         Shards.Shared<NetState> bNet = shards.share(NetState.of(net));
         try {
-            List<double[]> parts = shards.map("roll: batch-norm statistics",
-                    new BatchNormSums(bNet, perShard, config.train().evalBatchSize()));
-            double[] sums = inShardOrder(parts.subList(1, parts.size()), parts.get(0), new AddSums());
-            net.setBatchNormStatistics(sums);
+            net.setBatchNormStatistics(shards.reduce("roll: batch-norm statistics",
+                    new BatchNormSums(bNet, perShard, config.train().evalBatchSize()), null, new AddSums()));
         } finally {
             bNet.release();
         }
@@ -330,30 +328,14 @@ public final class ParameterAveragingTrainer {
         }
     }
 
-    /**
-     * Adds up the workers' results in shard order on the driver. Floating-point sums depend on their
-     * order, and Spark's reduce and treeAggregate merge results in the order tasks finish; in shard
-     * order, a run gives the same bits whatever the timing, after retried tasks, lost executors or a
-     * resume from a checkpoint, for any number of workers. It costs one result per worker on the driver
-     * (workers x parameters x (1 + optimiser state arrays) values, float32 on the wire).
-     */
-    static <T> T inShardOrder(List<T> results, T zero, Function2<T, T, T> add) {
-        T acc = zero;
-        try {
-            for (T r : results) {
-                acc = add.call(acc, r);
-            }
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
-        return acc;
-    }
-
     private static final class AddSums implements Function2<double[], double[], double[]> {
         private static final long serialVersionUID = 1L;
 
         @Override
         public double[] call(double[] a, double[] b) {
+            if (a == null) {
+                return b;
+            }
             double[] out = a.clone();
             for (int i = 0; i < out.length; i++) {
                 out[i] += b[i];
@@ -366,7 +348,7 @@ public final class ParameterAveragingTrainer {
     private LossValue evaluate(Shards shards, Network net, String description) {
         Shards.Shared<NetState> bNet = shards.share(NetState.of(net));
         try {
-            return inShardOrder(shards.map(description, new Evaluate(bNet, config.train().loss(), config.train().evalBatchSize())),
+            return shards.reduce(description, new Evaluate(bNet, config.train().loss(), config.train().evalBatchSize()),
                     LossValue.empty(), new AddLosses());
         } finally {
             bNet.release();
@@ -415,10 +397,6 @@ public final class ParameterAveragingTrainer {
             o.restore(arrays, steps);
             LossValue v = LocalTrainer.runBatches(local, config.loss().gradientFor(local), o, config.loss(), part, order,
                     from, to, batch, shardSeed(config.seed(), epoch, shard), "epoch " + epoch + " shard " + shard);
-            org.apache.spark.TaskContext task = org.apache.spark.TaskContext.get();
-            if (failFirstAttempts && task != null && task.attemptNumber() == 0) {
-                throw new IllegalStateException("injected failure of task attempt 0 (test)");
-            }
             INDArray[] os = o.state();
             double[][] outState = new double[os.length][];
             for (int s = 0; s < os.length; s++) {

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
+import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.Function2;
 import org.apache.spark.broadcast.Broadcast;
@@ -79,6 +80,36 @@ abstract class Shards {
     /** Runs {@code task} on every shard; its non-null results in shard order. */
     abstract <R> List<R> map(String description, Task<R> task);
 
+    /**
+     * The non-null results of {@code task} on every shard added up in shard order, {@code add(...add(add(zero,
+     * r0), r1)...)}: the same bits on Spark and in process. In process each result is added as soon as it
+     * is computed, so only the running sum is held.
+     */
+    abstract <R> R reduce(String description, Task<R> task, R zero, Function2<R, R, R> add);
+
+    /**
+     * A left fold in list order. Floating-point sums depend on their order, and Spark's reduce and
+     * treeAggregate merge results in the order tasks finish; in shard order a run gives the same bits
+     * whatever the timing, after retried tasks, lost executors or a resume from a checkpoint, for any
+     * number of workers. On Spark it costs one result per worker on the driver (workers x parameters x
+     * (1 + optimiser state arrays) values, float32 on the wire).
+     */
+    static <R> R fold(List<R> results, R zero, Function2<R, R, R> add) {
+        R acc = zero;
+        for (R r : results) {
+            acc = call(add, acc, r);
+        }
+        return acc;
+    }
+
+    private static <R> R call(Function2<R, R, R> add, R a, R b) {
+        try {
+            return add.call(a, b);
+        } catch (Exception e) {
+            throw e instanceof RuntimeException r ? r : new IllegalStateException(e);
+        }
+    }
+
     /** Shards cached on the executors (one partition each); tasks run as Spark jobs. */
     static Shards onSpark(JavaSparkContext sc, ShardedData data) {
         return new Shards(data.name(), data.fingerprint(), data.size(), data.numShards(), data.largest(), data.numFeatures()) {
@@ -91,6 +122,11 @@ abstract class Shards {
             <R> List<R> map(String description, Task<R> task) {
                 sc.setJobDescription(description);
                 return data.shards().mapPartitionsWithIndex(new OnPartition<>(task), false).collect();
+            }
+
+            @Override
+            <R> R reduce(String description, Task<R> task, R zero, Function2<R, R, R> add) {
+                return fold(map(description, task), zero, add);
             }
         };
     }
@@ -115,12 +151,33 @@ abstract class Shards {
             <R> List<R> map(String description, Task<R> task) {
                 List<R> out = new ArrayList<>();
                 for (int i = 0; i < parts.length; i++) {
-                    R r = task.call(i, parts[i]);
+                    R r = call(task, i);
                     if (r != null) {
                         out.add(r);
                     }
                 }
                 return out;
+            }
+
+            @Override
+            <R> R reduce(String description, Task<R> task, R zero, Function2<R, R, R> add) {
+                R acc = zero;
+                for (int i = 0; i < parts.length; i++) {
+                    R r = call(task, i);
+                    if (r != null) {
+                        acc = Shards.call(add, acc, r);
+                    }
+                }
+                return acc;
+            }
+
+            /** Runs one shard's task, first stopping if the Spark task running this loop was cancelled. */
+            private <R> R call(Task<R> task, int shard) {
+                TaskContext context = TaskContext.get();
+                if (context != null) {
+                    context.killTaskIfInterrupted();
+                }
+                return task.call(shard, parts[shard]);
             }
         };
     }
@@ -136,6 +193,10 @@ abstract class Shards {
         @Override
         public Iterator<R> call(Integer shard, Iterator<LabeledData> it) {
             R r = it.hasNext() ? task.call(shard, it.next()) : null;
+            TaskContext context = TaskContext.get();
+            if (ParameterAveragingTrainer.failFirstAttempts && context != null && context.attemptNumber() == 0) {
+                throw new IllegalStateException("injected failure of task attempt 0 (test)");
+            }
             return r == null ? Collections.emptyIterator() : Collections.singletonList(r).iterator();
         }
     }
