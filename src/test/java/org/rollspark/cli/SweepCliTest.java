@@ -21,17 +21,19 @@ class SweepCliTest {
         MainTest.quietSpark();
     }
 
-    @Test
-    void aGridTrainsPicksRecordsFailuresAndSkipsDonePointsOnRerun() throws java.io.IOException {
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"parallel", "sequential"})
+    void aGridTrainsPicksRecordsFailuresAndSkipsDonePointsOnRerun(String mode) throws java.io.IOException {
         String outDir = tmp.resolve("runs").toString();
         String[] args = {"sweep", "data.trainLimit=400", "data.validation=100", "data.testLimit=100", "net.hidden=[16]",
             "train.epochs=1", "spark.numWorkers=2", "spark.averagingFrequency=2", "certify.soundnessExamples=4",
-            "sweep.mode=parallel", "sweep.grid={\"loss.lambda\" = [0.5, 1], \"train.lr\" = [0.02, 1e9]}", "output.runId=s1",
+            "sweep.mode=" + mode, "sweep.grid={\"loss.lambda\" = [0.5, 1], \"train.lr\" = [0.02, 1e9]}", "output.runId=s1",
             "output.runDate=2026-11-25", "output.dir=" + outDir};
         MainTest.Result first = MainTest.run(args);
         assertEquals(0, first.code(), first.err() + first.out());
         assertTrue(first.out().contains("sweep table: 4 points and the baseline, 2 failed"), first.out());
-        assertTrue(first.out().contains("in parallel, one Spark task per point"), first.out());
+        assertTrue(first.out().contains(mode.equals("parallel") ? "in parallel, one Spark task per point"
+                : "one after another, each with parameter averaging"), first.out());
         assertTrue(first.out().contains("picked on validation"), first.out());
 
         SparkSession spark = SparkSession.builder().master("local[1]").appName("sweep-table").getOrCreate();
