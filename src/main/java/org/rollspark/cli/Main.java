@@ -227,13 +227,16 @@ public final class Main implements Callable<Integer> {
             }
         }
 
+        /** The most validation examples {@link #probeSize} gives. */
+        static final int PROBE_MAX = 256;
+
         /**
          * Validation examples certified after every epoch for the median margin: 256, fewer for nets
          * whose Jacobians are costly (a budget of 2.4e8 neuron-coordinate pairs, at least 64).
          */
         static int probeSize(Network net) {
             double pairs = (double) net.numNeurons() * net.inputSize();
-            return (int) Math.max(64, Math.min(256, 2.4e8 / pairs));
+            return (int) Math.max(64, Math.min(PROBE_MAX, 2.4e8 / pairs));
         }
 
         /** Padded sequences need a recurrent graph net whose input shape is the data's (steps, features). */

@@ -109,7 +109,7 @@ final class Sweep extends Main.Job {
                         : "one after another, each with parameter averaging across the cluster"));
         ParallelTraining training = parallel && !pending.isEmpty() ? new ParallelTraining(
                 JavaSparkContext.fromSparkContext(spark.sparkContext()), data.train(), data.validation()) : null;
-        Map<String, Future<ParallelTraining.Outcome>> inFlight = new LinkedHashMap<>();
+        Map<String, Future<List<ParallelTraining.Outcome>>> inFlight = new LinkedHashMap<>();
         long t0 = System.nanoTime();
         try {
             if (training == null) {
@@ -117,38 +117,7 @@ final class Sweep extends Main.Job {
                     commit(p, trainHere(cfg.with(p.settings()), spark, data, p, sweptKeys), records, done, spark);
                 }
             } else {
-                // as many points in flight as there are task slots; each point is committed as soon as it is back,
-                // before the next is submitted, so its validation certification takes the core it freed
-
-                java.util.ArrayDeque<SweepGrid.Point> queue = new java.util.ArrayDeque<>(pending);
-                Map<String, SweepGrid.Point> byId = new HashMap<>();
-                LabeledData probe = data.validation().sample(256); // fetched before the queue fills the cores
-                while (!queue.isEmpty() || !inFlight.isEmpty()) {
-                    while (inFlight.size() < slots(cfg, spark) && !queue.isEmpty()) {
-                        SweepGrid.Point p = queue.poll();
-                        JobConfig pc = cfg.with(p.settings());
-                        Network net = pc.network(data.train().numFeatures(), data.train().numClasses(), data.normalization());
-                        byId.put(p.id(), p);
-                        log("point " + name(p) + " " + p.settings() + ": training in a Spark task");
-                        inFlight.put(p.id(), training.submit("roll sweep: point " + name(p) + " " + p.settings(),
-                                pc.sparkTrainConfig(null), net, probe.head(probeSize(net))));
-                    }
-                    String finished = null;
-                    while (finished == null) {
-                        for (Map.Entry<String, Future<ParallelTraining.Outcome>> e : inFlight.entrySet()) {
-                            if (e.getValue().isDone()) {
-                                finished = e.getKey();
-                                break;
-                            }
-                        }
-                        if (finished == null) {
-                            Thread.sleep(100);
-                        }
-                    }
-                    SweepGrid.Point p = byId.get(finished);
-                    commit(p, collect(cfg.with(p.settings()), spark, data, p, sweptKeys, inFlight.remove(finished)), records,
-                            done, spark);
-                }
+                trainInParallel(cfg, spark, data, pending, sweptKeys, training, inFlight, records, done);
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
             log(String.format(Locale.ROOT, "sweep: %d models trained and certified on validation in %.1f s (%.2f models/min, "
@@ -293,6 +262,46 @@ final class Sweep extends Main.Job {
         return mode.equals("parallel");
     }
 
+    /**
+     * Parallel mode: keeps as many points in flight as there are task slots and commits each as soon as it
+     * is back (completion order), before the next is submitted, so its validation certification takes the
+     * core it freed. {@code inFlight} is the caller's, which cancels what is left after a failure.
+     */
+    private void trainInParallel(JobConfig cfg, SparkSession spark, Data data, List<SweepGrid.Point> pending,
+            List<String> sweptKeys, ParallelTraining training, Map<String, Future<List<ParallelTraining.Outcome>>> inFlight,
+            String records, Map<String, SweepTable.Point> done) throws Exception {
+        java.util.ArrayDeque<SweepGrid.Point> queue = new java.util.ArrayDeque<>(pending);
+        Map<String, SweepGrid.Point> byId = new HashMap<>();
+        LabeledData probe = data.validation().sample(PROBE_MAX); // fetched before the queue fills the cores
+        while (!queue.isEmpty() || !inFlight.isEmpty()) {
+            while (inFlight.size() < slots(cfg, spark) && !queue.isEmpty()) {
+                SweepGrid.Point p = queue.poll();
+                JobConfig pc = cfg.with(p.settings());
+                Network net = pc.network(data.train().numFeatures(), data.train().numClasses(), data.normalization());
+                byId.put(p.id(), p);
+                log("point " + name(p) + " " + p.settings() + ": training in a Spark task");
+                inFlight.put(p.id(), training.submit("roll sweep: point " + name(p) + " " + p.settings(),
+                        pc.sparkTrainConfig(null), net, probe.head(probeSize(net))));
+            }
+            String finished = firstDone(inFlight);
+            SweepGrid.Point p = byId.get(finished);
+            commit(p, collect(cfg.with(p.settings()), spark, data, p, sweptKeys, inFlight.remove(finished)), records, done,
+                    spark);
+        }
+    }
+
+    /** Waits until one of the futures is done; its key. */
+    private static String firstDone(Map<String, Future<List<ParallelTraining.Outcome>>> inFlight) throws InterruptedException {
+        while (true) {
+            for (Map.Entry<String, Future<List<ParallelTraining.Outcome>>> e : inFlight.entrySet()) {
+                if (e.getValue().isDone()) {
+                    return e.getKey();
+                }
+            }
+            Thread.sleep(100);
+        }
+    }
+
     /** Points training at a time in parallel mode: sweep.parallelism, or one per task slot. */
     private static int slots(JobConfig cfg, SparkSession spark) {
         int set = cfg.get(Settings.SWEEP_PARALLELISM);
@@ -331,10 +340,10 @@ final class Sweep extends Main.Job {
 
     /** Parallel mode: waits for a point trained in a Spark task, logs its epochs and saves its model. */
     private SweepTable.Point collect(JobConfig pc, SparkSession spark, Data data, SweepGrid.Point p, List<String> sweptKeys,
-            Future<ParallelTraining.Outcome> job) throws Exception {
+            Future<List<ParallelTraining.Outcome>> job) throws Exception {
         ParallelTraining.Outcome o;
         try {
-            o = job.get();
+            o = job.get().get(0);
         } catch (ExecutionException e) {
             Throwable cause = e.getCause() == null ? e : e.getCause();
             if (Main.exitCode(cause) != 1) {

@@ -3,11 +3,7 @@ package org.rollspark.spark;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import org.apache.spark.api.java.JavaFutureAction;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.Function;
 import org.apache.spark.broadcast.Broadcast;
@@ -68,40 +64,14 @@ public final class ParallelTraining implements AutoCloseable {
 
     /**
      * Starts training {@code net} (not modified) with {@code config} as one Spark job of one task; the
-     * future gives the trained model, with {@code probe}'s median l2 margin after every epoch. A diverged training is an {@link Outcome} with its message (not
+     * future gives the trained model (a list of one), with {@code probe}'s median l2 margin after every epoch. A diverged training is an {@link Outcome} with its message (not
      * retried: it would diverge again); any other failure fails the future.
      */
-    public Future<Outcome> submit(String description, SparkTrainConfig config, Network net, LabeledData probe) {
+    public Future<List<Outcome>> submit(String description, SparkTrainConfig config, Network net, LabeledData probe) {
         sc.setJobDescription(description);
         sc.setLocalProperty("spark.job.interruptOnCancel", "true"); // a cancelled point stops (Shards checks between steps)
-        JavaFutureAction<List<Outcome>> job = sc.parallelize(List.of(0), 1)
+        return sc.parallelize(List.of(0), 1)
                 .map(new TrainOne(train, validation, config, NetState.of(net), probe, name, fingerprint)).collectAsync();
-        return new Future<>() {
-            @Override
-            public boolean cancel(boolean interrupt) {
-                return job.cancel(interrupt);
-            }
-
-            @Override
-            public boolean isCancelled() {
-                return job.isCancelled();
-            }
-
-            @Override
-            public boolean isDone() {
-                return job.isDone();
-            }
-
-            @Override
-            public Outcome get() throws InterruptedException, ExecutionException {
-                return job.get().get(0);
-            }
-
-            @Override
-            public Outcome get(long timeout, TimeUnit unit) throws InterruptedException, ExecutionException, TimeoutException {
-                return job.get(timeout, unit).get(0);
-            }
-        };
     }
 
     /** Frees the broadcast shards on the executors. */
