@@ -28,7 +28,7 @@ import org.rollspark.spark.DataPipeline;
 import org.rollspark.spark.ShardedData;
 import org.rollspark.model.RemoteFolders;
 import org.rollspark.spark.ParameterAveragingTrainer;
-import org.rollspark.train.EpochStats;
+import org.rollspark.spark.TrainingLog;
 import org.rollspark.train.TrainingHistory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -270,21 +270,41 @@ public final class Main implements Callable<Integer> {
             log(String.format(Locale.ROOT, "training %s: %s, %d train / %d validation examples, %d workers x batch %d, "
                     + "averaging every %d minibatches", name.isEmpty() ? "model" : name, net.describe(),
                     data.train().size(), data.validation().size(), sc.numWorkers(), sc.batchSizePerWorker(), sc.averagingFrequency()));
+            String metrics = RemoteFolders.join(cfg.string("output.dir"), "training");
+            TrainingLog metricsLog = new TrainingLog(cfg.get(Settings.OUTPUT_METRICS_EVERY_ROUNDS),
+                    TrainingLog.read(spark, metrics, id))
+                    .measuring(s -> new RegionCertifier(net).certify(probe.allFeatures(), probeLengths).quantile(Norm.L2, 0.5));
+            metricsLog.onRow(e -> {
+                if (e.round() == null) {
+                    log(epochLine(name, e, cfg.integer("train.epochs")));
+                }
+                writeMetrics(cfg, spark, metrics, id, metricsLog, prov, data);
+            });
             TrainingHistory h = new ParameterAveragingTrainer(JavaSparkContext.fromSparkContext(spark.sparkContext()), sc,
-                    this::log, prov).fit(net, data.train(), data.validation(), s -> log(epochLine(name, s,
-                    cfg.integer("train.epochs")) + String.format(Locale.ROOT, ", val median eps_2 %.2e, %.0f ex/s",
-                    new RegionCertifier(net).certify(probe.allFeatures(), probeLengths).quantile(Norm.L2, 0.5),
-                    s.examplesPerSecond())));
+                    this::log, prov).fit(net, data.train(), data.validation(), metricsLog);
             log(name + " kept epoch " + h.bestEpoch() + " (lowest validation loss, lambda * ROLL term included)");
             String model = save(cfg, spark, data, net, id, prov);
             return new Trained(net, h, model, (System.nanoTime() - t0) / 1e9);
         }
 
-        /** An epoch's losses and accuracies, as the training log shows them. */
-        static String epochLine(String name, EpochStats s, int epochs) {
-            return String.format(Locale.ROOT, "%s epoch %d/%d: loss %.4f (CE %.4f, ROLL term %.4f), train acc %.3f, "
-                    + "val loss %.4f, val acc %.3f", name, s.epoch(), epochs, s.train().total(), s.train().crossEntropy(),
-                    s.train().rollTerm(), s.train().accuracy(), s.validation().total(), s.validation().accuracy());
+        /** An epoch's losses, accuracies, probe margin and speed, as the training log shows them. */
+        static String epochLine(String name, TrainingLog.Entry e, int epochs) {
+            return String.format(Locale.ROOT, "%s epoch %d/%d: loss %.4f (CE %.4f, ROLL term %.4f), train acc %.3f%s%s, "
+                    + "%.0f ex/s", name, e.epoch(), epochs, e.trainLoss(), e.trainCrossEntropy(), e.trainRollTerm(),
+                    e.trainAccuracy(), e.valLoss() == null ? ""
+                            : String.format(Locale.ROOT, ", val loss %.4f, val acc %.3f", e.valLoss(), e.valAccuracy()),
+                    e.valEps2() == null ? "" : String.format(Locale.ROOT, ", val median eps_2 %.2e", e.valEps2()),
+                    e.examplesPerSecond());
+        }
+
+        /** Replaces the run's partition of the training-metrics table with the log's rows. */
+        void writeMetrics(JobConfig cfg, SparkSession spark, String root, String id, TrainingLog metricsLog,
+                Map<String, Object> prov, Data data) {
+            try {
+                TrainingLog.write(spark, root, cfg.runDate(), id, metricsLog.entries(), prov, data.train().fingerprint());
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(root + ": could not write the training metrics of " + id, e);
+            }
         }
 
         /** What a model trained with {@code cfg} records as its configuration: the settings, architecture and classes. */

@@ -242,6 +242,9 @@ public final class Settings {
     public static final Setting<String> OUTPUT_CHECKPOINT_DIR = def(Setting.of("output.checkpointDir", STRING, "",
             "Where resumable checkpoints go (any Hadoop path; <dir>/<run_id>[-name]); empty: output.dir/checkpoints.")
             .main());
+    public static final Setting<Integer> OUTPUT_METRICS_EVERY_ROUNDS = def(Setting.of("output.metricsEveryRounds", INT, 0,
+            "The training-metrics table (output.dir/training) has a row per epoch; N > 0 adds one every N averaging "
+                    + "rounds within an epoch (the epoch's running means).", atLeast(0)));
 
     // ------------------------------------------------------------------------------------ sweep
     public static final Setting<Map<String, Object>> SWEEP_GRID = def(Setting.of("sweep.grid", OBJECT, Map.of(),

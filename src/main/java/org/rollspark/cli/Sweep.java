@@ -25,6 +25,7 @@ import org.rollspark.net.Network;
 import org.rollspark.region.Norm;
 import org.rollspark.spark.ParallelTraining;
 import org.rollspark.spark.SweepTable;
+import org.rollspark.spark.TrainingLog;
 import org.rollspark.train.DivergedException;
 import org.rollspark.train.ModelSelection;
 import picocli.CommandLine.Command;
@@ -281,7 +282,7 @@ final class Sweep extends Main.Job {
                 byId.put(p.id(), p);
                 log("point " + name(p) + " " + p.settings() + ": training in a Spark task");
                 inFlight.put(p.id(), training.submit("roll sweep: point " + name(p) + " " + p.settings(),
-                        pc.sparkTrainConfig(null), net, probe.head(probeSize(net))));
+                        pc.sparkTrainConfig(null), net, probe.head(probeSize(net)), pc.get(Settings.OUTPUT_METRICS_EVERY_ROUNDS)));
             }
             String finished = firstDone(inFlight);
             SweepGrid.Point p = byId.get(finished);
@@ -357,13 +358,17 @@ final class Sweep extends Main.Job {
         }
         Network net = o.net().toNet();
         String name = "sweep-" + p.id();
-        for (int e = 0; e < o.history().epochs().size(); e++) {
-            log(epochLine(name, o.history().epochs().get(e), pc.integer("train.epochs"))
-                    + String.format(Locale.ROOT, ", val median eps_2 %.2e", o.probeMedianEps2()[e]));
+        for (TrainingLog.Entry e : o.metrics().entries()) {
+            if (e.round() == null) {
+                log(epochLine(name, e, pc.integer("train.epochs")));
+            }
         }
         log(String.format(Locale.ROOT, "%s trained in %.1f s in one task, kept epoch %d (lowest validation loss, lambda * "
                 + "ROLL term included)", name, o.seconds(), o.history().bestEpoch()));
-        String model = save(pc, spark, data, net, runId + "-" + name, provenance(pc, net, data));
+        Map<String, Object> prov = provenance(pc, net, data);
+        writeMetrics(pc, spark, RemoteFolders.join(pc.string("output.dir"), "training"), runId + "-" + name, o.metrics(),
+                prov, data);
+        String model = save(pc, spark, data, net, runId + "-" + name, prov);
         return finish(pc, spark, data, p, sweptKeys, new Trained(net, o.history(), model, o.seconds()), null, 0);
     }
 

@@ -1,7 +1,6 @@
 package org.rollspark.spark;
 
 import java.io.Serializable;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Future;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -26,10 +25,10 @@ import org.rollspark.train.TrainingHistory;
  */
 public final class ParallelTraining implements AutoCloseable {
     /**
-     * A trained model's parameters, history and the median l2 margin of the probe after every epoch; or
-     * why its training diverged (then those are null).
+     * A trained model's parameters, history and metrics (every epoch's row with the probe's median l2
+     * margin, and rows every N rounds when asked); or why its training diverged (then those are null).
      */
-    public record Outcome(NetState net, TrainingHistory history, double[] probeMedianEps2, double seconds, String diverged)
+    public record Outcome(NetState net, TrainingHistory history, TrainingLog metrics, double seconds, String diverged)
             implements Serializable {}
 
     private final JavaSparkContext sc;
@@ -64,14 +63,17 @@ public final class ParallelTraining implements AutoCloseable {
 
     /**
      * Starts training {@code net} (not modified) with {@code config} as one Spark job of one task; the
-     * future gives the trained model (a list of one), with {@code probe}'s median l2 margin after every epoch. A diverged training is an {@link Outcome} with its message (not
-     * retried: it would diverge again); any other failure fails the future.
+     * future gives the trained model (a list of one) and its metrics ({@code metricsEveryRounds} as in
+     * {@link TrainingLog}), with {@code probe}'s median l2 margin after every epoch. A diverged training is an
+     * {@link Outcome} with its message (not retried: it would diverge again); any other failure fails the future.
      */
-    public Future<List<Outcome>> submit(String description, SparkTrainConfig config, Network net, LabeledData probe) {
+    public Future<List<Outcome>> submit(String description, SparkTrainConfig config, Network net, LabeledData probe,
+            int metricsEveryRounds) {
         sc.setJobDescription(description);
         sc.setLocalProperty("spark.job.interruptOnCancel", "true"); // a cancelled point stops (Shards checks between steps)
         return sc.parallelize(List.of(0), 1)
-                .map(new TrainOne(train, validation, config, NetState.of(net), probe, name, fingerprint)).collectAsync();
+                .map(new TrainOne(train, validation, config, NetState.of(net), probe, metricsEveryRounds, name, fingerprint))
+                .collectAsync();
     }
 
     /** Frees the broadcast shards on the executors. */
@@ -90,16 +92,18 @@ public final class ParallelTraining implements AutoCloseable {
         private final SparkTrainConfig config;
         private final NetState net;
         private final LabeledData probe;
+        private final int metricsEveryRounds;
         private final String name;
         private final String fingerprint;
 
         TrainOne(Broadcast<LabeledData[]> train, Broadcast<LabeledData[]> validation, SparkTrainConfig config, NetState net,
-                LabeledData probe, String name, String fingerprint) {
+                LabeledData probe, int metricsEveryRounds, String name, String fingerprint) {
             this.train = train;
             this.validation = validation;
             this.config = config;
             this.net = net;
             this.probe = probe;
+            this.metricsEveryRounds = metricsEveryRounds;
             this.name = name;
             this.fingerprint = fingerprint;
         }
@@ -109,13 +113,12 @@ public final class ParallelTraining implements AutoCloseable {
             long t0 = System.nanoTime();
             Network model = net.toNet();
             int[] lengths = probe.lengths(LabeledData.identity(probe.size()), 0, probe.size());
-            List<Double> eps = new ArrayList<>();
+            TrainingLog metrics = new TrainingLog(metricsEveryRounds).measuring(e ->
+                    new RegionCertifier(model).certify(probe.allFeatures(), lengths).quantile(Norm.L2, 0.5));
             try {
                 TrainingHistory h = ParameterAveragingTrainer.fitInProcess(config, model, train.value(),
-                        validation == null ? null : validation.value(), name, fingerprint, e -> eps.add(
-                                new RegionCertifier(model).certify(probe.allFeatures(), lengths).quantile(Norm.L2, 0.5)));
-                return new Outcome(NetState.of(model), h, eps.stream().mapToDouble(Double::doubleValue).toArray(),
-                        (System.nanoTime() - t0) / 1e9, null);
+                        validation == null ? null : validation.value(), name, fingerprint, metrics);
+                return new Outcome(NetState.of(model), h, metrics, (System.nanoTime() - t0) / 1e9, null);
             } catch (DivergedException e) {
                 return new Outcome(null, null, null, (System.nanoTime() - t0) / 1e9, e.getMessage());
             }

@@ -173,6 +173,9 @@ public final class ParameterAveragingTrainer {
                     opt.setSteps(r.maxSteps);
                     sum = sum.plus(r.loss);
                 }
+                if (listener instanceof RoundListener l) {
+                    l.round(epoch, round + 1, rounds, sum, (System.nanoTime() - t0) / 1e9);
+                }
                 if (rounds >= 8 && (round + 1) % (rounds / 4) == 0 && round + 1 < rounds) {
                     double secs = (System.nanoTime() - t0) / 1e9;
                     log.accept(String.format(java.util.Locale.ROOT,

@@ -2,19 +2,13 @@ package org.rollspark.spark;
 
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
-import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
-import org.rollspark.Provenance;
-import org.rollspark.model.RemoteFolders;
 import org.rollspark.model.Staging;
 import org.rollspark.region.Norm;
 
@@ -108,28 +102,9 @@ public final class SweepTable {
             }
             rows.add(RowFactory.create(v.toArray()));
         }
-        Path root = new Path(output);
-        FileSystem fs = RemoteFolders.fs(output, spark.sparkContext().hadoopConfiguration());
-        String part = "run_date=" + runDate + "/run_id=" + runId;
-        Path staging = new Path(root, "_staging/" + runId);
-        Map<String, String> finals = new LinkedHashMap<>();
-        finals.put("sweeps", new Path(root, part).toString());
-        finals.put("runs", new Path(root, "_runs/" + part).toString());
-        fs.delete(staging, true);
-        try {
-            spark.createDataFrame(rows, schema).coalesce(1).write().mode(SaveMode.ErrorIfExists)
-                    .parquet(new Path(staging, "sweeps").toString());
-            Map<String, Object> manifest = RunManifest.header(runDate, runId, "succeeded", 0);
-            manifest.put("points", gridPoints);
-            manifest.put("failed", points.stream().filter(p -> !p.status().equals("ok")).count());
-            manifest.put("table", finals.get("sweeps"));
-            manifest.put("provenance", Provenance.record(config, 0, dataFingerprint));
-            RunManifest.write(fs, new Path(staging, "runs"), manifest, false);
-            fs.create(new Path(staging, "runs/_SUCCESS"), false).close();
-            Staging.commit(RemoteFolders.store(fs), staging.toString(), finals);
-            return finals.get("sweeps");
-        } finally {
-            fs.delete(staging, true);
-        }
+        Map<String, Object> manifest = RunManifest.header(runDate, runId, "succeeded", 0);
+        manifest.put("points", gridPoints);
+        manifest.put("failed", points.stream().filter(p -> !p.status().equals("ok")).count());
+        return RunTables.publish(spark, output, runDate, runId, "sweeps", rows, schema, manifest, config, dataFingerprint);
     }
 }

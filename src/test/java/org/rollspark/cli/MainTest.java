@@ -38,7 +38,7 @@ class MainTest {
         String outDir = tmp.resolve("runs").toString();
         Result r = run("compare", "data.trainLimit=700", "data.validation=100", "data.testLimit=150", "net.hidden=[16, 12]",
                 "train.epochs=2", "spark.numWorkers=2", "spark.averagingFrequency=2", "output.runId=t1",
-                "output.runDate=2026-11-24", "output.dir=" + outDir);
+                "output.runDate=2026-11-24", "output.dir=" + outDir, "output.metricsEveryRounds=2");
         assertEquals(0, r.code(), r.err() + r.out());
         assertTrue(r.out().contains("vanilla epoch 2/2") && r.out().contains("roll epoch 2/2"), r.out());
         assertTrue(r.out().contains("median l2 margin, ROLL / vanilla"), r.out());
@@ -47,6 +47,24 @@ class MainTest {
             assertEquals(m, ModelIO.provenance(model).path("config").path("loss.type").asText());
             assertTrue(Files.isDirectory(Path.of(outDir, "checkpoints", "t1-" + m, "epoch-2")));
             assertTrue(Files.isRegularFile(Path.of(outDir, "certification/runs/run_date=2026-11-24/run_id=t1-" + m, "_run.json")));
+            assertTrue(Files.isRegularFile(Path.of(outDir, "training/_runs/run_date=2026-11-24/run_id=t1-" + m, "_run.json")));
+        }
+        // the training-metrics table: 2 epoch rows per model with the probe's margin, round rows every 2 rounds
+        // (300 training examples a worker, 2 minibatches of 32 per round: 5 rounds, rows after rounds 2 and 4)
+        try (java.sql.Connection db = java.sql.DriverManager.getConnection("jdbc:duckdb:");
+                java.sql.ResultSet rs = db.createStatement().executeQuery("SELECT run_id, count(*) FILTER (WHERE round IS "
+                        + "NULL), count(val_eps_l2_p50), string_agg(CAST(round AS VARCHAR), ',' ORDER BY epoch, round), "
+                        + "min(train_accuracy) FROM read_parquet('" + outDir + "/training/*/*/*.parquet', hive_partitioning "
+                        + "= true) GROUP BY run_id ORDER BY run_id")) {
+            for (String m : new String[] {"roll", "vanilla"}) {
+                assertTrue(rs.next());
+                assertEquals("t1-" + m, rs.getString(1));
+                assertEquals(2, rs.getInt(2));
+                assertEquals(2, rs.getInt(3));
+                assertEquals("2,4,2,4", rs.getString(4));
+                assertTrue(rs.getDouble(5) > 0);
+            }
+            assertFalse(rs.next());
         }
         Result c = run("certify", "--model", Path.of(outDir, "models", "t1-roll").toString(), "data.testLimit=40",
                 "output.runId=c1", "output.dir=" + outDir);

@@ -218,6 +218,17 @@ class ParameterAveragingTrainerTest {
     }
 
     /** Thrown by a log consumer to stop training right after a checkpoint, as a killed driver would. */
+    /** The log, writing the run's partition of the metrics table at {@code root} after every row. */
+    private static TrainingLog writing(org.apache.spark.sql.SparkSession spark, String root, TrainingLog log) {
+        return log.onRow(e -> {
+            try {
+                TrainingLog.write(spark, root, "2026-11-25", "run", log.entries(), Map.of(), "fp");
+            } catch (IOException x) {
+                throw new java.io.UncheckedIOException(x);
+            }
+        });
+    }
+
     static final class DriverLost extends RuntimeException {
         DriverLost() {
             super("simulated driver loss");
@@ -228,7 +239,8 @@ class ParameterAveragingTrainerTest {
      * A run killed right after a checkpoint (at an epoch's end, or after an averaging round inside an
      * epoch) and restarted with the same settings resumes from it and ends with exactly the model,
      * best epoch and history of an uninterrupted run. Half-written checkpoints are never picked, and
-     * checkpoints of other settings are refused.
+     * checkpoints of other settings are refused. The training-metrics table, written as rows come and
+     * continued by the resumed run, ends with exactly the uninterrupted run's rows, none twice.
      */
     @Test
     void resumedRunsEqualUninterruptedOnesBitForBit() throws IOException {
@@ -236,8 +248,11 @@ class ParameterAveragingTrainerTest {
         // three workers: sums of three results depend on their order, which is fixed (shard order)
         SparkTrainConfig plain = new SparkTrainConfig(cfg, 3, 16, 2, tmp.resolve("plain").toString(), 2);
         DenseNet clean = net();
-        TrainingHistory ch = new ParameterAveragingTrainer(sc, plain, m -> { }, plain.toMap()).fit(clean, tv[0], tv[1], e -> { });
+        TrainingLog cleanLog = new TrainingLog(2);
+        TrainingHistory ch = new ParameterAveragingTrainer(sc, plain, m -> { }, plain.toMap()).fit(clean, tv[0], tv[1], cleanLog);
+        org.apache.spark.sql.SparkSession spark = org.apache.spark.sql.SparkSession.builder().sparkContext(sc.sc()).getOrCreate();
         for (String crashAfter : new String[] {"epoch-2", "epoch-2-round-4"}) {
+            String metrics = tmp.resolve("training-" + crashAfter).toString();
             Path dir = tmp.resolve("resume-" + crashAfter);
             SparkTrainConfig c = new SparkTrainConfig(cfg, 3, 16, 2, dir.toString(), 2);
             DenseNet first = net();
@@ -246,7 +261,7 @@ class ParameterAveragingTrainerTest {
                     if (m.endsWith("/" + crashAfter)) {
                         throw new DriverLost();
                     }
-                }, c.toMap()).fit(first, tv[0], tv[1], e -> { });
+                }, c.toMap()).fit(first, tv[0], tv[1], writing(spark, metrics, new TrainingLog(2)));
                 throw new AssertionError("the run should have been stopped");
             } catch (DriverLost expected) {
                 // the driver is gone; its checkpoints stay
@@ -258,7 +273,8 @@ class ParameterAveragingTrainerTest {
             Files.createDirectories(dir.resolve(".epoch-3.tmp-1"));
             List<String> log = new ArrayList<>();
             DenseNet resumed = net();
-            TrainingHistory rh = new ParameterAveragingTrainer(sc, c, log::add, c.toMap()).fit(resumed, tv[0], tv[1], e -> { });
+            TrainingHistory rh = new ParameterAveragingTrainer(sc, c, log::add, c.toMap()).fit(resumed, tv[0], tv[1],
+                    writing(spark, metrics, new TrainingLog(2, TrainingLog.read(spark, metrics, "run"))));
             assertTrue(log.get(0).startsWith("resuming from checkpoint") && log.get(0).contains(crashAfter), log.get(0));
             assertArrayEquals(Host.pull(clean.params()), Host.pull(resumed.params()), 0.0, crashAfter);
             assertEquals(ch.bestEpoch(), rh.bestEpoch());
@@ -268,6 +284,19 @@ class ParameterAveragingTrainerTest {
                 assertEquals(ch.epochs().get(e).validation(), rh.epochs().get(e).validation());
             }
             assertTrue(Files.isRegularFile(dir.resolve("epoch-3").resolve(TrainingCheckpoints.COMPLETE)), "rewritten");
+            List<TrainingLog.Entry> table = TrainingLog.read(spark, metrics, "run");
+            assertEquals(cleanLog.entries().size(), table.size(), crashAfter + ": " + table);
+            for (int i = 0; i < table.size(); i++) {
+                TrainingLog.Entry a = cleanLog.entries().get(i);
+                TrainingLog.Entry b = table.get(i);
+                String where = crashAfter + " row " + i;
+                assertEquals(List.of(a.epoch(), String.valueOf(a.round()), a.trainLoss(), a.trainCrossEntropy(),
+                        a.trainRollTerm(), a.trainAccuracy(), String.valueOf(a.valLoss()), String.valueOf(a.valAccuracy())),
+                        List.of(b.epoch(), String.valueOf(b.round()), b.trainLoss(), b.trainCrossEntropy(), b.trainRollTerm(),
+                        b.trainAccuracy(), String.valueOf(b.valLoss()), String.valueOf(b.valAccuracy())), where);
+            }
+            assertEquals(3, table.stream().filter(e -> e.round() == null).count());
+            assertTrue(table.stream().anyMatch(e -> e.round() != null), "round rows every 2 rounds");
         }
         // the same checkpoint folder with other settings is refused, naming the folder
         Path dir = tmp.resolve("resume-epoch-2");
