@@ -42,7 +42,7 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "roll", mixinStandardHelpOptions = true, version = Provenance.VERSION,
         description = "Train piecewise-linear networks with the ROLL loss on Spark and certify their linear regions.",
-        subcommands = {Main.Compare.class, Main.Train.class, Main.Certify.class, Sweep.class})
+        subcommands = {Main.Compare.class, Main.Train.class, Main.Certify.class, Sweep.class, Report.class})
 public final class Main implements Callable<Integer> {
     public static final int USAGE = 2;
     public static final int INPUT = 3;
@@ -375,6 +375,8 @@ public final class Main implements Callable<Integer> {
             double ratio = summary[1].getDouble(summary[1].fieldIndex("eps_l2_p50"))
                     / summary[0].getDouble(summary[0].fieldIndex("eps_l2_p50"));
             out.printf(Locale.ROOT, "median l2 margin, ROLL / vanilla: %.1fx%n", ratio);
+            Report.write(spark, cfg, new org.rollspark.report.ReportData.Selection(List.of(runId), null),
+                    Report.defaultPath(cfg, "reports/" + runId + ".html"), true, out);
             return 0;
         }
     }

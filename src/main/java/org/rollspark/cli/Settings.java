@@ -246,6 +246,11 @@ public final class Settings {
             "The training-metrics table (output.dir/training) has a row per epoch; N > 0 adds one every N averaging "
                     + "rounds within an epoch (the epoch's running means).", atLeast(0)));
 
+    // ------------------------------------------------------------------------------------ report
+    public static final Setting<Double> REPORT_DRIFT_THRESHOLD = def(Setting.of("report.driftThreshold", DOUBLE, 0.05,
+            "The report's scheduled-evaluation charts mark a run date whose accuracy, median eps_2 or certified accuracy "
+                    + "moved by more than this fraction of the date before's value.", finiteAtLeast(0)).main());
+
     // ------------------------------------------------------------------------------------ sweep
     public static final Setting<Map<String, Object>> SWEEP_GRID = def(Setting.of("sweep.grid", OBJECT, Map.of(),
             "The sweep command's grid: setting keys (quoted) to the values they take, e.g. {\"loss.lambda\" = [0.5, 1, 2], "
@@ -397,6 +402,7 @@ public final class Settings {
         m.put("spark", "Parameter averaging on Spark.");
         m.put("certify", "The certification job and its tables.");
         m.put("sweep", "Hyper-parameter sweeps (the sweep command) and the paper's model selection.");
+        m.put("report", "The HTML report (the report command, and compare's report).");
         m.put("output", "Where models, checkpoints and tables go.");
         return m;
     }

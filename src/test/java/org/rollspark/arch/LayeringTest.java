@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The package rules of docs/ARCHITECTURE.md, checked on the compiled main classes: data flows one
- * way (util, data, net, graph, dense, region and loss, train, model, spark, cli), the math packages
+ * way (util, data, net, graph, dense, region and loss, train, model, spark, report, cli), the math packages
  * know nothing of Spark, Hadoop or the command line, and no two packages depend on each other.
  */
 class LayeringTest {
@@ -67,6 +67,8 @@ class LayeringTest {
         noClasses().that().resideInAnyPackage(ROOT + ".model..").should().dependOnClassesThat()
                 .resideInAnyPackage(ROOT + ".spark..", ROOT + ".cli..").check(classes);
         noClasses().that().resideInAnyPackage(ROOT + ".spark..").should().dependOnClassesThat()
+                .resideInAnyPackage(ROOT + ".cli..", ROOT + ".report..").check(classes);
+        noClasses().that().resideInAnyPackage(ROOT + ".report..").should().dependOnClassesThat()
                 .resideInAnyPackage(ROOT + ".cli..").check(classes);
         noClasses().that().resideInAnyPackage(ROOT + ".util..", ROOT + ".data..").should().dependOnClassesThat()
                 .resideInAnyPackage(ROOT + ".net..", ROOT + ".graph..", ROOT + ".dense..", ROOT + ".region..",

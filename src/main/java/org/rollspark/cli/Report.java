@@ -1,0 +1,82 @@
+package org.rollspark.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.apache.spark.SparkConf;
+import org.apache.spark.sql.SparkSession;
+import org.rollspark.report.ReportData;
+import org.rollspark.report.ReportPage;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** The report command: one self-contained HTML file from the tables under output.dir. */
+@Command(name = "report", mixinStandardHelpOptions = true,
+        description = "Write one self-contained HTML report (charts inline, opens offline) from the certification, "
+                + "training and sweep tables under output.dir.")
+final class Report implements Callable<Integer> {
+    @CommandLine.Mixin
+    Main.JobOptions options = new Main.JobOptions();
+    @Option(names = "--runs", split = ",", paramLabel = "ID",
+            description = "Run ids to show (a job's id also selects its runs ID-...); default: all.")
+    List<String> runs = new ArrayList<>();
+    @Option(names = "--since", paramLabel = "DATE", description = "Only runs on or after this run date (2026-11-24).")
+    String since;
+    @Option(names = "--out", paramLabel = "FILE", description = "The HTML file; default: output.dir/report.html (local).")
+    Path out;
+    @Option(names = "--force", description = "Replace an existing output file.")
+    boolean force;
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter o = spec.commandLine().getOut();
+        JobConfig cfg = options.load();
+        if (since != null) {
+            try {
+                java.time.LocalDate.parse(since);
+            } catch (java.time.format.DateTimeParseException e) {
+                throw new IllegalArgumentException("--since " + since + " is not a date like 2026-11-24");
+            }
+        }
+        Path file = out != null ? out : defaultPath(cfg, "report.html");
+        if (Files.exists(file) && !force) {
+            throw new IllegalArgumentException(file + " exists; pass --force to replace it");
+        }
+        SparkConf conf = new SparkConf().setAppName("roll report");
+        if (!conf.contains("spark.master")) {
+            conf.setMaster(cfg.string("spark.master"));
+        }
+        SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
+        try {
+            write(spark, cfg, new ReportData.Selection(runs, since), file, force, o);
+        } finally {
+            spark.stop();
+        }
+        return 0;
+    }
+
+    /** output.dir/NAME when output.dir is on the local disk, else ./NAME (the page is for people, not the cluster). */
+    static Path defaultPath(JobConfig cfg, String name) {
+        java.net.URI dir = new org.apache.hadoop.fs.Path(cfg.string("output.dir")).toUri();
+        return dir.getScheme() == null || dir.getScheme().equals("file") ? Path.of(dir.getPath(), name) : Path.of(name);
+    }
+
+    /** Builds and writes the report for the selection; prints where it went. */
+    static void write(SparkSession spark, JobConfig cfg, ReportData.Selection sel, Path file, boolean force, PrintWriter o)
+            throws IOException {
+        long t0 = System.nanoTime();
+        spark.sparkContext().setJobDescription("roll report: " + sel.runs());
+        var data = ReportData.build(spark, cfg.string("output.dir"), sel, cfg.get(Settings.REPORT_DRIFT_THRESHOLD));
+        ReportPage.write(ReportPage.html(data, java.time.Instant.now().toString()), file, force);
+        o.printf(Locale.ROOT, "report of %d run(s) written to %s (%.1f s)%n", data.path("runs").size(),
+                file.toAbsolutePath(), (System.nanoTime() - t0) / 1e9);
+    }
+}
