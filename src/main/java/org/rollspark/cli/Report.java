@@ -7,9 +7,15 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
+import org.rollspark.data.LabeledData;
+import org.rollspark.spark.DataPipeline;
 import org.rollspark.report.ReportData;
 import org.rollspark.report.ReportPage;
 import picocli.CommandLine;
@@ -63,6 +69,60 @@ final class Report implements Callable<Integer> {
         return 0;
     }
 
+    /**
+     * Reads a certification run's test examples as its recorded settings say (its data settings, seed and
+     * partitions over today's defaults), on the executors; only the examples asked for come to the driver.
+     * Null when they cannot be read (moved data, settings of another version, a validation split).
+     */
+    static ReportData.Inputs inputs(SparkSession spark) {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        return (config, ids, limit) -> {
+            try {
+                if (!config.path("certify.split").asText("test").equals("test")) {
+                    return null;
+                }
+                JobConfig base = JobConfig.load(null, List.of());
+                Map<String, Object> known = base.toMap();
+                Map<String, Object> recorded = new TreeMap<>();
+                config.fields().forEachRemaining(f -> {
+                    String k = f.getKey();
+                    if ((k.startsWith("data.") || k.equals("train.seed") || k.equals("certify.partitions")) && known.containsKey(k)) {
+                        recorded.put(k, json.convertValue(f.getValue(), Object.class));
+                    }
+                });
+                JobConfig cfg = base.with(recorded);
+                List<String> classes = config.path("data.classNames").isArray()
+                        ? json.convertValue(config.path("data.classNames"), List.class) : null;
+                DataPipeline.Request r = new DataPipeline.Request(cfg.dataSpec(classes), null, cfg.dataLocation(false), 0,
+                        cfg.integer("data.testLimit"), 0, false, cfg.seed(), cfg.bool("data.sequential"), 1,
+                        cfg.integer("certify.partitions"), 0);
+                DataPipeline.Loaded loaded = DataPipeline.load(JavaSparkContext.fromSparkContext(spark.sparkContext()), r);
+                try {
+                    JavaRDD<LabeledData> shards = loaded.test().shards();
+                    List<LabeledData> got;
+                    if (ids == null) {
+                        got = shards.map(d -> d.head(Math.min(limit, d.size()))).collect();
+                    } else {
+                        java.util.Set<Long> want = new java.util.HashSet<>();
+                        for (long id : ids) {
+                            want.add(id);
+                        }
+                        got = shards.map(d -> {
+                            int[] at = java.util.stream.IntStream.range(0, d.size()).filter(i -> want.contains(d.id(i))).toArray();
+                            return d.subset(d.name(), at);
+                        }).filter(d -> d.size() > 0).collect();
+                    }
+                    LabeledData all = LabeledData.concat("report", got, loaded.test().shape(), loaded.test().numClasses());
+                    return ids == null ? all.head(Math.min(limit, all.size())) : all;
+                } finally {
+                    loaded.unpersist();
+                }
+            } catch (IOException | RuntimeException e) {
+                return null;
+            }
+        };
+    }
+
     /** output.dir/NAME when output.dir is on the local disk, else ./NAME (the page is for people, not the cluster). */
     static Path defaultPath(JobConfig cfg, String name) {
         java.net.URI dir = new org.apache.hadoop.fs.Path(cfg.string("output.dir")).toUri();
@@ -74,7 +134,8 @@ final class Report implements Callable<Integer> {
             throws IOException {
         long t0 = System.nanoTime();
         spark.sparkContext().setJobDescription("roll report: " + sel.runs());
-        var data = ReportData.build(spark, cfg.string("output.dir"), sel, cfg.get(Settings.REPORT_DRIFT_THRESHOLD));
+        var data = ReportData.build(spark, cfg.string("output.dir"), sel, cfg.get(Settings.REPORT_DRIFT_THRESHOLD),
+                inputs(spark));
         ReportPage.write(ReportPage.html(data, java.time.Instant.now().toString()), file, force);
         o.printf(Locale.ROOT, "report of %d run(s) written to %s (%.1f s)%n", data.path("runs").size(),
                 file.toAbsolutePath(), (System.nanoTime() - t0) / 1e9);

@@ -18,7 +18,10 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.rollspark.data.LabeledData;
+import org.rollspark.model.ModelIO;
 import org.rollspark.model.RemoteFolders;
+import org.rollspark.net.Network;
 
 /**
  * What the report shows, computed from the tables under {@code output.dir} with Spark SQL: the
@@ -37,6 +40,20 @@ public final class ReportData {
     /** Rank accuracy of the approximate quantiles (Spark's percentile_approx accuracy). */
     public static final int QUANTILE_ACCURACY = 10_000;
     static final String[] NORMS = {"l1", "l2", "linf"};
+
+    /**
+     * Where the report reads the examples a certification run certified, as the run's recorded settings
+     * ({@code provenance.config}) say: the examples with the given ids, or the first {@code limit} when
+     * ids is null. Null when the data can no longer be read (then the report says so).
+     */
+    public interface Inputs {
+        LabeledData read(JsonNode runConfig, long[] ids, int limit);
+    }
+
+    /** Grid points per side of a 2-D region map. */
+    public static final int MAP_SIDE = 120;
+    /** Sample points drawn on a 2-D region map. */
+    public static final int MAP_POINTS = 400;
 
     /** Which runs: ids (a run id or the job id its runs start with, "ID-..."), and runs on or after a date. */
     public record Selection(List<String> runs, String since) {
@@ -84,8 +101,8 @@ public final class ReportData {
      * certification tables are missing or lack columns (naming the table and the columns), and with an
      * IllegalArgumentException when no run matches.
      */
-    public static ObjectNode build(SparkSession spark, String outputDir, Selection sel, double driftThreshold)
-            throws IOException {
+    public static ObjectNode build(SparkSession spark, String outputDir, Selection sel, double driftThreshold,
+            Inputs inputs) throws IOException {
         ObjectNode out = JSON.createObjectNode();
         out.put("selection", sel.describe());
         out.put("outputDir", outputDir);
@@ -105,11 +122,13 @@ public final class ReportData {
         examples.selectExpr("*", repeated.isEmpty() ? "run_id AS series" : "CASE WHEN run_id IN (" + String.join(", ", repeated)
                 + ") THEN concat(run_id, ' @ ', CAST(run_date AS STRING)) ELSE run_id END AS series")
                 .createOrReplaceTempView("report_examples");
-        runsTable(out, runs, repeated, manifests(spark, RemoteFolders.join(cert, "runs")));
+        Map<String, JsonNode> manifests = manifests(spark, RemoteFolders.join(cert, "runs"));
+        runsTable(out, runs, repeated, manifests);
         certifiedAccuracy(spark, out);
         distributions(spark, out);
         perClass(spark, out);
-        bounds(spark, out, notes);
+        bounds(spark, out, notes, inputs, configs(out, manifests));
+        regions(spark, out, notes, inputs, configs(out, manifests), outputDir);
         gradients(spark, out, notes);
         schedule(out, runs, driftThreshold);
         Dataset<Row> training = table(spark, RemoteFolders.join(outputDir, "training"), "training", false);
@@ -342,7 +361,8 @@ public final class ReportData {
      * The paper's stability-bound picture: per run with per-coordinate bounds, the examples nearest the
      * P25, P50 and P75 of eps_2 among those with bounds, with their bounds.
      */
-    private static void bounds(SparkSession spark, ObjectNode out, ArrayNode notes) {
+    private static void bounds(SparkSession spark, ObjectNode out, ArrayNode notes, Inputs inputs,
+            Map<String, JsonNode> configs) {
         ArrayNode node = out.putArray("bounds");
         List<Row> withBounds = spark.sql("SELECT series, percentile_approx(eps_l2, array(0.25, 0.5, 0.75), "
                 + QUANTILE_ACCURACY + ") FROM report_examples WHERE dir_pos IS NOT NULL GROUP BY series ORDER BY series")
@@ -375,6 +395,124 @@ public final class ReportData {
                     putDouble(neg, (Double) v);
                 }
                 o.set("shape", shape(e.getList(4).size()));
+            }
+        }
+        // the images themselves, read from the data the runs certified
+        Map<String, List<ObjectNode>> bySeries = new LinkedHashMap<>();
+        node.forEach(b -> bySeries.computeIfAbsent(b.get("series").asText(), k -> new ArrayList<>()).add((ObjectNode) b));
+        int missing = 0;
+        for (Map.Entry<String, List<ObjectNode>> e : bySeries.entrySet()) {
+            long[] ids = e.getValue().stream().mapToLong(b -> b.get("example_id").asLong()).toArray();
+            LabeledData d = configs.containsKey(e.getKey()) ? inputs.read(configs.get(e.getKey()), ids, 0) : null;
+            for (ObjectNode b : e.getValue()) {
+                float[] x = d == null ? null : row(d, b.get("example_id").asLong());
+                if (x == null) {
+                    missing++;
+                    continue;
+                }
+                ArrayNode img = b.putArray("image");
+                for (float v : x) {
+                    img.add(v);
+                }
+            }
+        }
+        if (missing > 0) {
+            notes.add(missing + " stability-bound picture(s) without their image: the data they were certified on could not "
+                    + "be read from the run's recorded data settings.");
+        }
+    }
+
+    /** The features of the example with this id, or null. */
+    static float[] row(LabeledData d, long id) {
+        for (int i = 0; i < d.size(); i++) {
+            if (d.id(i) == id) {
+                return d.features(new int[] {i}, 0, 1).data().asFloat();
+            }
+        }
+        return null;
+    }
+
+    /** The recorded settings (provenance.config) of each series' certification run. */
+    static Map<String, JsonNode> configs(ObjectNode out, Map<String, JsonNode> manifests) {
+        Map<String, JsonNode> m = new TreeMap<>();
+        for (JsonNode r : out.get("runs")) {
+            JsonNode man = manifests.get("run_date=" + r.get("run_date").asText() + "/run_id=" + r.get("run_id").asText());
+            if (man != null && man.path("provenance").path("config").isObject()) {
+                m.put(r.get("series").asText(), man.path("provenance").path("config"));
+            }
+        }
+        return m;
+    }
+
+    /**
+     * The paper's Figure 1 for 2-D data: for each run on 2-D inputs whose model is under
+     * {@code output.dir/models}, a {@link #MAP_SIDE} x {@link #MAP_SIDE} grid over the data, certified on the
+     * executors (the pattern hash and prediction of every grid point), the decision boundary (grid cells
+     * whose prediction differs from a neighbour's), sample points, and the largest certified l2 ball among
+     * the run's examples.
+     */
+    private static void regions(SparkSession spark, ObjectNode out, ArrayNode notes, Inputs inputs,
+            Map<String, JsonNode> configs, String outputDir) throws IOException {
+        ArrayNode node = out.putArray("regions");
+        for (JsonNode r : out.get("runs")) {
+            String series = r.get("series").asText();
+            JsonNode cfg = configs.get(series);
+            if (cfg == null || !cfg.path("data.format").asText().equals("synthetic2d")) {
+                continue;
+            }
+            String model = RemoteFolders.join(outputDir, "models", r.get("model_id").asText());
+            Network net;
+            try {
+                net = ModelIO.load(model, spark.sparkContext().hadoopConfiguration()).network();
+            } catch (IOException e) {
+                notes.add("No region map for " + series + ": its model " + model + " could not be read (" + e.getMessage() + ").");
+                continue;
+            }
+            LabeledData points = inputs.read(cfg, null, MAP_POINTS);
+            if (points == null || points.numFeatures() != 2 || net.inputSize() != 2) {
+                notes.add("No region map for " + series + ": its 2-D examples could not be read.");
+                continue;
+            }
+            float[] xy = points.allFeatures().data().asFloat();
+            double lo = Double.POSITIVE_INFINITY;
+            double hi = Double.NEGATIVE_INFINITY;
+            for (float v : xy) {
+                lo = Math.min(lo, v);
+                hi = Math.max(hi, v);
+            }
+            double pad = 0.1 * (hi - lo);
+            lo -= pad;
+            hi += pad;
+            Row ball = spark.sql("SELECT example_id, eps_l2 FROM report_examples WHERE series = '" + series.replace("'", "''")
+                    + "' AND eps_l2 < double('Infinity') ORDER BY eps_l2 DESC, example_id LIMIT 1").first();
+            ObjectNode o = node.addObject();
+            o.put("series", series);
+            o.put("model", model);
+            o.put("lo", lo);
+            o.put("hi", hi);
+            o.put("side", MAP_SIDE);
+            RegionMap map = RegionMap.compute(spark, net, lo, hi, MAP_SIDE);
+            ArrayNode region = o.putArray("region");
+            for (int v : map.region()) {
+                region.add(v);
+            }
+            o.put("regions", map.regions());
+            ArrayNode boundary = o.putArray("boundary");
+            for (double[] b : map.boundary()) {
+                boundary.addArray().add(b[0]).add(b[1]);
+            }
+            ArrayNode pts = o.putArray("points");
+            for (int i = 0; i < points.size(); i++) {
+                pts.addArray().add(xy[2 * i]).add(xy[2 * i + 1]).add(points.label(i));
+            }
+            LabeledData centre = inputs.read(cfg, new long[] {ball.getLong(0)}, 0);
+            float[] c = centre == null ? null : row(centre, ball.getLong(0));
+            if (c != null) {
+                ObjectNode b = o.putObject("ball");
+                b.put("example_id", ball.getLong(0));
+                b.put("x", c[0]);
+                b.put("y", c[1]);
+                b.put("r", ball.getDouble(1));
             }
         }
     }

@@ -29,6 +29,8 @@
     parent.appendChild(div);
     const c = echarts.init(div, null, {renderer: 'svg'});
     option.animation = false;
+    // everything drawn in one pass: progressive (frame by frame) rendering never settles under a virtual clock
+    (option.series || []).forEach(sr => { sr.progressive = 0; sr.progressiveThreshold = 1e9; sr.large = false; });
     c.setOption(option);
     charts.push({div: div, chart: c, title: (option.title && option.title.text) || ''});
     return c;
@@ -162,8 +164,10 @@
     D.bounds.forEach(b => {
       const h = b.shape.length === 3 ? b.shape[1] : b.shape[0];
       const w = b.shape.length === 3 ? b.shape[2] : b.shape[1];
-      [['pos', 'dir_pos'], ['neg', 'dir_neg']].forEach(([k, name]) => {
-        const v = b[k];
+      const panels = b.image ? [['image', 'image']] : [];
+      panels.push(['pos', 'dir_pos'], ['neg', 'dir_neg']);
+      panels.forEach(([k, name]) => {
+        const v = k === 'image' && b.shape.length === 3 ? b.image.slice(0, h * w) : b[k];
         const data = [];
         const finite = v.filter(x => x !== null && isFinite(x));
         for (let i = 0; i < h * w; i++) data.push([i % w, h - 1 - Math.floor(i / w), v[i] === null ? null : v[i]]);
@@ -176,10 +180,56 @@
           yAxis: {type: 'category', data: [...Array(h).keys()], show: false},
           visualMap: {min: Math.min(...finite), max: Math.max(...finite), calculable: false, orient: 'horizontal',
             left: 'center', bottom: 0, itemHeight: 120, itemWidth: 10, textStyle: {fontSize: 10},
-            inRange: {color: ['#440154', '#3b528b', '#21918c', '#5ec962', '#fde725']}},
+            inRange: {color: k === 'image' ? ['#000000', '#ffffff'] : ['#440154', '#3b528b', '#21918c', '#5ec962', '#fde725']}},
           series: [{type: 'heatmap', data: data}]
         });
       });
+    });
+  }
+
+  // --- linear regions on 2-D data (the paper's Figure 1)
+  if (D.regions && D.regions.length) {
+    const s = section('regions', 'Linear regions on 2-D data',
+      'The input plane coloured by linear region (activation pattern; colours repeat), the decision boundary (black), ' +
+      'sample points by class, and the largest certified l2 ball among the certified examples (red): ROLL makes the ' +
+      'regions around the data larger.');
+    const g = el('div', {class: 'grid'});
+    s.appendChild(g);
+    const palette = ['#cfe3f5', '#fbe0c8', '#d6efd0', '#f3d1d9', '#e4daf2', '#f6efc4', '#d3eeee', '#eed7c7', '#dde3ea',
+      '#f0d9ef', '#dcedc1', '#c9d9f0'];
+    D.regions.forEach(m => {
+      const n = m.side;
+      const step = (m.hi - m.lo) / (n - 1);
+      const box = {left: 50, right: 20, top: 48, bottom: 56};
+      const circle = [];
+      if (m.ball) for (let a = 0; a <= 72; a++) circle.push([m.ball.x + m.ball.r * Math.cos(a * Math.PI / 36),
+        m.ball.y + m.ball.r * Math.sin(a * Math.PI / 36)]);
+      const cats = [...Array(n).keys()];
+      chart(g, {
+        title: {text: m.series + ': ' + m.regions + ' regions on the grid', left: 'center', textStyle: {fontSize: 13}},
+        tooltip: {trigger: 'item'},
+        legend: {bottom: 0, data: ['class 0', 'class 1', 'boundary', 'largest certified l2 ball']},
+        grid: [box, box],
+        xAxis: [{type: 'category', data: cats, show: false, gridIndex: 0},
+          {type: 'value', min: m.lo - step / 2, max: m.hi + step / 2, gridIndex: 1, splitLine: {show: false},
+            axisLabel: {showMinLabel: false, showMaxLabel: false}}],
+        yAxis: [{type: 'category', data: cats, show: false, gridIndex: 0},
+          {type: 'value', min: m.lo - step / 2, max: m.hi + step / 2, gridIndex: 1, splitLine: {show: false},
+            axisLabel: {showMinLabel: false, showMaxLabel: false}}],
+        visualMap: {type: 'piecewise', show: false, seriesIndex: 0, categories: [...Array(palette.length).keys()],
+          inRange: {color: palette}},
+        series: [
+          {type: 'heatmap', xAxisIndex: 0, yAxisIndex: 0, silent: true,
+            data: m.region.map((v, i) => [i % n, Math.floor(i / n), v % palette.length])},
+          {name: 'boundary', type: 'scatter', xAxisIndex: 1, yAxisIndex: 1, symbolSize: 2, itemStyle: {color: '#000'},
+            silent: true, data: m.boundary},
+          {name: 'class 0', type: 'scatter', xAxisIndex: 1, yAxisIndex: 1, symbolSize: 4, itemStyle: {color: '#1f5fa8'},
+            data: m.points.filter(p => p[2] === 0).map(p => [p[0], p[1]])},
+          {name: 'class 1', type: 'scatter', xAxisIndex: 1, yAxisIndex: 1, symbolSize: 4, itemStyle: {color: '#d9822b'},
+            data: m.points.filter(p => p[2] !== 0).map(p => [p[0], p[1]])},
+          {name: 'largest certified l2 ball', type: 'line', xAxisIndex: 1, yAxisIndex: 1, showSymbol: false,
+            lineStyle: {color: '#b42318', width: 2}, itemStyle: {color: '#b42318'}, data: circle}]
+      }, 'square');
     });
   }
 

@@ -62,10 +62,16 @@ class ReportTest {
                     "certify.soundnessExamples=0");
             assertEquals(0, c.code(), c.err() + c.out());
         }
+        // 2-D data: the region maps of the paper's Figure 1
+        MainTest.Result d2 = MainTest.run("compare", "data.format=synthetic2d", "data.count=600", "data.noise=0.04",
+                "data.validation=100", "data.mean=[0.0]", "data.std=[1.0]", "net.hidden=[16, 16]", "train.epochs=3",
+                "train.optimizer=adam", "train.lr=0.01", "loss.c=5", "loss.gamma=max", "output.runId=d2",
+                "output.runDate=2026-11-20", "output.dir=" + outDir, "certify.soundnessExamples=0");
+        assertEquals(0, d2.code(), d2.err() + d2.out());
         copyTree(Path.of("docs/results/sweeps"), Path.of(outDir, "sweeps"));
         SparkSession spark = SparkSession.builder().master("local[2]").appName("report-test").getOrCreate();
         try {
-            data = ReportData.build(spark, outDir, new ReportData.Selection(List.of(), null), 0.05);
+            data = ReportData.build(spark, outDir, new ReportData.Selection(List.of(), null), 0.05, Report.inputs(spark));
         } finally {
             spark.stop();
         }
@@ -122,7 +128,7 @@ class ReportTest {
     @Test
     void runsTableListsEveryCertificationRunWithItsAccuracyAndHash() throws SQLException {
         Map<String, List<Ex>> s = bySeries();
-        assertEquals(4, data.get("runs").size(), data.get("runs").toString());
+        assertEquals(6, data.get("runs").size(), data.get("runs").toString());
         for (JsonNode r : data.get("runs")) {
             List<Ex> ex = s.get(r.get("series").asText());
             assertEquals(ex.size(), r.get("n").asLong(), r.toString());
@@ -197,6 +203,48 @@ class ReportTest {
         }
     }
 
+    /**
+     * The 2-D region maps: grid points certified here one by one fall into the map's regions (same pattern,
+     * same number; different patterns, different numbers) with the map's predictions; the ball is the
+     * example with the largest eps_2, centred on it.
+     */
+    @Test
+    void regionMapsAreTheModelsRegionsOnTheGrid() throws Exception {
+        JsonNode maps = data.get("regions");
+        assertEquals(2, maps.size(), "vanilla and ROLL of the 2-D compare run");
+        for (JsonNode m : maps) {
+            org.rollspark.net.Network net = org.rollspark.model.ModelIO.load(m.get("model").asText(),
+                    new org.apache.hadoop.conf.Configuration()).network();
+            int n = m.get("side").asInt();
+            double lo = m.get("lo").asDouble();
+            double step = (m.get("hi").asDouble() - lo) / (n - 1);
+            java.util.Random rnd = new java.util.Random(7);
+            Map<String, Integer> seen = new HashMap<>();
+            for (int t = 0; t < 200; t++) {
+                int r = rnd.nextInt(n);
+                int c = rnd.nextInt(n);
+                org.rollspark.region.Certification cert = new org.rollspark.region.RegionCertifier(net).certify(
+                        org.nd4j.linalg.factory.Nd4j.create(new float[] {(float) (lo + c * step), (float) (lo + r * step)},
+                                new long[] {1, 2}));
+                int region = m.get("region").get(r * n + c).asInt();
+                Integer before = seen.putIfAbsent(cert.pattern(0).hash(), region);
+                assertEquals(before == null ? region : before, region, "one pattern, one region number");
+            }
+            assertEquals(seen.size(), new java.util.HashSet<>(seen.values()).size(), "different patterns, different numbers");
+            assertTrue(m.get("regions").asInt() >= seen.size());
+            assertTrue(m.get("boundary").size() > 0, "the spirals are separated somewhere on the grid");
+            assertEquals(ReportData.MAP_POINTS, m.get("points").size());
+            try (Connection db = DriverManager.getConnection("jdbc:duckdb:");
+                    ResultSet rs = db.createStatement().executeQuery("SELECT example_id, eps_l2 FROM read_parquet('" + outDir
+                            + "/certification/examples/*/*/*.parquet', hive_partitioning = true) WHERE run_id = '"
+                            + m.get("series").asText() + "' ORDER BY eps_l2 DESC, example_id LIMIT 1")) {
+                assertTrue(rs.next());
+                assertEquals(rs.getLong(1), m.get("ball").get("example_id").asLong());
+                assertEquals(rs.getDouble(2), m.get("ball").get("r").asDouble(), 0.0);
+            }
+        }
+    }
+
     /** The stability-bound pictures show the rows' own bounds, for examples near the quartiles of eps_2. */
     @Test
     void stabilityBoundsAreTheExamplesOwnBounds() throws SQLException {
@@ -205,6 +253,7 @@ class ReportTest {
         try (Connection db = DriverManager.getConnection("jdbc:duckdb:")) {
             for (JsonNode x : b) {
                 assertEquals("[28,28]", x.get("shape").toString());
+                assertEquals(784, x.get("image").size(), "the image itself, read from the data");
                 try (ResultSet rs = db.createStatement().executeQuery("SELECT dir_pos, dir_neg, eps_l2 FROM read_parquet('"
                         + outDir + "/certification/examples/*/*/*.parquet', hive_partitioning = true) WHERE run_id = '"
                         + x.get("series").asText() + "' AND example_id = " + x.get("example_id").asLong())) {
@@ -271,8 +320,8 @@ class ReportTest {
                 assertArrayEquals(doubles(rs.getArray(2)), doubles(t.get("train_loss")), 0.0);
                 assertArrayEquals(doubles(rs.getArray(3)), doubles(t.get("val_eps_l2_p50")), 0.0);
             }
-            assertEquals(2, runs);
-            assertEquals(2, data.get("training").size());
+            assertEquals(4, runs);
+            assertEquals(4, data.get("training").size());
         }
         try (Connection db = DriverManager.getConnection("jdbc:duckdb:");
                 ResultSet rs = db.createStatement().executeQuery("SELECT run_id, count(*), count(selected) FROM read_parquet('"
@@ -374,13 +423,16 @@ class ReportTest {
         cmd.addAll(List.of(extra));
         cmd.add(page.toUri().toString());
         Path err = tmp.resolve("chromium.err");
-        Process p = new ProcessBuilder(cmd).redirectError(err.toFile()).start();
-        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(90, TimeUnit.SECONDS), "Chromium did not finish");
+        Path out = tmp.resolve("chromium.out");
+        Process p = new ProcessBuilder(cmd).redirectError(err.toFile()).redirectOutput(out.toFile()).start();
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("Chromium did not finish in 120 s: " + cmd);
+        }
         List<String> console = Files.readAllLines(err).stream().filter(l -> l.contains(":CONSOLE(") || l.contains("Uncaught"))
                 .toList();
         assertEquals(List.of(), console, "console messages");
-        return out;
+        return Files.readString(out);
     }
 
     /** A SQL array of doubles (infinities as such). */
