@@ -537,6 +537,7 @@ public final class ReportData {
         ObjectNode node = out.putObject("gradients");
         Row range = spark.sql("SELECT max(grad_dist_mean), max(grad_dist_max) FROM report_examples").first();
         if (range.isNullAt(0)) {
+            notes.add("No gradient-stability measurements: certify with certify.gradientExamples > 0 to add them.");
             return;
         }
         int bins = 40;
@@ -558,9 +559,6 @@ public final class ReportData {
                 }
                 counts.set(r.getInt(1), counts.get(r.getInt(1)).asLong() + r.getLong(2));
             }
-        }
-        if (node.isEmpty()) {
-            notes.add("No gradient-stability measurements: certify with certify.gradientExamples > 0 to add them.");
         }
     }
 
