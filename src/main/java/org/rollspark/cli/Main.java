@@ -404,19 +404,27 @@ public final class Main implements Callable<Integer> {
             description = "Certify a saved model on the test set into the Parquet certification tables.")
     static final class Certify extends Job {
         @Option(names = "--model", required = true,
-                description = "Model folder (model.json plus .npy weights), a local path or any Hadoop URI.")
+                description = "Model folder (model.json plus .npy weights), a local path or any Hadoop URI; or a local "
+                        + "ONNX file (.onnx) of a dense ReLU / LeakyReLU net.")
         String model;
         Network net;
         JsonNode provenance;
 
         @Override
         void checkSettings(JobConfig cfg) throws IOException {
+            if (model.toLowerCase(Locale.ROOT).endsWith(".onnx")) {
+                org.rollspark.model.OnnxImport.Imported m = org.rollspark.model.OnnxImport.load(Path.of(model));
+                m.notes().forEach(n -> spec.commandLine().getOut().println("[roll] " + model + ": " + n));
+                net = m.network();
+                provenance = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+                return;
+            }
             ModelIO.Loaded m = ModelIO.load(model, new org.apache.hadoop.conf.Configuration());
             net = m.network();
             provenance = m.provenance();
         }
 
-        /** The model's id in the tables: its folder name. */
+        /** The model's id in the tables: its folder's (or ONNX file's) name. */
         String modelId() {
             return new org.apache.hadoop.fs.Path(model).getName();
         }

@@ -73,6 +73,38 @@ class MainTest {
         assertTrue(Files.isDirectory(Path.of(outDir, "certification", "examples")));
     }
 
+    /**
+     * A model exported by PyTorch (src/test/resources/onnx/make_fixtures.py) is certified from its ONNX file
+     * on the bundled test images; its per-example predictions are PyTorch's.
+     */
+    @Test
+    void certifyReadsAnOnnxModelExportedByPyTorch() throws Exception {
+        String outDir = tmp.resolve("runs").toString();
+        Result r = run("certify", "--model", "src/test/resources/onnx/mnist_mlp.onnx", "data.testLimit=200",
+                "output.runId=onnx", "output.dir=" + outDir, "certify.soundnessExamples=16");
+        assertEquals(0, r.code(), r.err() + r.out());
+        assertTrue(r.out().contains("200 examples, accuracy"), r.out());
+        com.fasterxml.jackson.databind.JsonNode torch = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(Path.of("src/test/resources/onnx/mnist_mlp.json").toFile()).get("pred");
+        try (java.sql.Connection db = java.sql.DriverManager.getConnection("jdbc:duckdb:");
+                java.sql.ResultSet rs = db.createStatement().executeQuery("SELECT example_id, pred, model_id, sound_violations "
+                        + "FROM read_parquet('" + outDir + "/certification/examples/*/*/*.parquet', hive_partitioning = true) "
+                        + "ORDER BY example_id")) {
+            int n = 0;
+            while (rs.next()) {
+                assertEquals(n, rs.getLong(1));
+                assertEquals(torch.get(n).asInt(), rs.getInt(2), "example " + n);
+                assertEquals("mnist_mlp.onnx", rs.getString(3));
+                assertEquals(0, rs.getInt(4));
+                n++;
+            }
+            assertEquals(200, n);
+        }
+        Result bad = run("certify", "--model", "src/test/resources/onnx/mlp_sigmoid.onnx", "output.dir=" + outDir);
+        assertEquals(3, bad.code(), bad.err());
+        assertTrue(bad.err().contains("(Sigmoid) is not supported"), bad.err());
+    }
+
     /** A graph net (the residual conv net's job file, shrunk) trains and certifies through the CLI, and reloads. */
     @Test
     void graphNetsTrainAndCertifyThroughTheCli() throws Exception {

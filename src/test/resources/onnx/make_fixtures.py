@@ -1,0 +1,80 @@
+"""Writes the ONNX fixtures of OnnxImportTest with PyTorch's exporter (Debian's python3-torch; not needed
+at test time): each model.onnx beside model.json holding a few inputs and PyTorch's logits for them.
+
+    /usr/bin/python3 src/test/resources/onnx/make_fixtures.py
+"""
+import gzip
+import json
+import os
+
+import torch
+from torch import nn
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+torch.manual_seed(0)
+
+
+class Normalize(nn.Module):
+    """The input normalisation a user writes: (x - mean) / std, exported as Sub and Div."""
+
+    def __init__(self, mean, std):
+        super().__init__()
+        self.register_buffer("mean", mean)
+        self.register_buffer("std", std)
+
+    def forward(self, x):
+        return (x - self.mean) / self.std
+
+
+def export(name, model, inputs, opset):
+    model.eval()
+    path = os.path.join(HERE, name + ".onnx")
+    torch.onnx.export(model, inputs[:1], path, opset_version=opset, input_names=["x"], output_names=["logits"],
+                      dynamic_axes={"x": {0: "n"}, "logits": {0: "n"}})
+    with torch.no_grad():
+        logits = model(inputs)
+    with open(os.path.join(HERE, name + ".json"), "w") as f:
+        json.dump({"opset": opset, "inputs": inputs.tolist(), "logits": logits.tolist()}, f)
+
+
+d = 20
+x = torch.rand(8, d)
+mean = torch.rand(d) * 0.5
+std = torch.rand(d) + 0.5
+# an MLP with its normalisation (Sub, Div), Flatten, Gemm and Relu; opset 17 (current exporters)
+export("mlp_relu", nn.Sequential(Normalize(mean, std), nn.Flatten(), nn.Linear(d, 16), nn.ReLU(), nn.Linear(16, 12),
+                                 nn.ReLU(), nn.Linear(12, 3)), x, 17)
+# LeakyRelu 0.1, Dropout, a trailing Softmax (dropped on import); opset 9 (the oldest supported)
+export("mlp_leaky_softmax", nn.Sequential(nn.Linear(d, 10), nn.LeakyReLU(0.1), nn.Dropout(0.5), nn.Linear(10, 4),
+                                          nn.LeakyReLU(0.1), nn.Linear(4, 3), nn.Softmax(dim=1)), x, 9)
+# refused: a sigmoid has no linear regions
+export("mlp_sigmoid", nn.Sequential(nn.Linear(d, 8), nn.Sigmoid(), nn.Linear(8, 3)), x, 13)
+
+
+class Image(nn.Module):
+    def forward(self, x):
+        return x.reshape(-1, 1, 4, 5)
+
+
+# refused: max pooling
+export("conv_maxpool", nn.Sequential(Image(), nn.Conv2d(1, 2, 3, padding=1), nn.MaxPool2d(2), nn.Flatten(),
+                                     nn.Linear(8, 3)), x, 13)
+
+
+# a 784-32-10 MNIST net (untrained, seeded) with the usual normalisation, for `certify --model m.onnx` on the
+# bundled test images: PyTorch's predictions for the first 200 of them
+root = os.path.join(HERE, "..", "..", "..", "..", "data", "mnist")
+with gzip.open(os.path.join(root, "t10k-images-idx3-ubyte.gz")) as f:
+    raw = f.read()
+n = 200
+images = torch.tensor(list(raw[16:16 + n * 784]), dtype=torch.float32).reshape(n, 784) / 255.0
+mnist = nn.Sequential(Normalize(torch.full((784,), 0.1307), torch.full((784,), 0.3081)), nn.Linear(784, 32), nn.ReLU(),
+                      nn.Linear(32, 10))
+mnist.eval()
+path = os.path.join(HERE, "mnist_mlp.onnx")
+torch.onnx.export(mnist, images[:1], path, opset_version=17, input_names=["x"], output_names=["logits"],
+                  dynamic_axes={"x": {0: "n"}, "logits": {0: "n"}})
+with torch.no_grad():
+    pred = mnist(images).argmax(dim=1)
+with open(os.path.join(HERE, "mnist_mlp.json"), "w") as f:
+    json.dump({"opset": 17, "examples": n, "pred": pred.tolist()}, f)
