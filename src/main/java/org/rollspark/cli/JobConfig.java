@@ -267,8 +267,33 @@ public final class JobConfig {
         return network(features, classes, normalization());
     }
 
+    /**
+     * The network of train.initModel (an ONNX file or a model folder), to fine-tune: its architecture,
+     * weights and input normalisation (the ones it was trained with) as they are; the net.* settings do
+     * not apply. Its input size and classes must be the data's.
+     */
+    private org.rollspark.net.Network pretrained(String location, int features, int classes) {
+        org.rollspark.net.Network net;
+        try {
+            net = location.toLowerCase(java.util.Locale.ROOT).endsWith(".onnx")
+                    ? org.rollspark.model.OnnxImport.load(java.nio.file.Path.of(location)).network()
+                    : org.rollspark.model.ModelIO.load(location, new org.apache.hadoop.conf.Configuration()).network();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        if (net.inputSize() != features || net.outputSize() != classes) {
+            throw new IllegalArgumentException("roll.train.initModel " + location + " takes " + net.inputSize()
+                    + " inputs and gives " + net.outputSize() + " classes; the data have " + features + " and " + classes);
+        }
+        return net.castTo(dataType());
+    }
+
     /** {@link #network(int, int)} with the given input normalisation (e.g. statistics of the training data). */
     public org.rollspark.net.Network network(int features, int classes, Normalization normalization) {
+        String init = get(Settings.TRAIN_INIT_MODEL);
+        if (!init.isEmpty()) {
+            return pretrained(init, features, classes);
+        }
         String type = get(Settings.NET_TYPE);
         if (type.equals("dense")) {
             int[] h = hidden();

@@ -42,7 +42,7 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "roll", mixinStandardHelpOptions = true, version = Provenance.VERSION,
         description = "Train piecewise-linear networks with the ROLL loss on Spark and certify their linear regions.",
-        subcommands = {Main.Compare.class, Main.Train.class, Main.Certify.class, Sweep.class, Report.class})
+        subcommands = {Main.Compare.class, Main.Train.class, Main.Certify.class, Sweep.class, Report.class, Export.class})
 public final class Main implements Callable<Integer> {
     public static final int USAGE = 2;
     public static final int INPUT = 3;
@@ -76,6 +76,13 @@ public final class Main implements Callable<Integer> {
     public Integer call() {
         CommandLine.usage(this, System.out);
         return USAGE;
+    }
+
+    /** Refuses to replace an existing output file unless --force was given (a setting error: exit 2). */
+    static void mayWrite(java.nio.file.Path file, boolean force) {
+        if (java.nio.file.Files.exists(file) && !force) {
+            throw new IllegalArgumentException(file + " exists; pass --force to replace it");
+        }
     }
 
     /** The first input error (IOException) or setting error (IllegalArgumentException) in a cause chain, else e. */

@@ -2,7 +2,6 @@ package org.rollspark.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -53,9 +52,7 @@ final class Report implements Callable<Integer> {
             }
         }
         Path file = out != null ? out : defaultPath(cfg, "report.html");
-        if (Files.exists(file) && !force) {
-            throw new IllegalArgumentException(file + " exists; pass --force to replace it");
-        }
+        Main.mayWrite(file, force);
         SparkConf conf = new SparkConf().setAppName("roll report");
         if (!conf.contains("spark.master")) {
             conf.setMaster(cfg.string("spark.master"));

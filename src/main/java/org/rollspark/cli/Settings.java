@@ -145,6 +145,10 @@ public final class Settings {
     // ------------------------------------------------------------------------------------ train
     public static final Setting<Long> TRAIN_SEED = def(Setting.of("train.seed", LONG, 7L,
             "Seeds initialisation, splits, shards, shuffles and sampled coordinates.").main());
+    public static final Setting<String> TRAIN_INIT_MODEL = def(Setting.of("train.initModel", STRING, "",
+            "Fine-tune a pretrained network: an ONNX file (.onnx, see the README's ONNX section) or a model folder. Its "
+                    + "architecture, weights and input normalisation are used as they are (net.* and data.normalize do "
+                    + "not apply); empty: a new network from net.*.").main());
     public static final Setting<Integer> TRAIN_EPOCHS = def(Setting.of("train.epochs", INT, 5, "Training epochs.",
             atLeast(1)).main());
     public static final Setting<String> TRAIN_OPTIMIZER = def(Setting.of("train.optimizer", STRING, "sgd",

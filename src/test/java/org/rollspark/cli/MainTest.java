@@ -103,6 +103,31 @@ class MainTest {
         Result bad = run("certify", "--model", "src/test/resources/onnx/mlp_sigmoid.onnx", "output.dir=" + outDir);
         assertEquals(3, bad.code(), bad.err());
         assertTrue(bad.err().contains("(Sigmoid) is not supported"), bad.err());
+
+        // fine-tuning starts from the imported weights: with a vanishing learning rate the trained model is them
+        Result t = run("train", "train.initModel=src/test/resources/onnx/mnist_mlp.onnx", "train.epochs=1", "train.lr=1e-12", "data.trainLimit=300", "data.validation=100", "output.runId=ft", "output.dir=" + outDir,
+                "net.hidden=[7]");
+        assertEquals(0, t.code(), t.err() + t.out());
+        org.rollspark.net.Network tuned = ModelIO.load(Path.of(outDir, "models", "ft"));
+        org.rollspark.net.Network onnx = org.rollspark.model.OnnxImport.load(Path.of("src/test/resources/onnx/mnist_mlp.onnx"))
+                .network();
+        assertEquals(onnx.architecture(), tuned.architecture(), "the ONNX net's architecture, not net.hidden's");
+        org.junit.jupiter.api.Assertions.assertArrayEquals(org.rollspark.util.Host.pull(onnx.params()),
+                org.rollspark.util.Host.pull(tuned.params()), 1e-6);
+        assertEquals(0.1307, tuned.normalization().mean(0), 1e-7, "the normalisation it was trained with");
+        Result mismatch = run("train", "train.initModel=src/test/resources/onnx/mlp_relu.onnx", "train.epochs=1",
+                "output.dir=" + outDir);
+        assertEquals(2, mismatch.code(), mismatch.err());
+        assertTrue(mismatch.err().contains("takes 20 inputs"), mismatch.err());
+
+        // and back out: export writes the fine-tuned model as ONNX, once
+        String file = tmp.resolve("ft.onnx").toString();
+        Result e = run("export", "--model", Path.of(outDir, "models", "ft").toString(), "--onnx", file);
+        assertEquals(0, e.code(), e.err());
+        assertEquals(onnx.architecture(), org.rollspark.model.OnnxImport.load(Path.of(file)).network().architecture());
+        Result again = run("export", "--model", Path.of(outDir, "models", "ft").toString(), "--onnx", file);
+        assertEquals(2, again.code(), again.err());
+        assertTrue(again.err().contains("--force"), again.err());
     }
 
     /** A graph net (the residual conv net's job file, shrunk) trains and certifies through the CLI, and reloads. */

@@ -1,0 +1,109 @@
+package org.rollspark.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import java.nio.FloatBuffer;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.rollspark.net.Activation;
+import org.rollspark.net.Network;
+import org.rollspark.net.Normalization;
+import org.rollspark.region.Certification;
+import org.rollspark.region.Norm;
+import org.rollspark.region.RegionCertifier;
+import org.rollspark.util.Host;
+
+/**
+ * Exported models run in ONNX Runtime with the project's logits, and import back to the same network:
+ * a ROLL-trained 2-D model (docs/results/models), a LeakyReLU net with a per-feature normalisation, and
+ * the PyTorch fixture after an import.
+ */
+class OnnxExportTest {
+    @TempDir
+    Path tmp;
+
+    /** ONNX Runtime's logits for x (n, d). */
+    static float[][] runtime(Path onnx, float[] x, int n, int d) throws Exception {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OrtSession s = env.createSession(onnx.toString(), new OrtSession.SessionOptions());
+                OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(x), new long[] {n, d});
+                OrtSession.Result r = s.run(Map.of("x", in))) {
+            return (float[][]) r.get(0).getValue();
+        }
+    }
+
+    static void check(Network net, Path file, long seed) throws Exception {
+        OnnxExport.write(net, file);
+        int n = 32;
+        int d = net.inputSize();
+        Nd4j.getRandom().setSeed(seed);
+        INDArray x = Nd4j.rand(DataType.FLOAT, n, d).muli(2).subi(0.5);
+        float[] xs = x.data().asFloat();
+        float[][] ort = runtime(file, xs, n, d);
+        INDArray ours = net.forward(x, false, null, null).logits();
+        for (int i = 0; i < n; i++) {
+            double[] row = Host.pull(ours.getRow(i));
+            for (int k = 0; k < row.length; k++) {
+                assertEquals(row[k], ort[i][k], 1e-5 * Math.max(1, Math.abs(row[k])), "example " + i + " logit " + k);
+            }
+        }
+        // export, then import: the same logits and certificates (float32 weights and normalisation round-trip)
+        Network back = OnnxImport.load(file).network();
+        Certification a = new RegionCertifier(net).certify(x);
+        Certification b = new RegionCertifier(back).certify(x);
+        INDArray theirs = back.forward(x, false, null, null).logits();
+        assertArrayEquals(Host.pull(ours), Host.pull(theirs), 1e-5);
+        for (int i = 0; i < n; i++) {
+            assertEquals(a.pattern(i).hash(), b.pattern(i).hash(), "example " + i);
+            assertEquals(a.pred(i), b.pred(i));
+            for (Norm p : Norm.values()) {
+                assertEquals(a.margin(p, i), b.margin(p, i), 1e-6 * a.margin(p, i), p + " margin of example " + i);
+            }
+        }
+    }
+
+    @Test
+    void aRollTrainedModelRunsInOnnxRuntimeWithTheSameLogits() throws Exception {
+        Network roll = ModelIO.load(Path.of("docs/results/models/figure1-sweep-a705b19d7e88"));
+        check(roll, tmp.resolve("roll.onnx"), 1);
+    }
+
+    @Test
+    void leakyNetsWithPerFeatureNormalisationExportToo() throws Exception {
+        double[] mean = new double[12];
+        double[] std = new double[12];
+        for (int i = 0; i < 12; i++) {
+            mean[i] = 0.25 * i;
+            std[i] = 0.5 + 0.125 * i;
+        }
+        Network net = Architectures.init(Architectures.dense(new int[] {12, 9, 7, 4}, Activation.leakyRelu(0.125)),
+                new Normalization(mean, std), org.rollspark.net.Init.HE_NORMAL, 3, DataType.FLOAT);
+        check(net, tmp.resolve("leaky.onnx"), 2);
+        check(OnnxImport.load(Path.of("src/test/resources/onnx/mlp_relu.onnx")).network(), tmp.resolve("again.onnx"), 3);
+    }
+
+    @Test
+    void graphNetworksAreRefusedClearly() {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.node.ArrayNode layers = json.createArrayNode();
+        layers.add(json.createObjectNode().put("type", "dense").put("units", 5));
+        layers.add(json.createObjectNode().put("type", "relu"));
+        layers.add(json.createObjectNode().put("type", "dense").put("units", 3));
+        Network conv = Architectures.init(Architectures.graph(new int[] {1, 4, 4}, layers), Normalization.identity(),
+                org.rollspark.net.Init.HE_NORMAL, 1, DataType.FLOAT);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> OnnxExport.write(conv, tmp.resolve("g.onnx")));
+        assertTrue(e.getMessage().contains("dense networks"), e.getMessage());
+    }
+}
