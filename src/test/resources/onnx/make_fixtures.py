@@ -61,6 +61,18 @@ export("conv_maxpool", nn.Sequential(Image(), nn.Conv2d(1, 2, 3, padding=1), nn.
                                      nn.Linear(8, 3)), x, 13)
 
 
+# a conv net: Conv (padding 1) + BatchNormalization (inference, non-trivial statistics) + Relu + AveragePool
+# + Conv (stride 2) + Relu + GlobalAveragePool + Flatten + Gemm, on (1, 8, 8) images; opset 13
+conv = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.AvgPool2d(2),
+                     nn.Conv2d(4, 6, 3, stride=2, padding=1), nn.LeakyReLU(0.05), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                     nn.Linear(6, 3))
+with torch.no_grad():
+    conv[1].running_mean.uniform_(-0.2, 0.2)
+    conv[1].running_var.uniform_(0.5, 1.5)
+    conv[1].weight.uniform_(0.5, 1.5)
+    conv[1].bias.uniform_(-0.1, 0.1)
+export("conv_bn_pool", conv, torch.rand(6, 1, 8, 8), 13)
+
 # a 784-32-10 MNIST net (untrained, seeded) with the usual normalisation, for `certify --model m.onnx` on the
 # bundled test images: PyTorch's predictions for the first 200 of them
 root = os.path.join(HERE, "..", "..", "..", "..", "data", "mnist")

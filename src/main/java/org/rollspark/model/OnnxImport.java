@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -20,13 +19,17 @@ import org.rollspark.util.Host;
 
 /**
  * Loads an ONNX model (as PyTorch's {@code torch.onnx.export} or tf2onnx write it) into the project's
- * networks. This build imports feed-forward dense networks: an optional leading {@code Sub} / {@code Div}
- * (or {@code Mul}) by constants (the input normalisation, so margins come out in raw input units),
- * {@code Flatten}, {@code Reshape} to (N, -1), {@code Identity} and {@code Dropout} (no-ops at inference),
- * {@code Gemm} or {@code MatMul} + {@code Add} layers with {@code Relu}, {@code LeakyRelu} or a
- * scalar-slope {@code PRelu} between them, and a trailing {@code Softmax} / {@code LogSoftmax}, which is
- * dropped: margins are taken on the logits. Every other operator is refused with an error that names the
- * node, the operator and why. Weights come from initializers (raw_data or typed fields, float32 or float64).
+ * networks. This build imports chains of layers: an optional leading {@code Sub} / {@code Div} (or
+ * {@code Mul}) by constants (the input normalisation, so margins come out in raw input units),
+ * {@code Gemm} or {@code MatMul} + {@code Add}, {@code Conv} (group 1, square kernel, equal strides and
+ * pads), inference {@code BatchNormalization}, non-overlapping {@code AveragePool},
+ * {@code GlobalAveragePool}, {@code Relu}, {@code LeakyRelu}, scalar-slope {@code PRelu}, and the no-ops
+ * {@code Flatten}, {@code Reshape} to (N, -1), {@code Identity}, {@code Dropout} and a zero {@code Pad};
+ * a trailing {@code Softmax} / {@code LogSoftmax} is dropped (margins are taken on the logits). Dense
+ * layers alternating with one activation on a flat input become the dense fast path, anything else a
+ * layer-list (graph) network. Every other operator, and residual or branching graphs, are refused with an
+ * error that names the node, the operator and why. Weights come from initializers or Constant nodes
+ * (raw_data or typed fields, float32, float64 or int64).
  */
 public final class OnnxImport {
     private OnnxImport() {}
@@ -49,11 +52,8 @@ public final class OnnxImport {
             Map.entry("GRU", "GRU gates are sigmoids and tanh: not piecewise linear; use RNN with Relu"),
             Map.entry("Elu", "ELU is not piecewise linear"), Map.entry("Selu", "SELU is not piecewise linear"),
             Map.entry("Gelu", "GELU is not piecewise linear"), Map.entry("Softplus", "softplus is not piecewise linear"),
-            Map.entry("Conv", "convolutional graphs are not imported by this build yet (dense networks are)"),
-            Map.entry("AveragePool", "pooling graphs are not imported by this build yet (dense networks are)"),
-            Map.entry("GlobalAveragePool", "pooling graphs are not imported by this build yet (dense networks are)"),
-            Map.entry("BatchNormalization", "batch-norm graphs are not imported by this build yet (dense networks are)"),
-            Map.entry("RNN", "recurrent graphs are not imported by this build yet (dense networks are)"));
+            Map.entry("RNN", "recurrent graphs are not imported by this build yet"),
+            Map.entry("Add", "an Add that is not a layer's bias is a residual join: not imported by this build yet"));
 
     /** Operators refused wherever they appear: they have no linear regions, or not the ones certified here. */
     private static final Set<String> NEVER = Set.of("MaxPool", "Sigmoid", "Tanh", "LSTM", "GRU", "Elu", "Selu", "Gelu",
@@ -84,24 +84,17 @@ public final class OnnxImport {
         }
     }
 
-    /** A dense layer being assembled: weights [out, in] (PyTorch's layout) and bias. */
-    private record Layer(double[][] w, double[] b) {}
+    /** One imported layer: its layer-list spec and its parameters in the layer's order (PyTorch layouts). */
+    private record Part(com.fasterxml.jackson.databind.node.ObjectNode spec, List<double[]> params) {
+        String type() {
+            return spec.get("type").asText();
+        }
+    }
+
+    private static final com.fasterxml.jackson.databind.node.JsonNodeFactory NODES =
+            com.fasterxml.jackson.databind.node.JsonNodeFactory.instance;
 
     private static Imported importGraph(Onnx.GraphProto g, Path file) {
-        Map<String, Onnx.TensorProto> init = new HashMap<>();
-        for (Onnx.TensorProto t : g.getInitializerList()) {
-            init.put(t.getName(), t);
-        }
-        List<String> inputs = new ArrayList<>();
-        for (Onnx.ValueInfoProto v : g.getInputList()) {
-            if (!init.containsKey(v.getName())) {
-                inputs.add(v.getName());
-            }
-        }
-        if (inputs.size() != 1) {
-            throw new IllegalArgumentException("the graph has " + inputs.size() + " data inputs " + inputs
-                    + "; a classifier has one");
-        }
         // operators that no piecewise-linear import can take are named first, wherever they are
         for (int i = 0; i < g.getNodeCount(); i++) {
             Onnx.NodeProto n = g.getNode(i);
@@ -110,15 +103,25 @@ public final class OnnxImport {
                         + n.getOpType() + ") is not supported: " + WHY.get(n.getOpType()));
             }
         }
+        Map<String, Onnx.TensorProto> init = new HashMap<>();
+        for (Onnx.TensorProto t : g.getInitializerList()) {
+            init.put(t.getName(), t);
+        }
+        List<Onnx.ValueInfoProto> inputs = new ArrayList<>();
+        for (Onnx.ValueInfoProto v : g.getInputList()) {
+            if (!init.containsKey(v.getName())) {
+                inputs.add(v);
+            }
+        }
+        if (inputs.size() != 1) {
+            throw new IllegalArgumentException("the graph has " + inputs.size() + " data inputs; a classifier has one");
+        }
+        int[] inputShape = inputShape(inputs.get(0));
         Map<String, double[]> constants = new HashMap<>();
-        Set<String> shapeInputs = new HashSet<>();
-        String current = inputs.get(0);
+        String current = inputs.get(0).getName();
         double[] mean = null;
         double[] scale = null;
-        boolean layerSeen = false;
-        List<Layer> layers = new ArrayList<>();
-        Activation activation = null;
-        boolean afterActivation = true; // at the input, as after an activation: a layer may come
+        List<Part> parts = new ArrayList<>();
         List<String> notes = new ArrayList<>();
         List<Onnx.NodeProto> nodes = g.getNodeList();
         for (int i = 0; i < nodes.size(); i++) {
@@ -129,19 +132,26 @@ public final class OnnxImport {
                 constants.put(n.getOutput(0), values(attribute(n, "value").getT(), where));
                 continue;
             }
-            // nodes that only compute a shape for a Reshape
-            if (op.equals("Shape") || op.equals("Gather") || op.equals("Unsqueeze") || op.equals("Concat")) {
-                if (!n.getInputList().contains(current)) {
-                    n.getOutputList().forEach(shapeInputs::add);
-                    continue;
-                }
-            }
             if (!n.getInputList().contains(current)) {
+                if (op.equals("Shape") || op.equals("Gather") || op.equals("Unsqueeze") || op.equals("Concat")) {
+                    continue; // computes a shape for a Reshape
+                }
                 throw new IllegalArgumentException(where + " does not read the running tensor '" + current
                         + "': only a chain of layers is imported (residual and branching graphs are not, by this build)");
             }
             switch (op) {
                 case "Identity", "Dropout", "Flatten" -> current = n.getOutput(0);
+                case "Pad" -> {
+                    // exporters write a zero Pad before AveragePool; any other padding belongs inside a Conv
+                    double[] pads = n.getInputCount() > 1 && !n.getInput(1).isEmpty()
+                            ? constant(n.getInput(1), init, constants, where)
+                            : java.util.Arrays.stream(attrInts(n, "pads", new long[0])).asDoubleStream().toArray();
+                    if (java.util.Arrays.stream(pads).anyMatch(v -> v != 0)) {
+                        throw new IllegalArgumentException(where + ": only a zero Pad is imported (padding belongs to a "
+                                + "Conv's pads)");
+                    }
+                    current = n.getOutput(0);
+                }
                 case "Reshape" -> {
                     double[] shape = constant(n.getInput(1), init, constants, null);
                     if (shape != null && !(shape.length == 2 && (shape[1] == -1 || shape[0] == -1 || shape[0] == 1))) {
@@ -151,7 +161,7 @@ public final class OnnxImport {
                     current = n.getOutput(0);
                 }
                 case "Sub", "Div", "Mul" -> {
-                    if (layerSeen) {
+                    if (!parts.isEmpty()) {
                         throw new IllegalArgumentException(where + ": arithmetic by constants is imported only before the "
                                 + "first layer (as the input normalisation)");
                     }
@@ -163,27 +173,22 @@ public final class OnnxImport {
                         }
                         mean = c;
                     } else {
-                        double[] s = c.clone();
-                        for (int k = 0; k < s.length; k++) {
-                            s[k] = op.equals("Div") ? s[k] : 1.0 / s[k];
-                            if (!(s[k] > 0) || !Double.isFinite(s[k])) {
-                                throw new IllegalArgumentException(where + ": the input scale must be positive and finite");
-                            }
-                        }
                         if (op.equals("Div") && !n.getInput(0).equals(current)) {
                             throw new IllegalArgumentException(where + ": a constant divided by the input is not linear");
                         }
-                        scale = s;
+                        double[] sc = c.clone();
+                        for (int k = 0; k < sc.length; k++) {
+                            sc[k] = op.equals("Div") ? sc[k] : 1.0 / sc[k];
+                            if (!(sc[k] > 0) || !Double.isFinite(sc[k])) {
+                                throw new IllegalArgumentException(where + ": the input scale must be positive and finite");
+                            }
+                        }
+                        scale = sc;
                     }
                     current = n.getOutput(0);
                 }
                 case "Gemm" -> {
-                    if (!afterActivation) {
-                        throw new IllegalArgumentException(where + ": two linear layers with no activation between them");
-                    }
-                    double a = attrFloat(n, "alpha", 1);
-                    double b = attrFloat(n, "beta", 1);
-                    if (attrInt(n, "transA", 0) != 0 || a != 1 || b != 1) {
+                    if (attrInt(n, "transA", 0) != 0 || attrFloat(n, "alpha", 1) != 1 || attrFloat(n, "beta", 1) != 1) {
                         throw new IllegalArgumentException(where + ": only Gemm with transA 0, alpha 1 and beta 1 is imported");
                     }
                     double[][] w = matrix(n.getInput(1), init, where);
@@ -192,15 +197,12 @@ public final class OnnxImport {
                     }
                     double[] bias = n.getInputCount() > 2 && !n.getInput(2).isEmpty()
                             ? constant(n.getInput(2), init, constants, where) : new double[w.length];
-                    layers.add(new Layer(w, checkBias(bias, w.length, where)));
-                    layerSeen = true;
-                    afterActivation = false;
+                    parts.add(dense(w, checkBias(bias, w.length, where)));
                     current = n.getOutput(0);
                 }
                 case "MatMul" -> {
-                    if (!afterActivation || !n.getInput(0).equals(current)) {
-                        throw new IllegalArgumentException(where + ": only x @ W right after the input or an activation is "
-                                + "imported");
+                    if (!n.getInput(0).equals(current)) {
+                        throw new IllegalArgumentException(where + ": only x @ W is imported");
                     }
                     double[][] w = transpose(matrix(n.getInput(1), init, where)); // ONNX [in, out] -> [out, in]
                     double[] bias = new double[w.length];
@@ -208,92 +210,228 @@ public final class OnnxImport {
                     if (i + 1 < nodes.size() && nodes.get(i + 1).getOpType().equals("Add")
                             && nodes.get(i + 1).getInputList().contains(out)) {
                         Onnx.NodeProto add = nodes.get(++i);
+                        String addWhere = "node '" + add.getName() + "' (Add)";
                         String other = add.getInput(0).equals(out) ? add.getInput(1) : add.getInput(0);
-                        bias = checkBias(constant(other, init, constants, "node '" + add.getName() + "' (Add)"), w.length,
-                                "node '" + add.getName() + "' (Add)");
+                        bias = checkBias(constant(other, init, constants, addWhere), w.length, addWhere);
                         out = add.getOutput(0);
                     }
-                    layers.add(new Layer(w, bias));
-                    layerSeen = true;
-                    afterActivation = false;
+                    parts.add(dense(w, bias));
                     current = out;
                 }
-                case "Relu", "LeakyRelu", "PRelu" -> {
-                    if (afterActivation) {
-                        throw new IllegalArgumentException(where + ": an activation that does not follow a layer");
+                case "Conv" -> {
+                    double[] w = constant(n.getInput(1), init, constants, where);
+                    Onnx.TensorProto wt = init.get(n.getInput(1));
+                    if (wt == null || wt.getDimsCount() != 4 || wt.getDims(2) != wt.getDims(3)) {
+                        throw new IllegalArgumentException(where + ": the weight must be a 4-D initializer with a square kernel");
                     }
+                    long[] strides = attrInts(n, "strides", new long[] {1, 1});
+                    long[] pads = attrInts(n, "pads", new long[] {0, 0, 0, 0});
+                    long[] dil = attrInts(n, "dilations", new long[] {1, 1});
+                    if (attrInt(n, "group", 1) != 1 || strides[0] != strides[1] || dil[0] != 1 || dil[1] != 1
+                            || java.util.Arrays.stream(pads).distinct().count() != 1
+                            || !attrString(n, "auto_pad", "NOTSET").equals("NOTSET")) {
+                        throw new IllegalArgumentException(where + ": only group 1, equal strides, no dilation and equal "
+                                + "explicit pads on every side are imported");
+                    }
+                    List<double[]> ps = new ArrayList<>(List.of(w));
+                    boolean bias = n.getInputCount() > 2 && !n.getInput(2).isEmpty();
+                    if (bias) {
+                        ps.add(checkBias(constant(n.getInput(2), init, constants, where), (int) wt.getDims(0), where));
+                    }
+                    parts.add(new Part(NODES.objectNode().put("type", "conv2d").put("filters", wt.getDims(0))
+                            .put("kernel", wt.getDims(2)).put("stride", strides[0]).put("padding", pads[0]).put("bias", bias),
+                            ps));
+                    current = n.getOutput(0);
+                }
+                case "BatchNormalization" -> {
+                    if (attrInt(n, "training_mode", 0) != 0) {
+                        throw new IllegalArgumentException(where + ": only inference batch norm (training_mode 0) is imported");
+                    }
+                    List<double[]> ps = new ArrayList<>();
+                    for (int k = 1; k <= 4; k++) {
+                        ps.add(constant(n.getInput(k), init, constants, where)); // scale, B, mean, var: gamma, beta, ...
+                    }
+                    parts.add(new Part(NODES.objectNode().put("type", "batchnorm").put("eps", attrFloat(n, "epsilon", 1e-5)),
+                            ps));
+                    current = n.getOutput(0);
+                }
+                case "AveragePool" -> {
+                    long[] k = attrInts(n, "kernel_shape", new long[0]);
+                    long[] st = attrInts(n, "strides", k);
+                    long[] pads = attrInts(n, "pads", new long[] {0, 0, 0, 0});
+                    if (k.length != 2 || k[0] != k[1] || st.length != 2 || st[0] != k[0] || st[1] != k[1]
+                            || java.util.Arrays.stream(pads).anyMatch(v -> v != 0)) {
+                        throw new IllegalArgumentException(where + ": only non-overlapping square pooling (stride = "
+                                + "kernel, no padding) is imported");
+                    }
+                    parts.add(new Part(NODES.objectNode().put("type", "avgpool").put("kernel", k[0]), List.of()));
+                    current = n.getOutput(0);
+                }
+                case "GlobalAveragePool" -> {
+                    parts.add(new Part(NODES.objectNode().put("type", "global_avgpool"), List.of()));
+                    current = n.getOutput(0);
+                }
+                case "Relu", "LeakyRelu", "PRelu" -> {
                     double slope = switch (op) {
                         case "Relu" -> 0;
                         case "LeakyRelu" -> attrFloat(n, "alpha", 0.01);
                         default -> {
-                            double[] s = constant(n.getInput(1), init, constants, where);
-                            for (double v : s) {
-                                if (v != s[0]) {
+                            double[] sl = constant(n.getInput(1), init, constants, where);
+                            for (double v : sl) {
+                                if (v != sl[0]) {
                                     throw new IllegalArgumentException(where + ": only a scalar PRelu slope is imported, "
-                                            + "this one has " + s.length + " different values");
+                                            + "this one has " + sl.length + " different values");
                                 }
                             }
-                            yield s[0];
+                            yield sl[0];
                         }
                     };
-                    Activation act = slope == 0 ? Activation.relu() : Activation.leakyRelu(slope);
-                    if (activation != null && !activation.equals(act)) {
-                        throw new IllegalArgumentException(where + ": every hidden layer must have the same activation "
-                                + "(a dense net has one); this one differs from the first");
-                    }
-                    activation = act;
-                    afterActivation = true;
+                    parts.add(new Part(slope == 0 ? NODES.objectNode().put("type", "relu")
+                            : NODES.objectNode().put("type", "leaky_relu").put("alpha", slope), List.of()));
                     current = n.getOutput(0);
                 }
                 case "Softmax", "LogSoftmax" -> {
-                    if (i != nodes.size() - 1 || !afterActivation && layers.isEmpty()) {
+                    if (i != nodes.size() - 1 || parts.isEmpty()) {
                         throw new IllegalArgumentException(where + ": " + WHY.get(op));
                     }
                     notes.add(where + " dropped: margins and certificates are taken on the logits");
                 }
                 default -> throw new IllegalArgumentException(where + " is not supported: "
                         + WHY.getOrDefault(op, "not a piecewise-linear layer this importer knows") + ". Supported: Gemm, "
-                        + "MatMul + Add, Relu, LeakyRelu, PRelu (scalar), Flatten, Reshape (N, -1), Identity, Dropout, "
-                        + "a leading Sub / Div (or Mul) by constants, a trailing Softmax / LogSoftmax");
+                        + "MatMul + Add, Conv, BatchNormalization, AveragePool, GlobalAveragePool, Relu, LeakyRelu, PRelu "
+                        + "(scalar), Flatten, Reshape (N, -1), Identity, Dropout, a zero Pad, a leading Sub / Div (or Mul) by "
+                        + "constants, a trailing Softmax / LogSoftmax");
             }
         }
-        if (layers.isEmpty()) {
-            throw new IllegalArgumentException("the graph has no Gemm or MatMul layer");
+        if (parts.stream().noneMatch(p -> p.type().equals("dense") || p.type().equals("conv2d"))) {
+            throw new IllegalArgumentException("the graph has no Gemm, MatMul or Conv layer");
         }
-        if (afterActivation) {
-            throw new IllegalArgumentException("the graph ends with an activation; the logits must be a layer's output");
-        }
-        int[] sizes = new int[layers.size() + 1];
-        sizes[0] = layers.get(0).w()[0].length;
-        for (int l = 0; l < layers.size(); l++) {
-            Layer ly = layers.get(l);
-            if (ly.w()[0].length != sizes[l]) {
-                throw new IllegalArgumentException("layer " + l + " takes " + ly.w()[0].length + " inputs, the layer "
-                        + "before gives " + sizes[l]);
-            }
-            sizes[l + 1] = ly.w().length;
+        if (!parts.get(parts.size() - 1).type().equals("dense")) {
+            throw new IllegalArgumentException("the graph must end with a Gemm or MatMul layer (the logits)");
         }
         Normalization norm = normalization(mean == null ? new double[] {0} : mean, scale == null ? new double[] {1} : scale);
-        Network shape = Architectures.shape(Architectures.dense(sizes, activation == null ? Activation.relu() : activation),
-                norm);
+        Network shape = denseChain(parts, inputShape)
+                ? Architectures.shape(Architectures.dense(sizes(parts, inputShape), activation(parts)), norm)
+                : Architectures.shape(Architectures.graph(inputShape, specs(parts)), norm);
         double[] flat = new double[Math.toIntExact(shape.params().length())];
         List<Network.Tensor> tensors = shape.tensors();
-        for (int l = 0; l < layers.size(); l++) {
-            Network.Tensor w = tensors.get(2 * l);
-            Network.Tensor b = tensors.get(2 * l + 1);
-            int at = Math.toIntExact(w.offset());
-            for (double[] row : layers.get(l).w()) {
-                System.arraycopy(row, 0, flat, at, row.length);
-                at += row.length;
-            }
-            System.arraycopy(layers.get(l).b(), 0, flat, Math.toIntExact(b.offset()), layers.get(l).b().length);
+        List<double[]> values = new ArrayList<>();
+        parts.forEach(p -> values.addAll(p.params()));
+        if (values.size() != tensors.size()) {
+            throw new IllegalArgumentException("the layers hold " + values.size() + " parameter tensors, the network "
+                    + tensors.size());
         }
-        for (double v : flat) {
-            if (!Double.isFinite(v)) {
-                throw new IllegalArgumentException("a weight is not finite (NaN or infinity)");
+        for (int t = 0; t < tensors.size(); t++) {
+            double[] v = values.get(t);
+            if (v.length != tensors.get(t).size()) {
+                throw new IllegalArgumentException("parameter " + tensors.get(t).name() + " has " + v.length + " values, "
+                        + "the layer takes " + tensors.get(t).size() + " (shapes " + java.util.Arrays.toString(inputShape)
+                        + " at the input)");
             }
+            for (double x : v) {
+                if (!Double.isFinite(x)) {
+                    throw new IllegalArgumentException("parameter " + tensors.get(t).name() + ": a weight is not finite "
+                            + "(NaN or infinity)");
+                }
+            }
+            System.arraycopy(v, 0, flat, Math.toIntExact(tensors.get(t).offset()), v.length);
         }
         return new Imported(shape.withParams(Host.array(flat, DataType.FLOAT, flat.length)), notes);
+    }
+
+    private static Part dense(double[][] w, double[] b) {
+        double[] flat = new double[w.length * w[0].length];
+        for (int r = 0; r < w.length; r++) {
+            System.arraycopy(w[r], 0, flat, r * w[0].length, w[0].length);
+        }
+        return new Part(NODES.objectNode().put("type", "dense").put("units", w.length).put("in", w[0].length),
+                List.of(flat, b));
+    }
+
+    /** Dense layers alternating with one kind of activation on a flat input: the dense fast path. */
+    private static boolean denseChain(List<Part> parts, int[] inputShape) {
+        if (inputShape.length != 1) {
+            return false;
+        }
+        for (int i = 0; i < parts.size(); i++) {
+            String want = i % 2 == 0 ? "dense" : parts.get(1).type();
+            if (!parts.get(i).type().equals(want) || i % 2 == 1 && !parts.get(i).spec().equals(parts.get(1).spec())) {
+                return false;
+            }
+        }
+        return parts.size() % 2 == 1 && (parts.size() == 1 || !parts.get(1).type().equals("dense"));
+    }
+
+    private static int[] sizes(List<Part> parts, int[] inputShape) {
+        List<Integer> s = new ArrayList<>(List.of(inputShape[0]));
+        for (Part p : parts) {
+            if (p.type().equals("dense")) {
+                s.add(p.spec().get("units").asInt());
+            }
+        }
+        return s.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    private static Activation activation(List<Part> parts) {
+        if (parts.size() == 1) {
+            return Activation.relu();
+        }
+        com.fasterxml.jackson.databind.node.ObjectNode a = parts.get(1).spec();
+        return a.get("type").asText().equals("relu") ? Activation.relu() : Activation.leakyRelu(a.get("alpha").asDouble());
+    }
+
+    private static com.fasterxml.jackson.databind.node.ArrayNode specs(List<Part> parts) {
+        com.fasterxml.jackson.databind.node.ArrayNode a = NODES.arrayNode();
+        for (Part p : parts) {
+            com.fasterxml.jackson.databind.node.ObjectNode spec = p.spec().deepCopy();
+            spec.remove("in");
+            a.add(spec);
+        }
+        return a;
+    }
+
+    /** The shape of one example from the data input's declared dims (the batch dimension left out). */
+    private static int[] inputShape(Onnx.ValueInfoProto input) {
+        Onnx.TensorShapeProto shape = input.getType().getTensorType().getShape();
+        int dims = shape.getDimCount();
+        if (dims != 2 && dims != 4) {
+            throw new IllegalArgumentException("input '" + input.getName() + "' has " + dims + " dimensions; (N, D) or "
+                    + "(N, C, H, W) is imported");
+        }
+        int[] s = new int[dims - 1];
+        long size = 1;
+        for (int k = 1; k < dims; k++) {
+            Onnx.TensorShapeProto.Dimension d = shape.getDim(k);
+            if (!d.hasDimValue() || d.getDimValue() <= 0) {
+                throw new IllegalArgumentException("input '" + input.getName() + "': dimension " + k + " is not a fixed "
+                        + "size, so the shapes cannot be resolved");
+            }
+            size *= d.getDimValue();
+            if (size > (1 << 26)) {
+                throw new IllegalArgumentException("input '" + input.getName() + "' declares " + size + " values per "
+                        + "example, more than this importer allows (" + (1 << 26) + ")");
+            }
+            s[k - 1] = (int) d.getDimValue();
+        }
+        return s;
+    }
+
+    private static long[] attrInts(Onnx.NodeProto n, String name, long[] dflt) {
+        for (Onnx.AttributeProto a : n.getAttributeList()) {
+            if (a.getName().equals(name)) {
+                return a.getIntsList().stream().mapToLong(Long::longValue).toArray();
+            }
+        }
+        return dflt;
+    }
+
+    private static String attrString(Onnx.NodeProto n, String name, String dflt) {
+        for (Onnx.AttributeProto a : n.getAttributeList()) {
+            if (a.getName().equals(name)) {
+                return a.getS().toStringUtf8();
+            }
+        }
+        return dflt;
     }
 
     /** Mean and std with a scalar one broadcast to the other's length. */

@@ -12,6 +12,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import onnx.Onnx;
 import org.junit.jupiter.api.Test;
@@ -41,12 +42,12 @@ class OnnxImportTest {
         Network net = OnnxImport.load(DIR.resolve(name + ".onnx")).network();
         JsonNode f = JSON.readTree(DIR.resolve(name + ".json").toFile());
         int n = f.get("inputs").size();
-        int d = f.get("inputs").get(0).size();
+        List<Double> all = new java.util.ArrayList<>();
+        flatten(f.get("inputs"), all);
+        int d = all.size() / n;
         float[] x = new float[n * d];
-        for (int i = 0; i < n; i++) {
-            for (int j = 0; j < d; j++) {
-                x[i * d + j] = (float) f.get("inputs").get(i).get(j).asDouble();
-            }
+        for (int i = 0; i < x.length; i++) {
+            x[i] = all.get(i).floatValue();
         }
         INDArray out = net.forward(Nd4j.create(x, new long[] {n, d}), false, null, null).logits();
         double[][][] r = new double[2][n][];
@@ -58,6 +59,26 @@ class OnnxImportTest {
             }
         }
         return r;
+    }
+
+    private static void flatten(JsonNode v, List<Double> out) {
+        if (v.isArray()) {
+            v.forEach(c -> flatten(c, out));
+        } else {
+            out.add(v.asDouble());
+        }
+    }
+
+    /** Conv (padding, stride), inference batch norm, average and global average pooling, LeakyRelu: a graph net. */
+    @Test
+    void aConvNetWithBatchNormAndPoolingHasPyTorchsLogits() throws IOException {
+        Network net = OnnxImport.load(DIR.resolve("conv_bn_pool.onnx")).network();
+        assertEquals("graph", net.architecture().get("type").asText());
+        assertEquals("[1, 8, 8]", java.util.Arrays.toString(net.inputShape()));
+        double[][][] l = logits("conv_bn_pool");
+        for (int i = 0; i < l[0].length; i++) {
+            assertArrayEquals(l[1][i], l[0][i], 1e-5, "example " + i);
+        }
     }
 
     @Test
