@@ -17,8 +17,9 @@ import org.rollspark.util.Host;
  * Writes a trained network as an ONNX model that any runtime serves: the input normalisation as leading
  * {@code Sub} / {@code Div} nodes (the model takes raw inputs, as the certificates do), each dense layer
  * as a {@code Gemm} with PyTorch's weight layout ({@code transB = 1}), the hidden activation as
- * {@code Relu} or {@code LeakyRelu}, the logits as the output. Opset 17, float32, a dynamic batch
- * dimension. This build exports dense networks; graph networks are refused with a clear error.
+ * {@code Relu} or {@code LeakyRelu}, convolutions, batch norm and pooling as {@code Conv},
+ * {@code BatchNormalization}, {@code AveragePool} and {@code GlobalAveragePool}, the logits as the output.
+ * Opset 17, float32, a dynamic batch dimension. Residual and recurrent layers are refused clearly.
  */
 public final class OnnxExport {
     private OnnxExport() {}
@@ -40,51 +41,150 @@ public final class OnnxExport {
         }
     }
 
-    /** The ONNX model of a dense network. */
+    /** The ONNX model of a network: dense, or a layer list of conv / batch norm / pooling / dense layers. */
     static Onnx.ModelProto model(Network net) {
-        if (!"dense".equals(net.architecture().path("type").asText())) {
-            throw new IllegalArgumentException("ONNX export takes dense networks in this build; this one is a "
-                    + net.architecture().path("type").asText() + " network (" + net.describe() + ")");
-        }
-        double alpha = net.architecture().path("alpha").asDouble(0);
-        String activation = net.architecture().path("activation").asText("relu");
+        String type = net.architecture().path("type").asText();
         double[] params = Host.pull(net.params());
         List<Network.Tensor> tensors = net.tensors();
-        int d = net.inputSize();
+        int[] shape = net.inputShape();
         Onnx.GraphProto.Builder g = Onnx.GraphProto.newBuilder().setName("roll-spark " + net.describe());
-        g.addInitializer(tensor("input.mean", net.normalization().mean(), new long[] {net.normalization().mean().length}));
-        g.addInitializer(tensor("input.std", net.normalization().std(), new long[] {net.normalization().std().length}));
+        long[] normDims = net.normalization().isScalar() ? new long[] {1}
+                : java.util.Arrays.stream(shape).asLongStream().toArray();
+        g.addInitializer(tensor("input.mean", net.normalization().mean(), normDims));
+        g.addInitializer(tensor("input.std", net.normalization().std(), normDims));
         g.addNode(node("Sub", "normalize.sub", List.of("x", "input.mean"), "x.centred"));
         g.addNode(node("Div", "normalize.div", List.of("x.centred", "input.std"), "x.normalized"));
-        String current = "x.normalized";
-        int layers = tensors.size() / 2;
-        long classes = 0;
-        for (int l = 0; l < layers; l++) {
-            Network.Tensor w = tensors.get(2 * l);
-            Network.Tensor b = tensors.get(2 * l + 1);
-            g.addInitializer(tensor(w.name(), slice(params, w), w.shape()));
-            g.addInitializer(tensor(b.name(), slice(params, b), b.shape()));
-            String out = l == layers - 1 ? "logits" : "layer" + l + ".z";
-            g.addNode(node("Gemm", "layer" + l, List.of(current, w.name(), b.name()), out).toBuilder()
-                    .addAttribute(Onnx.AttributeProto.newBuilder().setName("transB").setI(1)
-                            .setType(Onnx.AttributeProto.AttributeType.INT)).build());
-            current = out;
-            classes = w.shape()[0];
-            if (l < layers - 1) {
-                Onnx.NodeProto act = alpha == 0 && activation.equals("relu")
-                        ? node("Relu", "layer" + l + ".act", List.of(current), "layer" + l + ".a")
-                        : node("LeakyRelu", "layer" + l + ".act", List.of(current), "layer" + l + ".a").toBuilder()
-                                .addAttribute(Onnx.AttributeProto.newBuilder().setName("alpha").setF((float) alpha)
-                                        .setType(Onnx.AttributeProto.AttributeType.FLOAT)).build();
-                g.addNode(act);
-                current = "layer" + l + ".a";
+        Chain c = new Chain(g, params, tensors);
+        c.current = "x.normalized";
+        if (type.equals("dense")) {
+            double alpha = net.architecture().path("alpha").asDouble(0);
+            int layers = tensors.size() / 2;
+            for (int l = 0; l < layers; l++) {
+                c.gemm("layer" + l, true, false);
+                if (l < layers - 1) {
+                    c.activation("layer" + l + ".act", alpha);
+                }
+            }
+        } else {
+            com.fasterxml.jackson.databind.JsonNode layers = net.architecture().path("layers");
+            boolean image = shape.length == 3;
+            for (int l = 0; l < layers.size(); l++) {
+                com.fasterxml.jackson.databind.JsonNode spec = layers.get(l);
+                String name = "layer" + l;
+                switch (spec.path("type").asText()) {
+                    case "dense", "linear" -> {
+                        c.gemm(name, spec.path("bias").asBoolean(true), image);
+                        image = false;
+                    }
+                    case "conv2d", "conv" -> c.conv(name, spec.path("kernel").asInt(3), spec.path("stride").asInt(1),
+                            spec.path("padding").asInt(0), spec.path("bias").asBoolean(true));
+                    case "batchnorm", "batch_norm", "bn" -> c.batchNorm(name, spec.path("eps").asDouble(1e-5));
+                    case "avgpool", "avg_pool", "avgpool2d" -> c.pool(name, spec.path("kernel").asInt());
+                    case "global_avgpool", "global_avg_pool" -> c.op("GlobalAveragePool", name);
+                    case "relu" -> c.activation(name, 0);
+                    case "leaky_relu" -> c.activation(name, spec.path("alpha").asDouble(0.01));
+                    case "act", "activation" -> c.activation(name,
+                            org.rollspark.net.Activation.parse(spec.path("activation").asText("relu")).alpha());
+                    default -> throw new IllegalArgumentException("ONNX export: layer " + l + " (" + spec.path("type").asText()
+                            + ") is not exported by this build (residual and recurrent layers are not yet)");
+                }
             }
         }
-        g.addInput(value("x", d));
-        g.addOutput(value("logits", classes));
+        if (c.next != tensors.size()) {
+            throw new IllegalArgumentException("ONNX export: " + (tensors.size() - c.next) + " parameter tensors left over");
+        }
+        g.addNode(node("Identity", "logits", List.of(c.current), "logits"));
+        g.addInput(value("x", shape));
+        g.addOutput(value("logits", new int[] {net.outputSize()}));
         return Onnx.ModelProto.newBuilder().setIrVersion(8).setProducerName("roll-spark")
                 .setProducerVersion(Provenance.VERSION)
                 .addOpsetImport(Onnx.OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET)).setGraph(g).build();
+    }
+
+    /** The graph being written: the running tensor and the next parameter tensor (the layers' order). */
+    private static final class Chain {
+        final Onnx.GraphProto.Builder g;
+        final double[] params;
+        final List<Network.Tensor> tensors;
+        String current;
+        int next;
+
+        Chain(Onnx.GraphProto.Builder g, double[] params, List<Network.Tensor> tensors) {
+            this.g = g;
+            this.params = params;
+            this.tensors = tensors;
+        }
+
+        /** Adds the next parameter tensor as an initializer; its name. */
+        String param() {
+            Network.Tensor t = tensors.get(next++);
+            g.addInitializer(tensor(t.name(), slice(params, t), t.shape()));
+            return t.name();
+        }
+
+        Onnx.NodeProto.Builder add(String op, String name, List<String> inputs) {
+            Onnx.NodeProto.Builder n = node(op, name, inputs, name + ".out").toBuilder();
+            current = name + ".out";
+            return n;
+        }
+
+        void op(String op, String name) {
+            g.addNode(add(op, name, List.of(current)));
+        }
+
+        void gemm(String name, boolean bias, boolean flatten) {
+            if (flatten) {
+                op("Flatten", name + ".flatten");
+            }
+            List<String> in = new java.util.ArrayList<>(List.of(current, param()));
+            if (bias) {
+                in.add(param());
+            }
+            g.addNode(add("Gemm", name, in).addAttribute(ints("transB", 1)));
+        }
+
+        void conv(String name, int kernel, int stride, int padding, boolean bias) {
+            List<String> in = new java.util.ArrayList<>(List.of(current, param()));
+            if (bias) {
+                in.add(param());
+            }
+            g.addNode(add("Conv", name, in).addAttribute(ints("kernel_shape", kernel, kernel))
+                    .addAttribute(ints("strides", stride, stride)).addAttribute(ints("pads", padding, padding, padding, padding)));
+        }
+
+        void batchNorm(String name, double eps) {
+            List<String> in = new java.util.ArrayList<>(List.of(current));
+            for (int k = 0; k < 4; k++) {
+                in.add(param()); // gamma, beta, running mean, running var: ONNX's scale, B, mean, var
+            }
+            g.addNode(add("BatchNormalization", name, in).addAttribute(Onnx.AttributeProto.newBuilder().setName("epsilon")
+                    .setF((float) eps).setType(Onnx.AttributeProto.AttributeType.FLOAT)));
+        }
+
+        void pool(String name, int kernel) {
+            g.addNode(add("AveragePool", name, List.of(current)).addAttribute(ints("kernel_shape", kernel, kernel))
+                    .addAttribute(ints("strides", kernel, kernel)));
+        }
+
+        void activation(String name, double alpha) {
+            Onnx.NodeProto.Builder n = add(alpha == 0 ? "Relu" : "LeakyRelu", name, List.of(current));
+            if (alpha != 0) {
+                n.addAttribute(Onnx.AttributeProto.newBuilder().setName("alpha").setF((float) alpha)
+                        .setType(Onnx.AttributeProto.AttributeType.FLOAT));
+            }
+            g.addNode(n);
+        }
+    }
+
+    private static Onnx.AttributeProto ints(String name, long... v) {
+        Onnx.AttributeProto.Builder a = Onnx.AttributeProto.newBuilder().setName(name);
+        if (v.length == 1) {
+            return a.setI(v[0]).setType(Onnx.AttributeProto.AttributeType.INT).build();
+        }
+        for (long x : v) {
+            a.addInts(x);
+        }
+        return a.setType(Onnx.AttributeProto.AttributeType.INTS).build();
     }
 
     private static double[] slice(double[] params, Network.Tensor t) {
@@ -109,13 +209,15 @@ public final class OnnxExport {
         return t.build();
     }
 
-    /** A float32 (n, size) tensor value with a symbolic batch dimension. */
-    private static Onnx.ValueInfoProto value(String name, long size) {
-        Onnx.TensorShapeProto shape = Onnx.TensorShapeProto.newBuilder()
-                .addDim(Onnx.TensorShapeProto.Dimension.newBuilder().setDimParam("n"))
-                .addDim(Onnx.TensorShapeProto.Dimension.newBuilder().setDimValue(size)).build();
+    /** A float32 (n, shape...) tensor value with a symbolic batch dimension. */
+    private static Onnx.ValueInfoProto value(String name, int[] shape) {
+        Onnx.TensorShapeProto.Builder s = Onnx.TensorShapeProto.newBuilder()
+                .addDim(Onnx.TensorShapeProto.Dimension.newBuilder().setDimParam("n"));
+        for (int d : shape) {
+            s.addDim(Onnx.TensorShapeProto.Dimension.newBuilder().setDimValue(d));
+        }
         return Onnx.ValueInfoProto.newBuilder().setName(name).setType(Onnx.TypeProto.newBuilder().setTensorType(
-                Onnx.TypeProto.Tensor.newBuilder().setElemType(Onnx.TensorProto.DataType.FLOAT_VALUE).setShape(shape)))
+                Onnx.TypeProto.Tensor.newBuilder().setElemType(Onnx.TensorProto.DataType.FLOAT_VALUE).setShape(s)))
                 .build();
     }
 }

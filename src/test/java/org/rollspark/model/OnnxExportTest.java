@@ -34,10 +34,15 @@ class OnnxExportTest {
     Path tmp;
 
     /** ONNX Runtime's logits for x (n, d). */
-    static float[][] runtime(Path onnx, float[] x, int n, int d) throws Exception {
+    static float[][] runtime(Path onnx, float[] x, int n, int[] shape) throws Exception {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
+        long[] dims = new long[shape.length + 1];
+        dims[0] = n;
+        for (int i = 0; i < shape.length; i++) {
+            dims[i + 1] = shape[i];
+        }
         try (OrtSession s = env.createSession(onnx.toString(), new OrtSession.SessionOptions());
-                OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(x), new long[] {n, d});
+                OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(x), dims);
                 OrtSession.Result r = s.run(Map.of("x", in))) {
             return (float[][]) r.get(0).getValue();
         }
@@ -50,7 +55,7 @@ class OnnxExportTest {
         Nd4j.getRandom().setSeed(seed);
         INDArray x = Nd4j.rand(DataType.FLOAT, n, d).muli(2).subi(0.5);
         float[] xs = x.data().asFloat();
-        float[][] ort = runtime(file, xs, n, d);
+        float[][] ort = runtime(file, xs, n, net.inputShape());
         INDArray ours = net.forward(x, false, null, null).logits();
         for (int i = 0; i < n; i++) {
             double[] row = Host.pull(ours.getRow(i));
@@ -93,17 +98,39 @@ class OnnxExportTest {
         check(OnnxImport.load(Path.of("src/test/resources/onnx/mlp_relu.onnx")).network(), tmp.resolve("again.onnx"), 3);
     }
 
+    /** Conv, batch norm with running statistics, pooling and dense layers of a layer-list network. */
     @Test
-    void graphNetworksAreRefusedClearly() {
+    void convNetsExportToo() throws Exception {
+        check(OnnxImport.load(Path.of("src/test/resources/onnx/conv_bn_pool.onnx")).network(), tmp.resolve("conv.onnx"), 4);
         com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
         com.fasterxml.jackson.databind.node.ArrayNode layers = json.createArrayNode();
-        layers.add(json.createObjectNode().put("type", "dense").put("units", 5));
+        layers.add(json.createObjectNode().put("type", "conv2d").put("filters", 3).put("kernel", 3).put("padding", 1));
+        layers.add(json.createObjectNode().put("type", "batchnorm"));
+        layers.add(json.createObjectNode().put("type", "leaky_relu").put("alpha", 0.1));
+        layers.add(json.createObjectNode().put("type", "avgpool").put("kernel", 2));
+        layers.add(json.createObjectNode().put("type", "conv2d").put("filters", 2).put("kernel", 3).put("stride", 2)
+                .put("padding", 1).put("bias", false));
         layers.add(json.createObjectNode().put("type", "relu"));
+        layers.add(json.createObjectNode().put("type", "dense").put("units", 4));
+        Network net = Architectures.init(Architectures.graph(new int[] {2, 6, 6}, layers), Normalization.scalar(0.5, 0.25),
+                org.rollspark.net.Init.HE_NORMAL, 5, DataType.FLOAT);
+        check(net, tmp.resolve("graph.onnx"), 5);
+    }
+
+    @Test
+    void residualNetworksAreRefusedClearly() {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.node.ArrayNode main = json.createArrayNode();
+        main.add(json.createObjectNode().put("type", "conv2d").put("filters", 1).put("kernel", 3).put("padding", 1));
+        com.fasterxml.jackson.databind.node.ArrayNode layers = json.createArrayNode();
+        com.fasterxml.jackson.databind.node.ObjectNode res = json.createObjectNode().put("type", "residual");
+        res.set("main", main);
+        layers.add(res);
         layers.add(json.createObjectNode().put("type", "dense").put("units", 3));
-        Network conv = Architectures.init(Architectures.graph(new int[] {1, 4, 4}, layers), Normalization.identity(),
+        Network net = Architectures.init(Architectures.graph(new int[] {1, 4, 4}, layers), Normalization.identity(),
                 org.rollspark.net.Init.HE_NORMAL, 1, DataType.FLOAT);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> OnnxExport.write(conv, tmp.resolve("g.onnx")));
-        assertTrue(e.getMessage().contains("dense networks"), e.getMessage());
+                () -> OnnxExport.write(net, tmp.resolve("r.onnx")));
+        assertTrue(e.getMessage().contains("residual"), e.getMessage());
     }
 }
