@@ -73,6 +73,29 @@ with torch.no_grad():
     conv[1].bias.uniform_(-0.1, 0.1)
 export("conv_bn_pool", conv, torch.rand(6, 1, 8, 8), 13)
 
+class Block(nn.Module):
+    """A residual block: relu(bn(conv(relu(bn(conv(x))))) + shortcut(x)), the shortcut identity or 1x1 conv + bn."""
+
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.main = nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(),
+                                  nn.Conv2d(cout, cout, 3, padding=1), nn.BatchNorm2d(cout))
+        self.shortcut = nn.Identity() if cin == cout else nn.Sequential(nn.Conv2d(cin, cout, 1), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        return torch.relu(self.main(x) + self.shortcut(x))
+
+
+# a small ResNet: a stem, an identity block, a block with a 1x1 conv shortcut, global pooling; opset 17
+resnet = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), Block(4, 4), Block(4, 6), nn.AdaptiveAvgPool2d(1),
+                       nn.Flatten(), nn.Linear(6, 3))
+with torch.no_grad():
+    for m in resnet.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.2, 0.2)
+            m.running_var.uniform_(0.5, 1.5)
+export("resnet_blocks", resnet, torch.rand(5, 1, 8, 8), 17)
+
 # a 784-32-10 MNIST net (untrained, seeded) with the usual normalisation, for `certify --model m.onnx` on the
 # bundled test images: PyTorch's predictions for the first 200 of them
 root = os.path.join(HERE, "..", "..", "..", "..", "data", "mnist")

@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
 /** The export command: a model folder as an ONNX file any runtime serves. */
 @Command(name = "export", mixinStandardHelpOptions = true,
         description = "Write a trained model as ONNX (opset " + OnnxExport.OPSET + "): the input normalisation as leading "
-                + "Sub / Div nodes, so the model takes raw inputs; dense, conv, batch-norm and pooling layers in this build.")
+                + "Sub / Div nodes, so the model takes raw inputs; dense, conv, batch-norm, pooling and residual layers in this build.")
 final class Export implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "Model folder (model.json plus .npy weights), local or any Hadoop URI.")
     String model;

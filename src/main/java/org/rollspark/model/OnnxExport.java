@@ -19,7 +19,8 @@ import org.rollspark.util.Host;
  * as a {@code Gemm} with PyTorch's weight layout ({@code transB = 1}), the hidden activation as
  * {@code Relu} or {@code LeakyRelu}, convolutions, batch norm and pooling as {@code Conv},
  * {@code BatchNormalization}, {@code AveragePool} and {@code GlobalAveragePool}, the logits as the output.
- * Opset 17, float32, a dynamic batch dimension. Residual and recurrent layers are refused clearly.
+ * residual blocks as their branches joined by {@code Add} and the block's activation. Opset 17, float32,
+ * a dynamic batch dimension. Recurrent layers are refused clearly.
  */
 public final class OnnxExport {
     private OnnxExport() {}
@@ -66,29 +67,7 @@ public final class OnnxExport {
                 }
             }
         } else {
-            com.fasterxml.jackson.databind.JsonNode layers = net.architecture().path("layers");
-            boolean image = shape.length == 3;
-            for (int l = 0; l < layers.size(); l++) {
-                com.fasterxml.jackson.databind.JsonNode spec = layers.get(l);
-                String name = "layer" + l;
-                switch (spec.path("type").asText()) {
-                    case "dense", "linear" -> {
-                        c.gemm(name, spec.path("bias").asBoolean(true), image);
-                        image = false;
-                    }
-                    case "conv2d", "conv" -> c.conv(name, spec.path("kernel").asInt(3), spec.path("stride").asInt(1),
-                            spec.path("padding").asInt(0), spec.path("bias").asBoolean(true));
-                    case "batchnorm", "batch_norm", "bn" -> c.batchNorm(name, spec.path("eps").asDouble(1e-5));
-                    case "avgpool", "avg_pool", "avgpool2d" -> c.pool(name, spec.path("kernel").asInt());
-                    case "global_avgpool", "global_avg_pool" -> c.op("GlobalAveragePool", name);
-                    case "relu" -> c.activation(name, 0);
-                    case "leaky_relu" -> c.activation(name, spec.path("alpha").asDouble(0.01));
-                    case "act", "activation" -> c.activation(name,
-                            org.rollspark.net.Activation.parse(spec.path("activation").asText("relu")).alpha());
-                    default -> throw new IllegalArgumentException("ONNX export: layer " + l + " (" + spec.path("type").asText()
-                            + ") is not exported by this build (residual and recurrent layers are not yet)");
-                }
-            }
+            emit(c, net.architecture().path("layers"), "layer", new boolean[] {shape.length == 3});
         }
         if (c.next != tensors.size()) {
             throw new IllegalArgumentException("ONNX export: " + (tensors.size() - c.next) + " parameter tensors left over");
@@ -99,6 +78,41 @@ public final class OnnxExport {
         return Onnx.ModelProto.newBuilder().setIrVersion(8).setProducerName("roll-spark")
                 .setProducerVersion(Provenance.VERSION)
                 .addOpsetImport(Onnx.OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET)).setGraph(g).build();
+    }
+
+    /** Writes a layer list; {@code image[0]}: whether the running tensor is still (C, H, W). */
+    private static void emit(Chain c, com.fasterxml.jackson.databind.JsonNode layers, String prefix, boolean[] image) {
+        for (int l = 0; l < layers.size(); l++) {
+            com.fasterxml.jackson.databind.JsonNode spec = layers.get(l);
+            String name = prefix + l;
+            switch (spec.path("type").asText()) {
+                case "dense", "linear" -> {
+                    c.gemm(name, spec.path("bias").asBoolean(true), image[0]);
+                    image[0] = false;
+                }
+                case "conv2d", "conv" -> c.conv(name, spec.path("kernel").asInt(3), spec.path("stride").asInt(1),
+                        spec.path("padding").asInt(0), spec.path("bias").asBoolean(true));
+                case "batchnorm", "batch_norm", "bn" -> c.batchNorm(name, spec.path("eps").asDouble(1e-5));
+                case "avgpool", "avg_pool", "avgpool2d" -> c.pool(name, spec.path("kernel").asInt());
+                case "global_avgpool", "global_avg_pool" -> c.op("GlobalAveragePool", name);
+                case "relu" -> c.activation(name, 0);
+                case "leaky_relu" -> c.activation(name, spec.path("alpha").asDouble(0.01));
+                case "act", "activation" -> c.activation(name,
+                        org.rollspark.net.Activation.parse(spec.path("activation").asText("relu")).alpha());
+                case "residual" -> {
+                    String in = c.current;
+                    emit(c, spec.path("main"), name + ".main.", image);
+                    String main = c.current;
+                    c.current = in;
+                    emit(c, spec.path("shortcut"), name + ".shortcut.", image);
+                    c.g.addNode(c.add("Add", name + ".join", List.of(main, c.current)));
+                    c.activation(name + ".act",
+                            org.rollspark.net.Activation.parse(spec.path("activation").asText("relu")).alpha());
+                }
+                default -> throw new IllegalArgumentException("ONNX export: layer " + name + " (" + spec.path("type").asText()
+                        + ") is not exported by this build (recurrent layers are not yet)");
+            }
+        }
     }
 
     /** The graph being written: the running tensor and the next parameter tensor (the layers' order). */

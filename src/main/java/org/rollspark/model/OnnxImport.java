@@ -27,8 +27,9 @@ import org.rollspark.util.Host;
  * {@code Flatten}, {@code Reshape} to (N, -1), {@code Identity}, {@code Dropout} and a zero {@code Pad};
  * a trailing {@code Softmax} / {@code LogSoftmax} is dropped (margins are taken on the logits). Dense
  * layers alternating with one activation on a flat input become the dense fast path, anything else a
- * layer-list (graph) network. Every other operator, and residual or branching graphs, are refused with an
- * error that names the node, the operator and why. Weights come from initializers or Constant nodes
+ * layer-list (graph) network; two branches from one fork joined by {@code Add} and an activation become a
+ * residual block. Every other operator, and other forks, are refused with an error that names the node,
+ * the operator and why. Weights come from initializers or Constant nodes
  * (raw_data or typed fields, float32, float64 or int64).
  */
 public final class OnnxImport {
@@ -53,7 +54,7 @@ public final class OnnxImport {
             Map.entry("Elu", "ELU is not piecewise linear"), Map.entry("Selu", "SELU is not piecewise linear"),
             Map.entry("Gelu", "GELU is not piecewise linear"), Map.entry("Softplus", "softplus is not piecewise linear"),
             Map.entry("RNN", "recurrent graphs are not imported by this build yet"),
-            Map.entry("Add", "an Add that is not a layer's bias is a residual join: not imported by this build yet"));
+            Map.entry("Add", "an Add that is neither a layer's bias nor the join of a residual block"));
 
     /** Operators refused wherever they appear: they have no linear regions, or not the ones certified here. */
     private static final Set<String> NEVER = Set.of("MaxPool", "Sigmoid", "Tanh", "LSTM", "GRU", "Elu", "Selu", "Gelu",
@@ -124,6 +125,17 @@ public final class OnnxImport {
         List<Part> parts = new ArrayList<>();
         List<String> notes = new ArrayList<>();
         List<Onnx.NodeProto> nodes = g.getNodeList();
+        Map<String, Integer> readers = new HashMap<>();
+        for (Onnx.NodeProto n : nodes) {
+            if (!SHAPE_OPS.contains(n.getOpType()) && !n.getOpType().equals("Constant")) {
+                n.getInputList().forEach(t -> readers.merge(t, 1, Integer::sum));
+            }
+        }
+        // a residual block being read: where it forked, the layers outside it, and its two branches
+        String blockIn = null;
+        String mainOut = null;
+        List<Part> outer = null;
+        List<Part> mainParts = null;
         for (int i = 0; i < nodes.size(); i++) {
             Onnx.NodeProto n = nodes.get(i);
             String op = n.getOpType();
@@ -132,12 +144,61 @@ public final class OnnxImport {
                 constants.put(n.getOutput(0), values(attribute(n, "value").getT(), where));
                 continue;
             }
-            if (!n.getInputList().contains(current)) {
-                if (op.equals("Shape") || op.equals("Gather") || op.equals("Unsqueeze") || op.equals("Concat")) {
-                    continue; // computes a shape for a Reshape
+            if (SHAPE_OPS.contains(op) && !n.getInputList().contains(current)) {
+                continue; // computes a shape for a Reshape
+            }
+            if (op.equals("Add") && blockIn != null && n.getInputList().contains(current)) {
+                // the join of a residual block: the branch just read, and the other one (or the block's input)
+                String other = n.getInput(0).equals(current) ? n.getInput(1) : n.getInput(0);
+                boolean identity = other.equals(blockIn);
+                if (!identity && !other.equals(mainOut)) {
+                    throw new IllegalArgumentException(where + " joins tensors of different blocks: only residual blocks "
+                            + "of two branches from one fork are imported");
                 }
+                List<Part> main = identity ? parts : mainParts;
+                List<Part> shortcut = identity ? List.of() : parts;
+                Onnx.NodeProto act = i + 1 < nodes.size() ? nodes.get(i + 1) : null;
+                if (act == null || !(act.getOpType().equals("Relu") || act.getOpType().equals("LeakyRelu"))
+                        || !act.getInput(0).equals(n.getOutput(0)) || main.isEmpty()) {
+                    throw new IllegalArgumentException(where + ": a residual join must be followed by Relu or LeakyRelu "
+                            + "and its main branch must hold a layer");
+                }
+                double a = act.getOpType().equals("Relu") ? 0 : attrFloat(act, "alpha", 0.01);
+                com.fasterxml.jackson.databind.node.ObjectNode spec = NODES.objectNode().put("type", "residual")
+                        .put("activation", a == 0 ? "relu" : "leaky_relu:" + a);
+                spec.set("main", specs(main));
+                spec.set("shortcut", specs(shortcut));
+                List<double[]> ps = new ArrayList<>();
+                main.forEach(x -> ps.addAll(x.params()));
+                shortcut.forEach(x -> ps.addAll(x.params()));
+                parts = outer;
+                parts.add(new Part(spec, ps));
+                blockIn = null;
+                mainOut = null;
+                current = act.getOutput(0);
+                i++;
+                continue;
+            }
+            if (blockIn != null && mainParts == null && !n.getInputList().contains(current)
+                    && n.getInputList().contains(blockIn)) {
+                // the second branch of the block starts
+                mainParts = parts;
+                mainOut = current;
+                parts = new ArrayList<>();
+                current = blockIn;
+            }
+            if (!n.getInputList().contains(current)) {
                 throw new IllegalArgumentException(where + " does not read the running tensor '" + current
-                        + "': only a chain of layers is imported (residual and branching graphs are not, by this build)");
+                        + "': only chains of layers and residual blocks of two branches are imported");
+            }
+            if (readers.getOrDefault(current, 0) > 1 && !current.equals(blockIn)) {
+                if (blockIn != null) {
+                    throw new IllegalArgumentException(where + ": a fork inside a residual block is not imported");
+                }
+                blockIn = current;
+                outer = parts;
+                mainParts = null;
+                parts = new ArrayList<>();
             }
             switch (op) {
                 case "Identity", "Dropout", "Flatten" -> current = n.getOutput(0);
@@ -208,7 +269,8 @@ public final class OnnxImport {
                     double[] bias = new double[w.length];
                     String out = n.getOutput(0);
                     if (i + 1 < nodes.size() && nodes.get(i + 1).getOpType().equals("Add")
-                            && nodes.get(i + 1).getInputList().contains(out)) {
+                            && nodes.get(i + 1).getInputList().contains(out) && isConstant(nodes.get(i + 1), out, init,
+                                    constants)) {
                         Onnx.NodeProto add = nodes.get(++i);
                         String addWhere = "node '" + add.getName() + "' (Add)";
                         String other = add.getInput(0).equals(out) ? add.getInput(1) : add.getInput(0);
@@ -337,6 +399,16 @@ public final class OnnxImport {
             System.arraycopy(v, 0, flat, Math.toIntExact(tensors.get(t).offset()), v.length);
         }
         return new Imported(shape.withParams(Host.array(flat, DataType.FLOAT, flat.length)), notes);
+    }
+
+    /** Operators that only compute shapes for a Reshape. */
+    private static final Set<String> SHAPE_OPS = Set.of("Shape", "Gather", "Unsqueeze", "Concat");
+
+    /** Whether an Add's other input (besides {@code out}) is a constant: a bias, not a residual join. */
+    private static boolean isConstant(Onnx.NodeProto add, String out, Map<String, Onnx.TensorProto> init,
+            Map<String, double[]> constants) {
+        String other = add.getInput(0).equals(out) ? add.getInput(1) : add.getInput(0);
+        return init.containsKey(other) || constants.containsKey(other);
     }
 
     private static Part dense(double[][] w, double[] b) {

@@ -81,6 +81,17 @@ class OnnxImportTest {
         }
     }
 
+    /** Residual blocks (identity and 1x1 conv + batch norm shortcuts) become residual layers. */
+    @Test
+    void residualBlocksHavePyTorchsLogits() throws IOException {
+        Network net = OnnxImport.load(DIR.resolve("resnet_blocks.onnx")).network();
+        assertTrue(net.architecture().toString().contains("\"residual\""), net.architecture().toString());
+        double[][][] l = logits("resnet_blocks");
+        for (int i = 0; i < l[0].length; i++) {
+            assertArrayEquals(l[1][i], l[0][i], 1e-5, "example " + i);
+        }
+    }
+
     @Test
     void anMlpWithItsNormalisationHasPyTorchsLogits() throws IOException {
         OnnxImport.Imported m = OnnxImport.load(DIR.resolve("mlp_relu.onnx"));
