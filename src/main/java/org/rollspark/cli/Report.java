@@ -89,7 +89,8 @@ final class Report implements Callable<Integer> {
                 });
                 JobConfig cfg = base.with(recorded);
                 List<String> classes = config.path("data.classNames").isArray()
-                        ? json.convertValue(config.path("data.classNames"), List.class) : null;
+                        ? json.convertValue(config.path("data.classNames"),
+                        new com.fasterxml.jackson.core.type.TypeReference<List<String>>() { }) : null;
                 DataPipeline.Request r = new DataPipeline.Request(cfg.dataSpec(classes), null, cfg.dataLocation(false), 0,
                         cfg.integer("data.testLimit"), 0, false, cfg.seed(), cfg.bool("data.sequential"), 1,
                         cfg.integer("certify.partitions"), 0);
