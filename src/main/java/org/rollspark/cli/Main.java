@@ -412,7 +412,7 @@ public final class Main implements Callable<Integer> {
     static final class Certify extends Job {
         @Option(names = "--model", required = true,
                 description = "Model folder (model.json plus .npy weights), a local path or any Hadoop URI; or a local "
-                        + "ONNX file (.onnx) of a dense ReLU / LeakyReLU net.")
+                        + "ONNX file (.onnx; the operators the README's ONNX section lists).")
         String model;
         Network net;
         JsonNode provenance;

@@ -49,8 +49,8 @@ public final class OnnxImport {
             Map.entry("Tanh", "tanh is not piecewise linear: it has no linear regions"),
             Map.entry("Softmax", "a softmax inside the graph is not piecewise linear (only a trailing one is dropped)"),
             Map.entry("LogSoftmax", "a log-softmax inside the graph is not piecewise linear (only a trailing one is dropped)"),
-            Map.entry("LSTM", "LSTM gates are sigmoids and tanh: not piecewise linear; use RNN with Relu"),
-            Map.entry("GRU", "GRU gates are sigmoids and tanh: not piecewise linear; use RNN with Relu"),
+            Map.entry("LSTM", "LSTM gates are sigmoids and tanh: not piecewise linear (a ReLU RNN is; train one here)"),
+            Map.entry("GRU", "GRU gates are sigmoids and tanh: not piecewise linear (a ReLU RNN is; train one here)"),
             Map.entry("Elu", "ELU is not piecewise linear"), Map.entry("Selu", "SELU is not piecewise linear"),
             Map.entry("Gelu", "GELU is not piecewise linear"), Map.entry("Softplus", "softplus is not piecewise linear"),
             Map.entry("RNN", "recurrent graphs are not imported by this build yet"),
@@ -79,7 +79,7 @@ public final class OnnxImport {
             throw new IOException(file + ": not an ONNX model (no graph)");
         }
         try {
-            return importGraph(model.getGraph(), file);
+            return importGraph(model.getGraph());
         } catch (IllegalArgumentException e) {
             throw new IOException(file + ": " + e.getMessage(), e);
         }
@@ -95,7 +95,7 @@ public final class OnnxImport {
     private static final com.fasterxml.jackson.databind.node.JsonNodeFactory NODES =
             com.fasterxml.jackson.databind.node.JsonNodeFactory.instance;
 
-    private static Imported importGraph(Onnx.GraphProto g, Path file) {
+    private static Imported importGraph(Onnx.GraphProto g) {
         // operators that no piecewise-linear import can take are named first, wherever they are
         for (int i = 0; i < g.getNodeCount(); i++) {
             Onnx.NodeProto n = g.getNode(i);

@@ -116,10 +116,11 @@ public final class ReportData {
             throw new IllegalArgumentException("no certification run under " + cert + " matches " + sel.describe());
         }
         // a run id certified on several dates (a scheduled job) is one series per date
-        List<String> repeated = runs.stream().collect(java.util.stream.Collectors.groupingBy(r -> r.<String>getAs("run_id"),
-                java.util.stream.Collectors.counting())).entrySet().stream().filter(e -> e.getValue() > 1)
-                .map(e -> "'" + e.getKey().replace("'", "''") + "'").toList();
-        examples.selectExpr("*", repeated.isEmpty() ? "run_id AS series" : "CASE WHEN run_id IN (" + String.join(", ", repeated)
+        java.util.Set<String> repeated = runs.stream().collect(java.util.stream.Collectors.groupingBy(
+                r -> r.<String>getAs("run_id"), java.util.stream.Collectors.counting())).entrySet().stream()
+                .filter(e -> e.getValue() > 1).map(Map.Entry::getKey).collect(java.util.stream.Collectors.toSet());
+        examples.selectExpr("*", repeated.isEmpty() ? "run_id AS series" : "CASE WHEN run_id IN ("
+                + String.join(", ", repeated.stream().map(id -> "'" + id.replace("'", "''") + "'").toList())
                 + ") THEN concat(run_id, ' @ ', CAST(run_date AS STRING)) ELSE run_id END AS series")
                 .createOrReplaceTempView("report_examples");
         Map<String, JsonNode> manifests = manifests(spark, RemoteFolders.join(cert, "runs"));
@@ -127,8 +128,9 @@ public final class ReportData {
         certifiedAccuracy(spark, out);
         distributions(spark, out);
         perClass(spark, out);
-        bounds(spark, out, notes, inputs, configs(out, manifests));
-        regions(spark, out, notes, inputs, configs(out, manifests), outputDir);
+        Map<String, JsonNode> configs = configs(out, manifests);
+        bounds(spark, out, notes, inputs, configs);
+        regions(spark, out, notes, inputs, configs, outputDir);
         gradients(spark, out, notes);
         schedule(out, runs, driftThreshold);
         Dataset<Row> training = table(spark, RemoteFolders.join(outputDir, "training"), "training", false);
@@ -202,14 +204,15 @@ public final class ReportData {
         return m;
     }
 
-    private static void runsTable(ObjectNode out, List<Row> runs, List<String> repeated, Map<String, JsonNode> manifests) {
+    private static void runsTable(ObjectNode out, List<Row> runs, java.util.Set<String> repeated,
+            Map<String, JsonNode> manifests) {
         ArrayNode a = out.putArray("runs");
         for (Row r : runs) {
             ObjectNode o = a.addObject();
             String date = String.valueOf(r.<Object>getAs("run_date"));
             o.put("run_date", date);
-            o.put("series", repeated.contains("'" + r.<String>getAs("run_id").replace("'", "''") + "'")
-                    ? r.getAs("run_id") + " @ " + date : r.<String>getAs("run_id"));
+            o.put("series", repeated.contains(r.<String>getAs("run_id")) ? r.getAs("run_id") + " @ " + date
+                    : r.<String>getAs("run_id"));
             for (String c : new String[] {"run_id", "model_id", "dataset", "split"}) {
                 o.put(c, r.<String>getAs(c));
             }

@@ -3,7 +3,6 @@ package org.rollspark.spark;
 import java.io.IOException;
 import java.io.Serializable;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -132,9 +131,8 @@ public final class TrainingLog implements Consumer<EpochStats>, RoundListener, S
 
     /** Adds a row after dropping the rows it replaces: its own and any recorded later by an earlier attempt. */
     private void record(Entry e) {
-        entries.removeIf(x -> order(x) >= order(e) && x.epoch() >= e.epoch());
-        entries.add(e);
-        entries.sort(Comparator.comparingLong(TrainingLog::order));
+        entries.removeIf(x -> order(x) >= order(e));
+        entries.add(e); // the last in training order now: the list stays sorted
         if (onRow != null) {
             onRow.accept(e);
         }
