@@ -113,3 +113,48 @@ with torch.no_grad():
     pred = mnist(images).argmax(dim=1)
 with open(os.path.join(HERE, "mnist_mlp.json"), "w") as f:
     json.dump({"opset": 17, "examples": n, "pred": pred.tolist()}, f)
+
+
+class ReluRnn(nn.Module):
+    """A ReLU RNN (PyTorch's two biases), its last state to a linear layer; the last state read from h_n or y."""
+
+    def __init__(self, features, hidden, batch_first, from_y, norm=None):
+        super().__init__()
+        self.norm = norm if norm is not None else nn.Identity()
+        self.rnn = nn.RNN(features, hidden, nonlinearity="relu", batch_first=batch_first)
+        self.fc = nn.Linear(hidden, 3)
+        self.batch_first = batch_first
+        self.from_y = from_y
+
+    def forward(self, x):
+        y, h = self.rnn(self.norm(x))
+        if not self.from_y:
+            return self.fc(h[-1])
+        return self.fc(y[:, -1, :] if self.batch_first else y[-1])
+
+
+def export_rnn(name, model, x, opset):
+    """x is (N, T, F); a time-major model (batch_first False) is exported and run on (T, N, F)."""
+    model.eval()
+    feed = x if model.batch_first else x.transpose(0, 1)
+    batch_axis = 0 if model.batch_first else 1
+    torch.onnx.export(model, feed[:1] if model.batch_first else feed[:, :1], os.path.join(HERE, name + ".onnx"),
+                      opset_version=opset, input_names=["x"], output_names=["logits"],
+                      dynamic_axes={"x": {batch_axis: "n"}, "logits": {0: "n"}})
+    with torch.no_grad():
+        logits = model(feed)
+    with open(os.path.join(HERE, name + ".json"), "w") as f:
+        json.dump({"opset": opset, "inputs": x.tolist(), "logits": logits.tolist()}, f)
+
+
+seq = torch.rand(6, 4, 5)  # 6 sequences of 4 steps x 5 features
+# h_n[-1] (Slice + Squeeze at opset 9) behind a per-feature normalisation broadcast over the steps
+export_rnn("rnn_relu", ReluRnn(5, 7, True, False, Normalize(torch.rand(5) * 0.3, torch.rand(5) + 0.5)), seq, 9)
+# y[:, -1] (Squeeze, Transpose, Gather) at opset 14
+export_rnn("rnn_relu_last_step", ReluRnn(5, 7, True, True), seq, 14)
+# time-major (batch_first False, PyTorch's default): the input is (T, N, F); y[-1] at opset 17
+export_rnn("rnn_relu_time_major", ReluRnn(5, 6, False, True), seq, 17)
+# refused: a tanh RNN has no linear regions
+tanh = ReluRnn(5, 4, True, False)
+tanh.rnn = nn.RNN(5, 4, batch_first=True)
+export_rnn("rnn_tanh", tanh, seq, 13)

@@ -19,8 +19,11 @@ import org.rollspark.util.Host;
  * as a {@code Gemm} with PyTorch's weight layout ({@code transB = 1}), the hidden activation as
  * {@code Relu} or {@code LeakyRelu}, convolutions, batch norm and pooling as {@code Conv},
  * {@code BatchNormalization}, {@code AveragePool} and {@code GlobalAveragePool}, the logits as the output.
- * residual blocks as their branches joined by {@code Add} and the block's activation. Opset 17, float32,
- * a dynamic batch dimension. Recurrent layers are refused clearly.
+ * residual blocks as their branches joined by {@code Add} and the block's activation, a recurrent layer as
+ * {@code Transpose} to (T, N, F), {@code RNN} (Relu or LeakyRelu) and its last state {@code Y_h} squeezed to
+ * (N, H). Opset 17, float32, a dynamic batch dimension. A recurrent network trained on padded sequences is
+ * written with a second input, {@code lengths} (int32, one per example), the RNN's {@code sequence_lens}: the
+ * state then stops at each sequence's end, as it does here.
  */
 public final class OnnxExport {
     private OnnxExport() {}
@@ -28,9 +31,12 @@ public final class OnnxExport {
     /** The opset written. */
     public static final int OPSET = 17;
 
-    /** Writes {@code net} to {@code file} (whole or not at all). */
-    public static void write(Network net, Path file) throws IOException {
-        byte[] bytes = model(net).toByteArray();
+    /** The name of the sequence-lengths input of recurrent networks exported with lengths. */
+    public static final String LENGTHS = "lengths";
+
+    /** Writes {@code net} to {@code file} (whole or not at all), with a {@link #LENGTHS} input or without. */
+    public static void write(Network net, Path file, boolean lengths) throws IOException {
+        byte[] bytes = model(net, lengths).toByteArray();
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
@@ -43,7 +49,7 @@ public final class OnnxExport {
     }
 
     /** The ONNX model of a network: dense, or a layer list of conv / batch norm / pooling / dense layers. */
-    static Onnx.ModelProto model(Network net) {
+    static Onnx.ModelProto model(Network net, boolean lengths) {
         String type = net.architecture().path("type").asText();
         double[] params = Host.pull(net.params());
         List<Network.Tensor> tensors = net.tensors();
@@ -57,6 +63,13 @@ public final class OnnxExport {
         g.addNode(node("Div", "normalize.div", List.of("x.centred", "input.std"), "x.normalized"));
         Chain c = new Chain(g, params, tensors);
         c.current = "x.normalized";
+        if (lengths) {
+            if (!net.architecture().toString().contains("\"rnn\"")) {
+                throw new IllegalArgumentException("ONNX export: sequence lengths are an input of recurrent networks only; "
+                        + "this one has no rnn layer");
+            }
+            c.lengths = LENGTHS;
+        }
         if (type.equals("dense")) {
             double alpha = net.architecture().path("alpha").asDouble(0);
             int layers = tensors.size() / 2;
@@ -74,6 +87,9 @@ public final class OnnxExport {
         }
         g.addNode(node("Identity", "logits", List.of(c.current), "logits"));
         g.addInput(value("x", shape));
+        if (lengths) {
+            g.addInput(value(LENGTHS, new int[0], Onnx.TensorProto.DataType.INT32_VALUE));
+        }
         g.addOutput(value("logits", new int[] {net.outputSize()}));
         return Onnx.ModelProto.newBuilder().setIrVersion(8).setProducerName("roll-spark")
                 .setProducerVersion(Provenance.VERSION)
@@ -99,6 +115,8 @@ public final class OnnxExport {
                 case "leaky_relu" -> c.activation(name, spec.path("alpha").asDouble(0.01));
                 case "act", "activation" -> c.activation(name,
                         org.rollspark.net.Activation.parse(spec.path("activation").asText("relu")).alpha());
+                case "rnn", "recurrent" -> c.rnn(name, spec.path("hidden").asInt(),
+                        org.rollspark.net.Activation.parse(spec.path("activation").asText("relu")).alpha());
                 case "residual" -> {
                     String in = c.current;
                     emit(c, spec.path("main"), name + ".main.", image);
@@ -110,7 +128,7 @@ public final class OnnxExport {
                             org.rollspark.net.Activation.parse(spec.path("activation").asText("relu")).alpha());
                 }
                 default -> throw new IllegalArgumentException("ONNX export: layer " + name + " (" + spec.path("type").asText()
-                        + ") is not exported by this build (recurrent layers are not yet)");
+                        + ") is not exported by this build");
             }
         }
     }
@@ -122,6 +140,8 @@ public final class OnnxExport {
         final List<Network.Tensor> tensors;
         String current;
         int next;
+        /** The sequence-lengths input the RNN reads, or null (every sequence full length). */
+        String lengths;
 
         Chain(Onnx.GraphProto.Builder g, double[] params, List<Network.Tensor> tensors) {
             this.g = g;
@@ -131,9 +151,43 @@ public final class OnnxExport {
 
         /** Adds the next parameter tensor as an initializer; its name. */
         String param() {
+            return param(tensors.get(next).shape());
+        }
+
+        /** Adds the next parameter tensor as an initializer of the given dims (same values); its name. */
+        String param(long[] dims) {
             Network.Tensor t = tensors.get(next++);
-            g.addInitializer(tensor(t.name(), slice(params, t), t.shape()));
+            g.addInitializer(tensor(t.name(), slice(params, t), dims));
             return t.name();
+        }
+
+        /**
+         * A recurrent layer reading (N, T, F): to time-major, ONNX's RNN with W (1, H, F), R (1, H, H) and
+         * B (1, 2H) = [b, 0], then Y_h (1, N, H) squeezed to (N, H).
+         */
+        void rnn(String name, int hidden, double alpha) {
+            g.addNode(add("Transpose", name + ".time_major", List.of(current)).addAttribute(ints("perm", 1, 0, 2)));
+            String w = param(new long[] {1, hidden, tensors.get(next).shape()[1]});
+            String r = param(new long[] {1, hidden, hidden});
+            Network.Tensor bt = tensors.get(next++);
+            double[] b = java.util.Arrays.copyOf(slice(params, bt), 2 * hidden);
+            g.addInitializer(tensor(bt.name(), b, new long[] {1, 2L * hidden}));
+            Onnx.NodeProto.Builder n = Onnx.NodeProto.newBuilder().setOpType("RNN").setName(name)
+                    .addAllInput(List.of(current, w, r, bt.name(), lengths == null ? "" : lengths))
+                    .addOutput("").addOutput(name + ".state")
+                    .addAttribute(ints("hidden_size", hidden))
+                    .addAttribute(Onnx.AttributeProto.newBuilder().setName("activations")
+                            .addStrings(ByteString.copyFromUtf8(alpha == 0 ? "Relu" : "LeakyRelu"))
+                            .setType(Onnx.AttributeProto.AttributeType.STRINGS));
+            if (alpha != 0) {
+                n.addAttribute(Onnx.AttributeProto.newBuilder().setName("activation_alpha").addFloats((float) alpha)
+                        .setType(Onnx.AttributeProto.AttributeType.FLOATS));
+            }
+            g.addNode(n);
+            g.addInitializer(Onnx.TensorProto.newBuilder().setName(name + ".axes")
+                    .setDataType(Onnx.TensorProto.DataType.INT64_VALUE).addDims(1).addInt64Data(0));
+            current = name + ".state";
+            g.addNode(add("Squeeze", name + ".last", List.of(current, name + ".axes")));
         }
 
         Onnx.NodeProto.Builder add(String op, String name, List<String> inputs) {
@@ -225,13 +279,18 @@ public final class OnnxExport {
 
     /** A float32 (n, shape...) tensor value with a symbolic batch dimension. */
     private static Onnx.ValueInfoProto value(String name, int[] shape) {
+        return value(name, shape, Onnx.TensorProto.DataType.FLOAT_VALUE);
+    }
+
+    /** A (n, shape...) tensor value of the given element type with a symbolic batch dimension. */
+    private static Onnx.ValueInfoProto value(String name, int[] shape, int elemType) {
         Onnx.TensorShapeProto.Builder s = Onnx.TensorShapeProto.newBuilder()
                 .addDim(Onnx.TensorShapeProto.Dimension.newBuilder().setDimParam("n"));
         for (int d : shape) {
             s.addDim(Onnx.TensorShapeProto.Dimension.newBuilder().setDimValue(d));
         }
         return Onnx.ValueInfoProto.newBuilder().setName(name).setType(Onnx.TypeProto.newBuilder().setTensorType(
-                Onnx.TypeProto.Tensor.newBuilder().setElemType(Onnx.TensorProto.DataType.FLOAT_VALUE).setShape(s)))
+                Onnx.TypeProto.Tensor.newBuilder().setElemType(elemType).setShape(s)))
                 .build();
     }
 }

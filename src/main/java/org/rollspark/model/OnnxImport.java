@@ -1,8 +1,18 @@
 package org.rollspark.model;
 
+import static org.rollspark.model.OnnxTensors.attrFloat;
+import static org.rollspark.model.OnnxTensors.attrInt;
+import static org.rollspark.model.OnnxTensors.attrInts;
+import static org.rollspark.model.OnnxTensors.attrString;
+import static org.rollspark.model.OnnxTensors.attribute;
+import static org.rollspark.model.OnnxTensors.constant;
+import static org.rollspark.model.OnnxTensors.constantTensor;
+import static org.rollspark.model.OnnxTensors.decimal;
+import static org.rollspark.model.OnnxTensors.inlineExternal;
+import static org.rollspark.model.OnnxTensors.matrix;
+import static org.rollspark.model.OnnxTensors.values;
+
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -23,14 +33,16 @@ import org.rollspark.util.Host;
  * {@code Mul}) by constants (the input normalisation, so margins come out in raw input units),
  * {@code Gemm} or {@code MatMul} + {@code Add}, {@code Conv} (group 1, square kernel, equal strides and
  * pads), inference {@code BatchNormalization}, non-overlapping {@code AveragePool},
- * {@code GlobalAveragePool}, {@code Relu}, {@code LeakyRelu}, scalar-slope {@code PRelu}, and the no-ops
+ * {@code GlobalAveragePool}, {@code Relu}, {@code LeakyRelu}, scalar-slope {@code PRelu}, a leading {@code RNN}
+ * (Relu / LeakyRelu, forward; its last state through Squeeze / Gather / Slice / Transpose), and the no-ops
  * {@code Flatten}, {@code Reshape} to (N, -1), {@code Identity}, {@code Dropout} and a zero {@code Pad};
  * a trailing {@code Softmax} / {@code LogSoftmax} is dropped (margins are taken on the logits). Dense
  * layers alternating with one activation on a flat input become the dense fast path, anything else a
  * layer-list (graph) network; two branches from one fork joined by {@code Add} and an activation become a
  * residual block. Every other operator, and other forks, are refused with an error that names the node,
  * the operator and why. Weights come from initializers or Constant nodes
- * (raw_data or typed fields, float32, float64 or int64).
+ * (raw_data or typed fields, float32, float64 or int64), inline or in external-data files inside the model's
+ * folder. Opsets 9 to 19.
  */
 public final class OnnxImport {
     private OnnxImport() {}
@@ -49,11 +61,10 @@ public final class OnnxImport {
             Map.entry("Tanh", "tanh is not piecewise linear: it has no linear regions"),
             Map.entry("Softmax", "a softmax inside the graph is not piecewise linear (only a trailing one is dropped)"),
             Map.entry("LogSoftmax", "a log-softmax inside the graph is not piecewise linear (only a trailing one is dropped)"),
-            Map.entry("LSTM", "LSTM gates are sigmoids and tanh: not piecewise linear (a ReLU RNN is; train one here)"),
-            Map.entry("GRU", "GRU gates are sigmoids and tanh: not piecewise linear (a ReLU RNN is; train one here)"),
+            Map.entry("LSTM", "LSTM gates are sigmoids and tanh: not piecewise linear (a ReLU RNN is: nonlinearity='relu' in PyTorch)"),
+            Map.entry("GRU", "GRU gates are sigmoids and tanh: not piecewise linear (a ReLU RNN is: nonlinearity='relu' in PyTorch)"),
             Map.entry("Elu", "ELU is not piecewise linear"), Map.entry("Selu", "SELU is not piecewise linear"),
             Map.entry("Gelu", "GELU is not piecewise linear"), Map.entry("Softplus", "softplus is not piecewise linear"),
-            Map.entry("RNN", "recurrent graphs are not imported by this build yet"),
             Map.entry("Add", "an Add that is neither a layer's bias nor the join of a residual block"));
 
     /** Operators refused wherever they appear: they have no linear regions, or not the ones certified here. */
@@ -79,20 +90,49 @@ public final class OnnxImport {
             throw new IOException(file + ": not an ONNX model (no graph)");
         }
         try {
-            return importGraph(model.getGraph());
+            List<String> notes = new ArrayList<>();
+            opset(model, notes);
+            Imported m = importGraph(inlineExternal(model.getGraph(), file));
+            notes.addAll(m.notes());
+            return new Imported(m.network(), notes);
         } catch (IllegalArgumentException e) {
             throw new IOException(file + ": " + e.getMessage(), e);
         }
     }
 
+    /** The oldest and newest default-domain opsets whose semantics this importer was written and tested against. */
+    public static final int MIN_OPSET = 9;
+    public static final int MAX_OPSET = 19;
+
+    /** The model's default-domain opset: below {@link #MIN_OPSET} refused, above {@link #MAX_OPSET} read with a note. */
+    private static void opset(Onnx.ModelProto model, List<String> notes) {
+        long v = -1;
+        for (Onnx.OperatorSetIdProto o : model.getOpsetImportList()) {
+            if (o.getDomain().isEmpty() || o.getDomain().equals("ai.onnx")) {
+                v = o.getVersion();
+            }
+        }
+        if (v < 0) {
+            throw new IllegalArgumentException("the model imports no default-domain (ai.onnx) opset");
+        }
+        if (v < MIN_OPSET) {
+            throw new IllegalArgumentException("opset " + v + " is older than this importer reads (" + MIN_OPSET + " to "
+                    + MAX_OPSET + "); export again with opset_version=" + MAX_OPSET);
+        }
+        if (v > MAX_OPSET) {
+            notes.add("opset " + v + " is newer than the opsets this importer was tested with (" + MIN_OPSET + " to "
+                    + MAX_OPSET + "); its operators are read with their opset-" + MAX_OPSET + " meaning");
+        }
+    }
+
     /** One imported layer: its layer-list spec and its parameters in the layer's order (PyTorch layouts). */
-    private record Part(com.fasterxml.jackson.databind.node.ObjectNode spec, List<double[]> params) {
+    record Part(com.fasterxml.jackson.databind.node.ObjectNode spec, List<double[]> params) {
         String type() {
             return spec.get("type").asText();
         }
     }
 
-    private static final com.fasterxml.jackson.databind.node.JsonNodeFactory NODES =
+    static final com.fasterxml.jackson.databind.node.JsonNodeFactory NODES =
             com.fasterxml.jackson.databind.node.JsonNodeFactory.instance;
 
     private static Imported importGraph(Onnx.GraphProto g) {
@@ -108,22 +148,48 @@ public final class OnnxImport {
         for (Onnx.TensorProto t : g.getInitializerList()) {
             init.put(t.getName(), t);
         }
+        // an RNN's sequence_lens may be a graph input: the valid steps of padded sequences, which the data carry
+        Set<String> lengthInputs = new java.util.HashSet<>();
+        Set<String> timeMajorInputs = new java.util.HashSet<>();
+        for (Onnx.NodeProto n : g.getNodeList()) {
+            if (n.getOpType().equals("RNN")) {
+                if (n.getInputCount() > 4 && !n.getInput(4).isEmpty()) {
+                    lengthInputs.add(n.getInput(4));
+                }
+                if (attrInt(n, "layout", 0) == 0) {
+                    timeMajorInputs.add(n.getInput(0));
+                }
+            }
+        }
         List<Onnx.ValueInfoProto> inputs = new ArrayList<>();
         for (Onnx.ValueInfoProto v : g.getInputList()) {
-            if (!init.containsKey(v.getName())) {
+            if (!init.containsKey(v.getName()) && !lengthInputs.contains(v.getName())) {
                 inputs.add(v);
             }
         }
         if (inputs.size() != 1) {
             throw new IllegalArgumentException("the graph has " + inputs.size() + " data inputs; a classifier has one");
         }
-        int[] inputShape = inputShape(inputs.get(0));
+        // time-major: a layout-0 RNN reads the graph's (T, N, F) input without a Transpose in front of it
+        boolean timeMajor = !timeMajorInputs.isEmpty() && g.getNodeList().stream().noneMatch(n -> n.getOpType()
+                .equals("Transpose")) && inputs.get(0).getType().getTensorType().getShape().getDimCount() == 3;
+        int[] inputShape = inputShape(inputs.get(0), timeMajor);
+        List<String> notes = new ArrayList<>();
+        if (timeMajor) {
+            notes.add("input '" + inputs.get(0).getName() + "' is time-major (T, N, F); the tool feeds each sequence as "
+                    + "its T x F values in step order, which is the same network");
+        }
         Map<String, double[]> constants = new HashMap<>();
+        Set<String> zeros = new java.util.HashSet<>();
         String current = inputs.get(0).getName();
+        boolean stepsFirst = timeMajor; // whether the running tensor is (T, N, F)
+        // the RNN's outputs being narrowed to its last state
+        Map<String, OnnxRnn.RnnOutput> rnnOutputs = new HashMap<>();
         double[] mean = null;
         double[] scale = null;
+        Onnx.TensorProto meanT = null;
+        Onnx.TensorProto scaleT = null;
         List<Part> parts = new ArrayList<>();
-        List<String> notes = new ArrayList<>();
         List<Onnx.NodeProto> nodes = g.getNodeList();
         Map<String, Integer> readers = new HashMap<>();
         for (Onnx.NodeProto n : nodes) {
@@ -141,11 +207,31 @@ public final class OnnxImport {
             String op = n.getOpType();
             String where = "node '" + (n.getName().isEmpty() ? "#" + i : n.getName()) + "' (" + op + ")";
             if (op.equals("Constant")) {
-                constants.put(n.getOutput(0), values(attribute(n, "value").getT(), where));
+                Onnx.TensorProto t = constantTensor(n, where);
+                init.put(n.getOutput(0), t);
+                constants.put(n.getOutput(0), values(t, where));
                 continue;
             }
-            if (SHAPE_OPS.contains(op) && !n.getInputList().contains(current)) {
-                continue; // computes a shape for a Reshape
+            String fromRnn = n.getInputList().stream().filter(rnnOutputs::containsKey).findFirst().orElse(null);
+            if (fromRnn != null) {
+                OnnxRnn.RnnOutput narrowed = rnnOutputs.get(fromRnn).through(n, where, init, constants);
+                if (narrowed.axes().equals("NH")) {
+                    rnnOutputs.clear();
+                    current = n.getOutput(0);
+                } else {
+                    rnnOutputs.put(n.getOutput(0), narrowed);
+                }
+                continue;
+            }
+            if (op.equals("ConstantOfShape")) {
+                double[] v = n.getAttributeCount() == 0 ? new double[] {0} : values(attribute(n, "value").getT(), where);
+                if (v.length == 1 && v[0] == 0) {
+                    zeros.add(n.getOutput(0));
+                }
+                continue;
+            }
+            if (op.equals("Shape") || SHAPE_OPS.contains(op) && !n.getInputList().contains(current)) {
+                continue; // computes a shape (for a Reshape, or an RNN's initial state)
             }
             if (op.equals("Add") && blockIn != null && n.getInputList().contains(current)) {
                 // the join of a residual block: the branch just read, and the other one (or the block's input)
@@ -227,8 +313,14 @@ public final class OnnxImport {
                                 + "first layer (as the input normalisation)");
                     }
                     String other = n.getInput(0).equals(current) ? n.getInput(1) : n.getInput(0);
+                    // float32 constants as the decimals they were written from (0.1307f as 0.1307), so a normalisation
+                    // exported from a model folder comes back exactly
                     double[] c = constant(other, init, constants, where);
+                    if (init.containsKey(other) && init.get(other).getDataType() == Onnx.TensorProto.DataType.FLOAT_VALUE) {
+                        c = java.util.Arrays.stream(c).map(v -> decimal((float) v)).toArray();
+                    }
                     if (op.equals("Sub")) {
+                        meanT = init.get(other);
                         if (!n.getInput(0).equals(current) || scale != null) {
                             throw new IllegalArgumentException(where + ": the normalisation must be (x - mean) / std");
                         }
@@ -245,6 +337,7 @@ public final class OnnxImport {
                             }
                         }
                         scale = sc;
+                        scaleT = init.get(other);
                     }
                     current = n.getOutput(0);
                 }
@@ -322,12 +415,43 @@ public final class OnnxImport {
                     long[] st = attrInts(n, "strides", k);
                     long[] pads = attrInts(n, "pads", new long[] {0, 0, 0, 0});
                     if (k.length != 2 || k[0] != k[1] || st.length != 2 || st[0] != k[0] || st[1] != k[1]
-                            || java.util.Arrays.stream(pads).anyMatch(v -> v != 0)) {
+                            || java.util.Arrays.stream(pads).anyMatch(v -> v != 0)
+                            || java.util.Arrays.stream(attrInts(n, "dilations", new long[0])).anyMatch(v -> v != 1)) {
                         throw new IllegalArgumentException(where + ": only non-overlapping square pooling (stride = "
-                                + "kernel, no padding) is imported");
+                                + "kernel, no padding, no dilation) is imported");
                     }
                     parts.add(new Part(NODES.objectNode().put("type", "avgpool").put("kernel", k[0]), List.of()));
                     current = n.getOutput(0);
+                }
+                case "Transpose" -> {
+                    if (inputShape.length != 2 || !parts.isEmpty() || stepsFirst
+                            || !java.util.Arrays.equals(attrInts(n, "perm", new long[0]), new long[] {1, 0, 2})) {
+                        throw new IllegalArgumentException(where + ": only the (N, T, F) -> (T, N, F) transpose in front of "
+                                + "an RNN is imported");
+                    }
+                    stepsFirst = true;
+                    current = n.getOutput(0);
+                }
+                case "RNN" -> {
+                    if (!parts.isEmpty() || inputShape.length != 2) {
+                        throw new IllegalArgumentException(where + ": an RNN is imported as the first layer, reading the "
+                                + "(N, T, F) input (after its normalisation)");
+                    }
+                    boolean batchFirst = attrInt(n, "layout", 0) == 1;
+                    if (batchFirst == stepsFirst) {
+                        throw new IllegalArgumentException(where + ": layout " + (batchFirst ? 1 : 0) + " reads a "
+                                + (batchFirst ? "(N, T, F)" : "(T, N, F)") + " tensor, but the running one is "
+                                + (stepsFirst ? "(T, N, F)" : "(N, T, F)"));
+                    }
+                    parts.add(OnnxRnn.rnn(n, where, inputShape, init, constants, zeros));
+                    boolean lengths = n.getInputCount() > 4 && !n.getInput(4).isEmpty();
+                    if (n.getOutputCount() > 0 && !n.getOutput(0).isEmpty()) {
+                        rnnOutputs.put(n.getOutput(0), new OnnxRnn.RnnOutput(batchFirst ? "NTDH" : "TDNH", inputShape[0], lengths));
+                    }
+                    if (n.getOutputCount() > 1 && !n.getOutput(1).isEmpty()) {
+                        rnnOutputs.put(n.getOutput(1), new OnnxRnn.RnnOutput(batchFirst ? "NDH" : "DNH", inputShape[0], false));
+                    }
+                    current = NOT_A_TENSOR;
                 }
                 case "GlobalAveragePool" -> {
                     parts.add(new Part(NODES.objectNode().put("type", "global_avgpool"), List.of()));
@@ -361,12 +485,21 @@ public final class OnnxImport {
                 default -> throw new IllegalArgumentException(where + " is not supported: "
                         + WHY.getOrDefault(op, "not a piecewise-linear layer this importer knows") + ". Supported: Gemm, "
                         + "MatMul + Add, Conv, BatchNormalization, AveragePool, GlobalAveragePool, Relu, LeakyRelu, PRelu "
-                        + "(scalar), Flatten, Reshape (N, -1), Identity, Dropout, a zero Pad, a leading Sub / Div (or Mul) by "
-                        + "constants, a trailing Softmax / LogSoftmax");
+                        + "(scalar), Flatten, Reshape (N, -1), Identity, Dropout, a zero Pad, RNN (Relu / LeakyRelu, forward) "
+                        + "as the first layer, a leading Sub / Div (or Mul) by constants, a trailing Softmax / LogSoftmax");
             }
+        }
+        if (!rnnOutputs.isEmpty()) {
+            throw new IllegalArgumentException("no node selects the RNN's last hidden state (Y_h, or Y at the last step)");
         }
         if (parts.stream().noneMatch(p -> p.type().equals("dense") || p.type().equals("conv2d"))) {
             throw new IllegalArgumentException("the graph has no Gemm, MatMul or Conv layer");
+        }
+        if (mean != null) {
+            mean = broadcast(mean, meanT, inputShape, timeMajor, "the normalisation's mean");
+        }
+        if (scale != null) {
+            scale = broadcast(scale, scaleT, inputShape, timeMajor, "the normalisation's scale");
         }
         if (!parts.get(parts.size() - 1).type().equals("dense")) {
             throw new IllegalArgumentException("the graph must end with a Gemm or MatMul layer (the logits)");
@@ -401,8 +534,53 @@ public final class OnnxImport {
         return new Imported(shape.withParams(Host.array(flat, DataType.FLOAT, flat.length)), notes);
     }
 
-    /** Operators that only compute shapes for a Reshape. */
-    private static final Set<String> SHAPE_OPS = Set.of("Shape", "Gather", "Unsqueeze", "Concat");
+    /** Operators that only compute shapes (for a Reshape, or an RNN's initial state) when they do not read data. */
+    private static final Set<String> SHAPE_OPS = Set.of("Shape", "Gather", "Unsqueeze", "Concat", "Cast", "Slice",
+            "Squeeze", "ConstantOfShape");
+
+    /** The running tensor while an RNN's outputs are being narrowed to its last state: no node reads it. */
+    private static final String NOT_A_TENSOR = "\u0000rnn";
+
+    /**
+     * A normalisation constant over one example's values, by ONNX broadcasting (its dims aligned with the
+     * input's trailing ones); kept as is when it is a scalar or already one value per input value.
+     */
+    private static double[] broadcast(double[] v, Onnx.TensorProto t, int[] shape, boolean timeMajor, String what) {
+        int size = java.util.Arrays.stream(shape).reduce(1, (a, b) -> a * b);
+        if (v.length == 1 || v.length == size && !timeMajor) {
+            return v;
+        }
+        long[] dims = t == null ? new long[] {v.length} : t.getDimsList().stream().mapToLong(Long::longValue).toArray();
+        int[] full = timeMajor ? new int[] {shape[0], 1, shape[1]} : shape; // the batch axis, where it sits
+        int lead = dims.length - full.length;
+        for (int k = 0; k < dims.length; k++) {
+            int f = k - lead;
+            if (f < 0 ? dims[k] != 1 : dims[k] != 1 && dims[k] != full[f]) {
+                throw new IllegalArgumentException(what + " has dims " + java.util.Arrays.toString(dims) + ", which do not "
+                        + "broadcast against the input's " + java.util.Arrays.toString(full));
+            }
+        }
+        if (timeMajor && lead < 0 && dims.length >= 2 || timeMajor && dims.length >= 2 && dims[dims.length - 2] != 1) {
+            throw new IllegalArgumentException(what + " of a time-major input must be a scalar or one value per feature");
+        }
+        double[] out = new double[size];
+        int[] idx = new int[shape.length];
+        for (int i = 0; i < size; i++) {
+            int r = i;
+            for (int k = shape.length - 1; k >= 0; k--) {
+                idx[k] = r % shape[k];
+                r /= shape[k];
+            }
+            // the constant's flat index: its own dims, aligned right against the (batch-free) shape
+            int[] pos = timeMajor ? new int[] {idx[0], 0, idx[1]} : idx;
+            int src = 0;
+            for (int k = Math.max(0, lead); k < dims.length; k++) {
+                src = src * (int) dims[k] + (dims[k] == 1 ? 0 : pos[k - lead]);
+            }
+            out[i] = v[src];
+        }
+        return out;
+    }
 
     /** Whether an Add's other input (besides {@code out}) is a constant: a bias, not a residual join. */
     private static boolean isConstant(Onnx.NodeProto add, String out, Map<String, Onnx.TensorProto> init,
@@ -462,17 +640,24 @@ public final class OnnxImport {
         return a;
     }
 
-    /** The shape of one example from the data input's declared dims (the batch dimension left out). */
-    private static int[] inputShape(Onnx.ValueInfoProto input) {
+    /**
+     * The shape of one example from the data input's declared dims, the batch dimension left out: (N, D),
+     * (N, T, F) for sequences, (N, C, H, W) for images; a time-major (T, N, F) input has its batch second.
+     */
+    private static int[] inputShape(Onnx.ValueInfoProto input, boolean timeMajor) {
         Onnx.TensorShapeProto shape = input.getType().getTensorType().getShape();
         int dims = shape.getDimCount();
-        if (dims != 2 && dims != 4) {
-            throw new IllegalArgumentException("input '" + input.getName() + "' has " + dims + " dimensions; (N, D) or "
-                    + "(N, C, H, W) is imported");
+        if (dims < 2 || dims > 4) {
+            throw new IllegalArgumentException("input '" + input.getName() + "' has " + dims + " dimensions; (N, D), "
+                    + "(N, T, F) or (N, C, H, W) is imported");
         }
+        int batch = timeMajor ? 1 : 0;
         int[] s = new int[dims - 1];
         long size = 1;
-        for (int k = 1; k < dims; k++) {
+        for (int k = 0; k < dims; k++) {
+            if (k == batch) {
+                continue;
+            }
             Onnx.TensorShapeProto.Dimension d = shape.getDim(k);
             if (!d.hasDimValue() || d.getDimValue() <= 0) {
                 throw new IllegalArgumentException("input '" + input.getName() + "': dimension " + k + " is not a fixed "
@@ -483,27 +668,9 @@ public final class OnnxImport {
                 throw new IllegalArgumentException("input '" + input.getName() + "' declares " + size + " values per "
                         + "example, more than this importer allows (" + (1 << 26) + ")");
             }
-            s[k - 1] = (int) d.getDimValue();
+            s[k < batch ? k : k - 1] = (int) d.getDimValue();
         }
         return s;
-    }
-
-    private static long[] attrInts(Onnx.NodeProto n, String name, long[] dflt) {
-        for (Onnx.AttributeProto a : n.getAttributeList()) {
-            if (a.getName().equals(name)) {
-                return a.getIntsList().stream().mapToLong(Long::longValue).toArray();
-            }
-        }
-        return dflt;
-    }
-
-    private static String attrString(Onnx.NodeProto n, String name, String dflt) {
-        for (Onnx.AttributeProto a : n.getAttributeList()) {
-            if (a.getName().equals(name)) {
-                return a.getS().toStringUtf8();
-            }
-        }
-        return dflt;
     }
 
     /** Mean and std with a scalar one broadcast to the other's length. */
@@ -521,63 +688,6 @@ public final class OnnxImport {
         return b;
     }
 
-    private static Onnx.AttributeProto attribute(Onnx.NodeProto n, String name) {
-        for (Onnx.AttributeProto a : n.getAttributeList()) {
-            if (a.getName().equals(name)) {
-                return a;
-            }
-        }
-        throw new IllegalArgumentException("node '" + n.getName() + "' (" + n.getOpType() + ") has no attribute " + name);
-    }
-
-    private static double attrFloat(Onnx.NodeProto n, String name, double dflt) {
-        for (Onnx.AttributeProto a : n.getAttributeList()) {
-            if (a.getName().equals(name)) {
-                return a.getF();
-            }
-        }
-        return dflt;
-    }
-
-    private static long attrInt(Onnx.NodeProto n, String name, long dflt) {
-        for (Onnx.AttributeProto a : n.getAttributeList()) {
-            if (a.getName().equals(name)) {
-                return a.getI();
-            }
-        }
-        return dflt;
-    }
-
-    /** A constant's values (an initializer or a Constant node's output); null when {@code where} is null and none. */
-    private static double[] constant(String name, Map<String, Onnx.TensorProto> init, Map<String, double[]> constants,
-            String where) {
-        if (constants.containsKey(name)) {
-            return constants.get(name);
-        }
-        if (init.containsKey(name)) {
-            return values(init.get(name), "tensor '" + name + "'");
-        }
-        if (where == null) {
-            return null;
-        }
-        throw new IllegalArgumentException(where + ": '" + name + "' is not a constant (an initializer or Constant node)");
-    }
-
-    private static double[][] matrix(String name, Map<String, Onnx.TensorProto> init, String where) {
-        Onnx.TensorProto t = init.get(name);
-        if (t == null || t.getDimsCount() != 2) {
-            throw new IllegalArgumentException(where + ": the weight '" + name + "' must be a 2-D initializer");
-        }
-        double[] v = values(t, "tensor '" + name + "'");
-        int rows = Math.toIntExact(t.getDims(0));
-        int cols = Math.toIntExact(t.getDims(1));
-        double[][] m = new double[rows][cols];
-        for (int r = 0; r < rows; r++) {
-            System.arraycopy(v, r * cols, m[r], 0, cols);
-        }
-        return m;
-    }
-
     private static double[][] transpose(double[][] m) {
         double[][] t = new double[m[0].length][m.length];
         for (int r = 0; r < m.length; r++) {
@@ -588,44 +698,4 @@ public final class OnnxImport {
         return t;
     }
 
-    /** A tensor's values as doubles: float32, float64 or int64, from raw_data or the typed fields. */
-    static double[] values(Onnx.TensorProto t, String what) {
-        if (t.getDataLocation() == Onnx.TensorProto.DataLocation.EXTERNAL) {
-            throw new IllegalArgumentException(what + " is stored in an external-data file; save the model with its "
-                    + "weights inside (torch.onnx.export does for models under 2 GB)");
-        }
-        long n = 1;
-        for (long d : t.getDimsList()) {
-            if (d < 0) {
-                throw new IllegalArgumentException(what + " has a negative dimension " + d);
-            }
-            n = Math.multiplyExact(n, d);
-        }
-        if (n > Integer.MAX_VALUE / 8) {
-            throw new IllegalArgumentException(what + " declares " + n + " values, more than this importer holds");
-        }
-        int size = (int) n;
-        double[] out = new double[size];
-        int type = t.getDataType();
-        ByteBuffer raw = t.getRawData().isEmpty() ? null : t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
-        int width = type == Onnx.TensorProto.DataType.FLOAT_VALUE ? 4 : type == Onnx.TensorProto.DataType.DOUBLE_VALUE
-                || type == Onnx.TensorProto.DataType.INT64_VALUE ? 8 : -1;
-        if (width < 0) {
-            throw new IllegalArgumentException(what + " has ONNX data type " + type + "; float32, float64 and int64 are read");
-        }
-        int have = raw != null ? raw.remaining() / width : type == Onnx.TensorProto.DataType.FLOAT_VALUE ? t.getFloatDataCount()
-                : type == Onnx.TensorProto.DataType.DOUBLE_VALUE ? t.getDoubleDataCount() : t.getInt64DataCount();
-        if (have != size || raw != null && raw.remaining() != (long) size * width) {
-            throw new IllegalArgumentException(what + " declares dims " + t.getDimsList() + " (" + size + " values) but "
-                    + "holds " + have);
-        }
-        for (int i = 0; i < size; i++) {
-            out[i] = switch (type) {
-                case Onnx.TensorProto.DataType.FLOAT_VALUE -> raw != null ? raw.getFloat() : t.getFloatData(i);
-                case Onnx.TensorProto.DataType.DOUBLE_VALUE -> raw != null ? raw.getDouble() : t.getDoubleData(i);
-                default -> raw != null ? raw.getLong() : t.getInt64Data(i);
-            };
-        }
-        return out;
-    }
 }

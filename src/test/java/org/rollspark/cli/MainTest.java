@@ -144,6 +144,26 @@ class MainTest {
                 "output.runId=g2", "output.dir=" + outDir);
         assertEquals(0, c.code(), c.err() + c.out());
         assertTrue(c.out().contains("30 examples, accuracy") && c.out().contains(" 0 violations"), c.out());
+
+        // exported as ONNX (Transpose, RNN, Squeeze) and certified from the .onnx file: the same certificates
+        String onnx = tmp.resolve("g1.onnx").toString();
+        Result e = run("export", "--model", model.toString(), "--onnx", onnx);
+        assertEquals(0, e.code(), e.err());
+        Result o = run("certify", "--model", onnx, "data.testLimit=30", "output.runId=g3", "output.dir=" + outDir);
+        assertEquals(0, o.code(), o.err() + o.out());
+        try (java.sql.Connection db = java.sql.DriverManager.getConnection("jdbc:duckdb:");
+                java.sql.ResultSet rs = db.createStatement().executeQuery("SELECT a.pred, b.pred, a.eps_l2, b.eps_l2, "
+                        + "a.eps_linf, b.eps_linf FROM read_parquet('" + outDir + "/certification/examples/*/run_id=g2/*.parquet') a "
+                        + "JOIN read_parquet('" + outDir + "/certification/examples/*/run_id=g3/*.parquet') b USING (example_id)")) {
+            int n = 0;
+            while (rs.next()) {
+                assertEquals(rs.getInt(1), rs.getInt(2));
+                assertEquals(rs.getDouble(3), rs.getDouble(4), 1e-6 * rs.getDouble(3));
+                assertEquals(rs.getDouble(5), rs.getDouble(6), 1e-6 * rs.getDouble(5));
+                n++;
+            }
+            assertEquals(30, n);
+        }
     }
 
     /** Output, checkpoints, data and models named by Hadoop URIs (file: here; hdfs: or s3a: on a cluster). */

@@ -35,6 +35,11 @@ class OnnxExportTest {
 
     /** ONNX Runtime's logits for x (n, d). */
     static float[][] runtime(Path onnx, float[] x, int n, int[] shape) throws Exception {
+        return runtime(onnx, x, n, shape, null);
+    }
+
+    /** ONNX Runtime's logits for x (n, d), with the sequences' lengths as the second input where not null. */
+    static float[][] runtime(Path onnx, float[] x, int n, int[] shape, int[] lengths) throws Exception {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         long[] dims = new long[shape.length + 1];
         dims[0] = n;
@@ -43,31 +48,55 @@ class OnnxExportTest {
         }
         try (OrtSession s = env.createSession(onnx.toString(), new OrtSession.SessionOptions());
                 OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(x), dims);
-                OrtSession.Result r = s.run(Map.of("x", in))) {
+                OnnxTensor len = lengths == null ? null : OnnxTensor.createTensor(env, java.nio.IntBuffer.wrap(lengths),
+                        new long[] {n});
+                OrtSession.Result r = s.run(lengths == null ? Map.of("x", in)
+                        : Map.of("x", in, OnnxExport.LENGTHS, len))) {
             return (float[][]) r.get(0).getValue();
         }
     }
 
     static void check(Network net, Path file, long seed) throws Exception {
-        OnnxExport.write(net, file);
+        check(net, file, seed, false);
+    }
+
+    /**
+     * Exports {@code net}, runs it in ONNX Runtime against the project's logits, imports it back and compares
+     * logits and certificates; with {@code padded}, sequences of random lengths (zero past their end).
+     */
+    static void check(Network net, Path file, long seed, boolean padded) throws Exception {
+        OnnxExport.write(net, file, padded);
         int n = 32;
         int d = net.inputSize();
         Nd4j.getRandom().setSeed(seed);
         INDArray x = Nd4j.rand(DataType.FLOAT, n, d).muli(2).subi(0.5);
+        int[] lengths = null;
+        if (padded) {
+            int steps = net.inputShape()[0];
+            java.util.Random r = new java.util.Random(seed);
+            lengths = new int[n];
+            for (int i = 0; i < n; i++) {
+                lengths[i] = i < 2 ? steps - i : 1 + r.nextInt(steps);
+                for (int k = lengths[i] * (d / steps); k < d; k++) {
+                    x.putScalar(i, k, 0);
+                }
+            }
+        }
         float[] xs = x.data().asFloat();
-        float[][] ort = runtime(file, xs, n, net.inputShape());
-        INDArray ours = net.forward(x, false, null, null).logits();
+        float[][] ort = runtime(file, xs, n, net.inputShape(), lengths);
+        INDArray ours = net.forward(x, false, lengths, null).logits();
         for (int i = 0; i < n; i++) {
             double[] row = Host.pull(ours.getRow(i));
             for (int k = 0; k < row.length; k++) {
                 assertEquals(row[k], ort[i][k], 1e-5 * Math.max(1, Math.abs(row[k])), "example " + i + " logit " + k);
             }
         }
-        // export, then import: the same logits and certificates (float32 weights and normalisation round-trip)
+        // export, then import: the same parameters, logits and certificates (float32 weights and normalisation)
         Network back = OnnxImport.load(file).network();
-        Certification a = new RegionCertifier(net).certify(x);
-        Certification b = new RegionCertifier(back).certify(x);
-        INDArray theirs = back.forward(x, false, null, null).logits();
+        assertArrayEquals(Host.pull(net.params()), Host.pull(back.params()), 0.0, "float32 parameters come back exactly");
+        Certification a = new RegionCertifier(net).certify(x, lengths);
+        Certification b = new RegionCertifier(back).certify(x, lengths);
+        INDArray theirs = back.forward(x, false, lengths, null).logits();
         assertArrayEquals(Host.pull(ours), Host.pull(theirs), 1e-5);
         for (int i = 0; i < n; i++) {
             assertEquals(a.pattern(i).hash(), b.pattern(i).hash(), "example " + i);
@@ -123,16 +152,50 @@ class OnnxExportTest {
         check(OnnxImport.load(Path.of("src/test/resources/onnx/resnet_blocks.onnx")).network(), tmp.resolve("res.onnx"), 6);
     }
 
-    @Test
-    void recurrentNetworksAreRefusedClearly() {
+    /** A recurrent net of {@code steps} x 3 inputs: rnn (the given activation, IRNN-initialised), ReLU, dense. */
+    static Network recurrent(String activation, Normalization norm, long seed) {
         com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
         com.fasterxml.jackson.databind.node.ArrayNode layers = json.createArrayNode();
-        layers.add(json.createObjectNode().put("type", "rnn").put("hidden", 4));
+        layers.add(json.createObjectNode().put("type", "rnn").put("hidden", 6).put("activation", activation)
+                .put("recurrent_init", "identity"));
+        layers.add(json.createObjectNode().put("type", "dense").put("units", 5));
+        layers.add(json.createObjectNode().put("type", "relu"));
         layers.add(json.createObjectNode().put("type", "dense").put("units", 3));
-        Network net = Architectures.init(Architectures.graph(new int[] {5, 2}, layers), Normalization.identity(),
-                org.rollspark.net.Init.HE_NORMAL, 1, DataType.FLOAT);
+        Network net = Architectures.init(Architectures.graph(new int[] {7, 3}, layers), norm, org.rollspark.net.Init.HE_NORMAL,
+                seed, DataType.FLOAT);
+        // a nonzero recurrent bias, so the exported B carries something
+        double[] p = Host.pull(net.params());
+        for (Network.Tensor t : net.tensors()) {
+            if (t.name().endsWith("bias")) {
+                for (long k = t.offset(); k < t.offset() + t.size(); k++) {
+                    p[(int) k] = 0.05 * ((k % 5) - 2);
+                }
+            }
+        }
+        return net.withParams(Host.array(p, DataType.FLOAT, p.length));
+    }
+
+    /** Recurrent layers as ONNX RNN: full-length sequences, and padded ones with a lengths input (sequence_lens). */
+    @Test
+    void recurrentNetsExportWithAndWithoutLengths() throws Exception {
+        double[] mean = new double[21];
+        double[] std = new double[21];
+        for (int i = 0; i < 21; i++) {
+            mean[i] = i / 64.0; // float32-exact, so the normalisation round-trips exactly
+            std[i] = 0.5 + i / 32.0;
+        }
+        check(recurrent("relu", new Normalization(mean, std), 7), tmp.resolve("rnn.onnx"), 7);
+        check(recurrent("leaky_relu:0.05", Normalization.scalar(0.125, 0.5), 8), tmp.resolve("rnn-leaky.onnx"), 8);
+        check(recurrent("relu", Normalization.identity(), 9), tmp.resolve("rnn-padded.onnx"), 9, true);
+    }
+
+    @Test
+    void lengthsAreAnInputOfRecurrentNetsOnly() {
+        Network dense = Architectures.init(Architectures.dense(new int[] {4, 3, 2}, Activation.relu()),
+                Normalization.identity(), org.rollspark.net.Init.HE_NORMAL, 1, DataType.FLOAT);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> OnnxExport.write(net, tmp.resolve("r.onnx")));
-        assertTrue(e.getMessage().contains("recurrent"), e.getMessage());
+                () -> OnnxExport.write(dense, tmp.resolve("d.onnx"), true));
+        assertTrue(e.getMessage().contains("recurrent networks only"), e.getMessage());
+        assertTrue(!java.nio.file.Files.exists(tmp.resolve("d.onnx")));
     }
 }

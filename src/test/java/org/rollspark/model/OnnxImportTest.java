@@ -138,8 +138,33 @@ class OnnxImportTest {
         }
     }
 
+    /**
+     * ReLU RNNs exported by PyTorch (two biases per layer) have PyTorch's logits: the last state read from
+     * h_n (Slice + Squeeze, opset 9) behind a per-feature normalisation broadcast over the steps, from y at
+     * the last step (Squeeze, Transpose, Gather, opset 14), and from a time-major (T, N, F) model (opset 17).
+     */
+    @Test
+    void reluRnnsFromPyTorchHaveItsLogits() throws IOException {
+        for (String name : List.of("rnn_relu", "rnn_relu_last_step", "rnn_relu_time_major")) {
+            OnnxImport.Imported m = OnnxImport.load(DIR.resolve(name + ".onnx"));
+            assertTrue(m.network().architecture().toString().contains("\"rnn\""), m.network().architecture().toString());
+            assertEquals("[4, 5]", java.util.Arrays.toString(m.network().inputShape()), name);
+            assertEquals(name.endsWith("time_major"), m.notes().stream().anyMatch(s -> s.contains("time-major")),
+                    m.notes().toString());
+            double[][][] l = logits(name);
+            for (int i = 0; i < l[0].length; i++) {
+                assertArrayEquals(l[1][i], l[0][i], 1e-5, name + " example " + i);
+            }
+        }
+        assertEquals(20, OnnxImport.load(DIR.resolve("rnn_relu.onnx")).network().normalization().mean().length,
+                "the (5,) mean broadcast over 4 steps");
+    }
+
     @Test
     void refusedOperatorsNameTheNodeAndWhy() {
+        IOException tanh = assertThrows(IOException.class, () -> OnnxImport.load(DIR.resolve("rnn_tanh.onnx")));
+        assertTrue(tanh.getMessage().contains("(RNN)") && tanh.getMessage().contains("activation [Tanh] is not piecewise linear"),
+                tanh.getMessage());
         IOException sig = assertThrows(IOException.class, () -> OnnxImport.load(DIR.resolve("mlp_sigmoid.onnx")));
         assertTrue(sig.getMessage().contains("(Sigmoid) is not supported") && sig.getMessage().contains("no linear regions")
                 && sig.getMessage().contains("mlp_sigmoid.onnx"), sig.getMessage());
@@ -169,9 +194,112 @@ class OnnxImportTest {
                 "not finite");
         // dims that disagree with the data
         assertMessage(with(m, at, w.toBuilder().setDims(0, w.getDims(0) + 1).build()), "'" + w.getName() + "' declares dims");
-        // weights in an external file
+        // weights in an external file that is not named
         assertMessage(with(m, at, w.toBuilder().setDataLocation(Onnx.TensorProto.DataLocation.EXTERNAL).build()),
-                "external-data file");
+                "'" + w.getName() + "' is stored externally but names no location");
+    }
+
+    /** Gemm, then {@code op} on its output, then Gemm: every refused operator names its node and why. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', value = {
+        "MaxPool|use AveragePool", "Sigmoid|no linear regions", "Tanh|no linear regions", "LSTM|not piecewise linear",
+        "GRU|not piecewise linear", "Elu|not piecewise linear", "Selu|not piecewise linear", "Gelu|not piecewise linear",
+        "Softplus|not piecewise linear", "Softmax|inside the graph", "LogSoftmax|inside the graph",
+        "Add|neither a layer's bias nor the join", "Mul|only before the first layer", "HardSwish|not a piecewise-linear "
+                + "layer this importer knows", "Gather|not a piecewise-linear layer", "Transpose|in front of an RNN"})
+    void everyRefusedOperatorSaysWhy(String op, String why) throws IOException {
+        Onnx.ModelProto good = Onnx.ModelProto.parseFrom(Files.readAllBytes(DIR.resolve("mlp_relu.onnx")));
+        Onnx.GraphProto.Builder g = good.getGraph().toBuilder();
+        int relu = 0;
+        while (!g.getNode(relu).getOpType().equals("Relu")) {
+            relu++;
+        }
+        Onnx.NodeProto r = g.getNode(relu);
+        Onnx.NodeProto.Builder bad = r.toBuilder().setOpType(op).setName("the_" + op.toLowerCase());
+        if (op.equals("Add") || op.equals("Mul") || op.equals("Gather")) {
+            bad.addInput("two"); // x + 2, x * 2, x[2]
+            g.addInitializer(Onnx.TensorProto.newBuilder().setName("two").setDataType(Onnx.TensorProto.DataType.FLOAT_VALUE)
+                    .addFloatData(2));
+        }
+        g.setNode(relu, bad);
+        Path file = Files.write(tmp.resolve(op + ".onnx"), good.toBuilder().setGraph(g).build().toByteArray());
+        IOException e = assertThrows(IOException.class, () -> OnnxImport.load(file));
+        assertTrue(e.getMessage().contains(file.toString()) && e.getMessage().contains("node 'the_" + op.toLowerCase()
+                + "' (" + op + ")") && e.getMessage().contains(why), e.getMessage());
+    }
+
+    /** Opsets 9 to 19 read; older ones refused; newer ones read with a note; the fixture at opset 18 and 19. */
+    @Test
+    void opsetsNineToNineteenAreRead() throws IOException {
+        Onnx.ModelProto m = Onnx.ModelProto.parseFrom(Files.readAllBytes(DIR.resolve("mlp_relu.onnx")));
+        for (int v : new int[] {18, 19, 21, 8}) {
+            Onnx.ModelProto at = m.toBuilder().setOpsetImport(0, m.getOpsetImport(0).toBuilder().setVersion(v)).build();
+            Path file = Files.write(tmp.resolve("v" + v + ".onnx"), at.toByteArray());
+            if (v == 8) {
+                assertMessage(file, "opset 8 is older than this importer reads (9 to 19)");
+                continue;
+            }
+            OnnxImport.Imported i = OnnxImport.load(file);
+            assertEquals(v > 19, i.notes().stream().anyMatch(s -> s.contains("newer")), i.notes().toString());
+        }
+    }
+
+    /** Weights in an external-data file next to the model are read; locations that leave its folder are refused. */
+    @Test
+    void externalDataFilesAreReadInsideTheModelsFolder() throws Exception {
+        Onnx.ModelProto m = Onnx.ModelProto.parseFrom(Files.readAllBytes(DIR.resolve("mlp_relu.onnx")));
+        Path dir = Files.createDirectories(tmp.resolve("ext"));
+        java.io.ByteArrayOutputStream data = new java.io.ByteArrayOutputStream();
+        data.write(new byte[] {1, 2, 3}); // an offset other than 0
+        Onnx.GraphProto.Builder g = m.getGraph().toBuilder();
+        for (int k = 0; k < g.getInitializerCount(); k++) {
+            Onnx.TensorProto t = g.getInitializer(k);
+            byte[] raw = t.getRawData().toByteArray();
+            g.setInitializer(k, t.toBuilder().clearRawData().setDataLocation(Onnx.TensorProto.DataLocation.EXTERNAL)
+                    .addExternalData(entry("location", "weights.bin")).addExternalData(entry("offset", "" + data.size()))
+                    .addExternalData(entry("length", "" + raw.length)));
+            data.write(raw);
+        }
+        Files.write(dir.resolve("weights.bin"), data.toByteArray());
+        Onnx.ModelProto ext = m.toBuilder().setGraph(g).build();
+        Path file = Files.write(dir.resolve("model.onnx"), ext.toByteArray());
+        Network a = OnnxImport.load(file).network();
+        Network b = OnnxImport.load(DIR.resolve("mlp_relu.onnx")).network();
+        assertArrayEquals(Host.pull(b.params()), Host.pull(a.params()), 0.0);
+        assertArrayEquals(b.normalization().mean(), a.normalization().mean(), 0.0);
+
+        Files.write(tmp.resolve("weights.bin"), data.toByteArray());
+        for (String[] bad : new String[][] {{"../weights.bin", "leaves the model's folder"},
+                {tmp.resolve("weights.bin").toString(), "leaves the model's folder"}, {"none.bin", "does not exist"}}) {
+            Onnx.GraphProto.Builder h = ext.getGraph().toBuilder();
+            h.setInitializer(0, h.getInitializer(0).toBuilder().setExternalData(0, entry("location", bad[0])));
+            assertMessage(Files.write(dir.resolve("bad.onnx"), ext.toBuilder().setGraph(h).build().toByteArray()), bad[1]);
+        }
+        Onnx.GraphProto.Builder h = ext.getGraph().toBuilder();
+        h.setInitializer(0, h.getInitializer(0).toBuilder().setExternalData(1, entry("offset", "" + data.size())));
+        assertMessage(Files.write(dir.resolve("bad.onnx"), ext.toBuilder().setGraph(h).build().toByteArray()),
+                "lies outside");
+    }
+
+    private static Onnx.StringStringEntryProto entry(String k, String v) {
+        return Onnx.StringStringEntryProto.newBuilder().setKey(k).setValue(v).build();
+    }
+
+    /** Input dims that cannot be resolved or would need too much memory are refused, naming the input. */
+    @Test
+    void unresolvableOrHugeInputsAreRefused() throws IOException {
+        Onnx.ModelProto m = Onnx.ModelProto.parseFrom(Files.readAllBytes(DIR.resolve("mlp_relu.onnx")));
+        Onnx.ValueInfoProto x = m.getGraph().getInput(0);
+        Onnx.TensorShapeProto.Builder shape = x.getType().getTensorType().getShape().toBuilder();
+        for (Object[] c : new Object[][] {{Onnx.TensorShapeProto.Dimension.newBuilder().setDimParam("d").build(),
+                "dimension 1 is not a fixed size"}, {Onnx.TensorShapeProto.Dimension.newBuilder().setDimValue(1L << 40)
+                .build(), "more than this importer allows"}}) {
+            shape.setDim(1, (Onnx.TensorShapeProto.Dimension) c[0]);
+            Onnx.ValueInfoProto.Builder y = x.toBuilder();
+            y.getTypeBuilder().getTensorTypeBuilder().setShape(shape);
+            Onnx.ModelProto changed = m.toBuilder().setGraph(m.getGraph().toBuilder().setInput(0, y)).build();
+            assertMessage(Files.write(tmp.resolve("dims.onnx"), changed.toByteArray()), (String) c[1]);
+        }
     }
 
     private Path with(Onnx.ModelProto m, int at, Onnx.TensorProto t) throws IOException {
