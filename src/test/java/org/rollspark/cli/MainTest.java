@@ -100,9 +100,13 @@ class MainTest {
             }
             assertEquals(200, n);
         }
-        Result bad = run("certify", "--model", "src/test/resources/onnx/mlp_sigmoid.onnx", "output.dir=" + outDir);
+        Result bad = run("certify", "--model", "src/test/resources/onnx/mlp_sigmoid.onnx", "output.dir=" + outDir,
+                "output.runId=refused");
         assertEquals(3, bad.code(), bad.err());
         assertTrue(bad.err().contains("(Sigmoid) is not supported"), bad.err());
+        try (java.util.stream.Stream<Path> all = Files.walk(Path.of(outDir))) {
+            assertTrue(all.noneMatch(p -> p.toString().contains("refused")), "a refused model writes nothing");
+        }
 
         // fine-tuning starts from the imported weights: with a vanishing learning rate the trained model is them
         Result t = run("train", "train.initModel=src/test/resources/onnx/mnist_mlp.onnx", "train.epochs=1", "train.lr=1e-12", "data.trainLimit=300", "data.validation=100", "output.runId=ft", "output.dir=" + outDir,
