@@ -477,6 +477,17 @@ public final class Main implements Callable<Integer> {
                         + " features, the model " + model + " takes " + net.inputSize());
             }
             checkShape(net, data.test());
+            int declared = cfg.integer("data.numClasses");
+            if (declared > 0 && declared != net.outputSize()) {
+                throw new IllegalArgumentException("roll.data.numClasses = " + declared + " but the model " + model + " has "
+                        + net.outputSize() + " classes");
+            }
+            if (data.test().numClasses() > net.outputSize()) {
+                org.rollspark.data.Format.Location at = cfg.dataLocation(false);
+                throw new org.rollspark.data.DataFormatException(at.labels() != null && !at.labels().isEmpty() ? at.labels()
+                        : at.data(), "", "labels up to " + (data.test().numClasses() - 1) + " but the model " + model
+                        + " has " + net.outputSize() + " classes");
+            }
         }
 
         @Override

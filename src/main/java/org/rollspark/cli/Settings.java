@@ -87,6 +87,10 @@ public final class Settings {
                     + "column, csv_sequence 1)."));
     public static final Setting<String> DATA_SEQUENCE_COLUMN = def(Setting.of("data.sequenceColumn", STRING, "",
             "csv_sequence: the sequence-id column, by header name or 0-based index (default 0)."));
+    public static final Setting<Integer> DATA_NUM_CLASSES = def(Setting.of("data.numClasses", INT, 0,
+            "Number of classes (0: one more than the largest label, or what the format knows). When set, a label at "
+                    + "or beyond it is an input error naming the file and record, the network has this many outputs, and "
+                    + "certify checks it against the model's.", atLeast(0)));
     public static final Setting<List<String>> DATA_CLASSES = def(Setting.of("data.classes", STRINGS, List.of(),
             "Class names when labels are names (label i = the i-th name)."));
     public static final Setting<List<Integer>> DATA_SPEAKER_BLOCKS = def(Setting.of("data.speakerBlocks", INTS, List.of(),

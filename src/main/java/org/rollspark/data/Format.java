@@ -60,6 +60,11 @@ public abstract class Format implements Serializable {
         return null;
     }
 
+    /** Where example {@code example} of a part keeps its label, for errors: a file and a place in it. */
+    public String[] labelAt(Part part, int example) {
+        return new String[] {part.files().get(0), "example " + example};
+    }
+
     /** Number of classes when the format knows it (CIFAR-10, a folder per class, .ts headers); 0 when labels decide. */
     public int classes(List<Part> parts) {
         return 0;

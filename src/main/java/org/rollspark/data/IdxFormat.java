@@ -21,6 +21,12 @@ final class IdxFormat extends Format {
                 DataFiles.qualify(location.labels(), settings)), -1));
     }
 
+    /** The label file and the label's byte offset in it (uncompressed): an 8-byte header, then one byte per label. */
+    @Override
+    public String[] labelAt(Part part, int example) {
+        return new String[] {part.files().get(1), "byte offset " + (8L + example) + " (label " + example + ")"};
+    }
+
     @Override
     public LabeledData read(Part part, DataFiles.Settings settings) throws IOException {
         String images = part.files().get(0);

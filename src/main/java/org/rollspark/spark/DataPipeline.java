@@ -76,8 +76,11 @@ public final class DataPipeline {
         ShardedData validation = null;
         ShardedData test = null;
         try {
-            tr = r.train() == null ? null : read(sc, format, r.train(), settings, r.sequential(), r.trainLimit(), "train");
-            te = r.test() == null ? null : read(sc, format, r.test(), settings, r.sequential(), r.testLimit(), "test");
+            int numClasses = r.spec().integer("numClasses", 0);
+            tr = r.train() == null ? null : read(sc, format, r.train(), settings, r.sequential(), r.trainLimit(), "train",
+                    numClasses);
+            te = r.test() == null ? null : read(sc, format, r.test(), settings, r.sequential(), r.testLimit(), "test",
+                    numClasses);
             if (tr != null && te != null && (tr.shape.length != te.shape.length
                     || (tr.shape.length == 2 ? tr.shape[1] != te.shape[1] : !Arrays.equals(tr.shape, te.shape)))) {
                 throw new DataFormatException(r.test().data(), "", "examples of shape " + Arrays.toString(te.shape)
@@ -107,6 +110,7 @@ public final class DataPipeline {
                             + ids.length + " examples for validation (roll.data.validation)");
                 }
                 boolean[] held = validationMask(labels, classes, r.validation(), r.stratified(), r.seed());
+                checkClasses(labels, held, r.train());
                 int[] target = new int[ids.length];
                 int nTrain = ids.length - r.validation();
                 int trainShards = Math.max(1, Math.min(r.workers(), nTrain));
@@ -262,7 +266,7 @@ public final class DataPipeline {
     }
 
     private static Source read(JavaSparkContext sc, Format format, Format.Location loc, DataFiles.Settings settings,
-            boolean sequential, int limit, String what) throws IOException {
+            boolean sequential, int limit, String what, int numClasses) throws IOException {
         List<Format.Part> parts = format.parts(loc, settings);
         if (parts.isEmpty()) {
             throw new DataFormatException(loc.data(), "", "no input files");
@@ -270,11 +274,18 @@ public final class DataPipeline {
         sc.setJobDescription("roll: read " + what + " data (" + parts.size() + " parts of " + loc.data() + ")");
         JavaRDD<LabeledData> raw = sc.parallelize(parts, parts.size()).map(p -> {
             LabeledData d = format.read(p, settings);
+            for (int i = 0; numClasses > 0 && i < d.size(); i++) {
+                if (d.label(i) >= numClasses) {
+                    String[] at = format.labelAt(p, i);
+                    throw new DataFormatException(at[0], at[1], "label " + d.label(i) + " is at or beyond "
+                            + "roll.data.numClasses = " + numClasses);
+                }
+            }
             return sequential ? d.sequential() : d;
         });
         JavaRDD<LabeledData> chunks = raw.persist(StorageLevel.MEMORY_AND_DISK());
         try {
-            return describe(chunks, parts, loc, limit, what, format);
+            return describe(chunks, parts, loc, limit, what, format, numClasses);
         } catch (IOException | RuntimeException e) {
             chunks.unpersist(false);
             throw e;
@@ -283,7 +294,7 @@ public final class DataPipeline {
 
     /** Collects the parts' metadata, checks it, applies the limit. */
     private static Source describe(JavaRDD<LabeledData> chunks, List<Format.Part> parts, Format.Location loc, int limit,
-            String what, Format format) throws IOException {
+            String what, Format format, int numClasses) throws IOException {
         List<Meta> metas = chunks.map(c -> new Meta(c.size(), c.shape(), c.numClasses(), c.hasLengths(), c.fingerprint()))
                 .collect();
         // per-part quotas for the limit, in part order
@@ -322,7 +333,7 @@ public final class DataPipeline {
         if (total == 0) {
             throw new DataFormatException(loc.data(), "", "no examples (empty dataset)");
         }
-        s.classes = Math.max(Math.max(2, s.classes), format.classes(parts));
+        s.classes = numClasses > 0 ? numClasses : Math.max(Math.max(2, s.classes), format.classes(parts));
         s.fingerprint = "sha256:" + HexFormat.of().formatHex(md.digest());
         if (total < all) {
             JavaRDD<LabeledData> limited = chunks.zipWithIndex().map(t -> t._1().head(quota[(int) (long) t._2()]))
@@ -333,6 +344,24 @@ public final class DataPipeline {
         }
         s.chunks = chunks;
         return s;
+    }
+
+    /** A training split needs two classes: labels of one class train a model that predicts it always. */
+    private static void checkClasses(int[] labels, boolean[] held, Format.Location loc) throws DataFormatException {
+        int first = -1;
+        int n = 0;
+        for (int i = 0; i < labels.length; i++) {
+            if (!held[i]) {
+                if (first >= 0 && labels[i] != first) {
+                    return;
+                }
+                first = labels[i];
+                n++;
+            }
+        }
+        throw new DataFormatException(loc.labels() != null && !loc.labels().isEmpty() ? loc.labels() : loc.data(), "",
+                "every one of the " + n + " training labels is " + first + ": a classifier needs at least two classes "
+                        + "(is this the right label file, or label column?)");
     }
 
     /**

@@ -138,6 +138,82 @@ class DataFormatsCliTest {
         assertTrue(c.out().contains(testExamples + " examples, accuracy") && c.out().contains(" 0 violations"), c.out());
     }
 
+    /** An IDX pair of n 4x4 images (seeded noise) and the given labels. */
+    static Path[] idx(String name, int[] labels) throws Exception {
+        int n = labels.length;
+        java.nio.ByteBuffer images = java.nio.ByteBuffer.allocate(16 + 16 * n).putInt(0x00000803).putInt(n).putInt(4).putInt(4);
+        java.util.Random r = new java.util.Random(n);
+        for (int i = 0; i < 16 * n; i++) {
+            images.put((byte) r.nextInt(256));
+        }
+        java.nio.ByteBuffer lab = java.nio.ByteBuffer.allocate(8 + n).putInt(0x00000801).putInt(n);
+        for (int y : labels) {
+            lab.put((byte) y);
+        }
+        return new Path[] {Files.write(tmp.resolve(name + "-images"), images.array()),
+                Files.write(tmp.resolve(name + "-labels"), lab.array())};
+    }
+
+    static List<String> idxArgs(Path[] train, Path[] test) {
+        return List.of("data.train=" + train[0], "data.trainLabels=" + train[1], "data.test=" + test[0],
+                "data.testLabels=" + test[1], "data.validation=4", "net.hidden=[5]", "data.mean=[0.5]", "data.std=[0.25]");
+    }
+
+    /**
+     * Labels that would train a useless or wrong-sized model are input errors naming the label file: one class
+     * only (an IDX label file of all 200s), a label at or beyond data.numClasses (with its byte offset), and a
+     * test split whose labels the model has no outputs for.
+     */
+    @Test
+    void labelsOfOneClassOrBeyondNumClassesAreInputErrors() throws Exception {
+        int[] twoHundreds = new int[30];
+        java.util.Arrays.fill(twoHundreds, 200);
+        int[] three = new int[30];
+        for (int i = 0; i < 30; i++) {
+            three[i] = i % 3;
+        }
+        Path[] one = idx("one-class", twoHundreds);
+        Path[] ok = idx("three-classes", three);
+        Path out = tmp.resolve("label-runs");
+        List<String> args = new ArrayList<>(List.of("train", "--dry-run", "output.dir=" + out));
+        args.addAll(idxArgs(one, ok));
+        MainTest.Result single = MainTest.run(args.toArray(new String[0]));
+        assertEquals(Main.INPUT, single.code(), single.err());
+        assertTrue(single.err().contains(one[1] + ": every one of the 26 training labels is 200"), single.err());
+
+        args = new ArrayList<>(List.of("train", "--dry-run", "data.numClasses=2", "output.dir=" + out));
+        args.addAll(idxArgs(ok, ok));
+        MainTest.Result beyond = MainTest.run(args.toArray(new String[0]));
+        assertEquals(Main.INPUT, beyond.code(), beyond.err());
+        assertTrue(beyond.err().contains(ok[1] + ": byte offset 10 (label 2): label 2 is at or beyond roll.data.numClasses = 2"),
+                beyond.err());
+
+        // five classes declared, three present: five outputs; certify checks the model's classes against the data
+        args = new ArrayList<>(List.of("train", "data.numClasses=5", "train.epochs=1", "output.runId=five",
+                "output.dir=" + out));
+        args.addAll(idxArgs(ok, ok));
+        MainTest.Result five = MainTest.run(args.toArray(new String[0]));
+        assertEquals(0, five.code(), five.err() + five.out());
+        org.rollspark.net.Network net = ModelIO.load(out.resolve("models").resolve("five"));
+        assertEquals(5, net.outputSize());
+        int[] seven = three.clone();
+        seven[17] = 7;
+        Path[] wide = idx("label-seven", seven);
+        MainTest.Result cert = MainTest.run("certify", "--model", out.resolve("models/five").toString(), "data.test="
+                + wide[0], "data.testLabels=" + wide[1], "output.dir=" + out, "output.runId=c7");
+        assertEquals(Main.INPUT, cert.code(), cert.err());
+        assertTrue(cert.err().contains(wide[1] + ": labels up to 7 but the model") && cert.err().contains("has 5 classes"),
+                cert.err());
+        MainTest.Result declared = MainTest.run("certify", "--model", out.resolve("models/five").toString(), "data.test="
+                + ok[0], "data.testLabels=" + ok[1], "data.numClasses=4", "output.dir=" + out, "output.runId=c4");
+        assertEquals(Main.USAGE, declared.code(), declared.err());
+        assertTrue(declared.err().contains("roll.data.numClasses = 4 but the model"), declared.err());
+        try (Stream<Path> all = Files.walk(out.resolve("certification"))) {
+            assertTrue(all.noneMatch(f -> f.toString().endsWith(".parquet")), "nothing certified (only the failures' "
+                    + "records in the run manifests)");
+        }
+    }
+
     @Test
     void badInputStopsWithExitCodeThreeAndWritesNothing() throws Exception {
         Path csv = tmp.resolve("bad.csv");
