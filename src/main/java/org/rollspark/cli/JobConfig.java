@@ -160,7 +160,7 @@ public final class JobConfig {
         }
         return new org.rollspark.spark.CertificationJob.Options(get(Settings.CERTIFY_SOUNDNESS_EXAMPLES),
                 get(Settings.CERTIFY_SOUNDNESS_POINTS), get(Settings.CERTIFY_COORDINATE_BOUNDS), g,
-                get(Settings.CERTIFY_REPLACE));
+                get(Settings.CERTIFY_REPLACE), org.rollspark.data.Format.of(dataSpec()).byteValued());
     }
 
     /** A string setting by key (without {@code roll.}). */

@@ -10,6 +10,11 @@ import java.util.List;
  * Examples are (3, 32, 32), scaled to [0, 1].
  */
 final class CifarFormat extends Format {
+    @Override
+    public boolean byteValued() {
+        return true;
+    }
+
     private static final long serialVersionUID = 1L;
     static final int PIXELS = 3 * 32 * 32;
     static final int RECORD = PIXELS + 1;

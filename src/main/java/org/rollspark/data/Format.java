@@ -60,6 +60,15 @@ public abstract class Format implements Serializable {
         return null;
     }
 
+    /**
+     * Whether every value this format reads is a byte over 255, {@code p / 255f} (IDX, CIFAR-10, RGB images): the
+     * data point is then the exact {@code p / 255}, which float32 cannot hold, and certification recovers it
+     * ({@link LabeledData#bytePoints()}).
+     */
+    public boolean byteValued() {
+        return false;
+    }
+
     /** Where example {@code example} of a part keeps its label, for errors: a file and a place in it. */
     public String[] labelAt(Part part, int example) {
         return new String[] {part.files().get(0), "example " + example};

@@ -21,6 +21,11 @@ final class IdxFormat extends Format {
                 DataFiles.qualify(location.labels(), settings)), -1));
     }
 
+    @Override
+    public boolean byteValued() {
+        return true;
+    }
+
     /** The label file and the label's byte offset in it (uncompressed): an 8-byte header, then one byte per label. */
     @Override
     public String[] labelAt(Part part, int example) {

@@ -169,6 +169,12 @@ final class ImageFolderFormat extends Format {
         return out;
     }
 
+    /** RGB pixels are bytes over 255; grey ones are a weighted sum of three (the float32 luminance is the point). */
+    @Override
+    public boolean byteValued() {
+        return channels == 3;
+    }
+
     private void pixels(BufferedImage img, float[] x, int at) {
         int plane = height * width;
         for (int i = 0; i < height; i++) {

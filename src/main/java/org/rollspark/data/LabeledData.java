@@ -179,6 +179,26 @@ public final class LabeledData implements java.io.Serializable {
         return features(identity(size()), 0, size());
     }
 
+    /**
+     * The exact data points of byte-valued data ({@link Format#byteValued()}): every value {@code p / 255f} as
+     * the double nearest {@code p / 255}, an (N, D) float64 array; certificates are then about the data
+     * point itself, not its float32 rounding.
+     *
+     * @throws IllegalStateException when a value is not a byte over 255 (the format's promise broken)
+     */
+    public INDArray bytePoints() {
+        double[] x = new double[features.length];
+        for (int i = 0; i < x.length; i++) {
+            long p = Math.round(features[i] * 255.0);
+            if (p < 0 || p > 255 || (float) p / 255f != features[i]) {
+                throw new IllegalStateException(name + ": value " + features[i] + " of example " + i / numFeatures
+                        + " is not a byte over 255");
+            }
+            x[i] = p / 255.0;
+        }
+        return org.rollspark.util.Host.array(x, org.nd4j.linalg.api.buffer.DataType.DOUBLE, size(), numFeatures);
+    }
+
     /** The subset of the given example indices, in that order. */
     public LabeledData subset(String subsetName, int[] idx) {
         float[] x = new float[idx.length * numFeatures];

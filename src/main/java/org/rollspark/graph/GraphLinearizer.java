@@ -36,7 +36,8 @@ final class GraphLinearizer implements Linearizer {
         NeuronValues values = fx.values();
         GraphForward fw = fx;
         if (exact != net) {
-            fw = net.forwardAccumulating(raw, false, lengths, null);
+            fw = net.forwardAccumulating(raw.dataType() == net.dataType() ? raw : raw.castTo(net.dataType()), false, lengths,
+                    null);
             for (int i = 0; i < fw.neurons().size(); i++) {
                 fw.neurons().get(i).slope().assign(fx.neurons().get(i).slope());
             }

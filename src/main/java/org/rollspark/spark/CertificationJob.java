@@ -47,13 +47,18 @@ public final class CertificationJob {
      * certificates along +e_k and -e_k of every input coordinate as array columns.
      */
     public record Options(int soundnessExamples, int soundnessPoints, boolean coordinateBounds, Gradient gradient,
-            boolean replace) implements java.io.Serializable {
+            boolean replace, boolean byteValued) implements java.io.Serializable {
         public Options(int soundnessExamples, int soundnessPoints, boolean coordinateBounds) {
-            this(soundnessExamples, soundnessPoints, coordinateBounds, Gradient.OFF, false);
+            this(soundnessExamples, soundnessPoints, coordinateBounds, Gradient.OFF, false, false);
         }
 
         public Options(int soundnessExamples, int soundnessPoints, boolean coordinateBounds, Gradient gradient) {
-            this(soundnessExamples, soundnessPoints, coordinateBounds, gradient, false);
+            this(soundnessExamples, soundnessPoints, coordinateBounds, gradient, false, false);
+        }
+
+        /** These options for data whose values are bytes over 255: certified around the exact p / 255. */
+        public Options byteValued(boolean on) {
+            return new Options(soundnessExamples, soundnessPoints, coordinateBounds, gradient, replace, on);
         }
     }
 

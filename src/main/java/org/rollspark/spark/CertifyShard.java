@@ -53,7 +53,9 @@ final class CertifyShard implements Function2<Integer, Iterator<LabeledData>, It
     /** The rows of one shard: certificates, then soundness and gradient stability for its first examples. */
     static List<Row> certify(Network net, LabeledData shard, CertificationTables.RunKey key, int soundExamples,
             int gradExamples, CertificationJob.Options options) {
-        INDArray x = shard.allFeatures();
+        // byte-valued data: the exact points p / 255 in float64, so certificates and the soundness check are about
+        // the data point itself, not its float32 rounding
+        INDArray x = options.byteValued() ? shard.bytePoints() : shard.allFeatures();
         int[] lengths = shard.lengths(LabeledData.identity(shard.size()), 0, shard.size());
         Certification c = new RegionCertifier(net).withCoordinateBounds(options.coordinateBounds()).certify(x, lengths);
         SoundnessCheck check = soundExamples > 0 ? new SoundnessCheck(net, options.soundnessPoints(), 1) : null;

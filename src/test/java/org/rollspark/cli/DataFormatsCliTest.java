@@ -160,12 +160,14 @@ class DataFormatsCliTest {
     }
 
     /**
-     * Labels that would train a useless or wrong-sized model are input errors naming the label file: one class
-     * only (an IDX label file of all 200s), a label at or beyond data.numClasses (with its byte offset), and a
-     * test split whose labels the model has no outputs for.
+     * IDX through the command line. Labels that would train a useless or wrong-sized model are input errors
+     * naming the label file: one class only (an IDX label file of all 200s), a label at or beyond
+     * data.numClasses (with its byte offset), and a test split whose labels the model has no outputs for. The
+     * pixels' certificates are about the exact points p / 255, checked in float64 against per-neuron
+     * back-propagation there.
      */
     @Test
-    void labelsOfOneClassOrBeyondNumClassesAreInputErrors() throws Exception {
+    void idxLabelsAreCheckedAndPixelsCertifiedAtPOver255() throws Exception {
         int[] twoHundreds = new int[30];
         java.util.Arrays.fill(twoHundreds, 200);
         int[] three = new int[30];
@@ -196,6 +198,39 @@ class DataFormatsCliTest {
         assertEquals(0, five.code(), five.err() + five.out());
         org.rollspark.net.Network net = ModelIO.load(out.resolve("models").resolve("five"));
         assertEquals(5, net.outputSize());
+        // certify the training images: the certificates are about the exact points p / 255 (float64 reference)
+        MainTest.Result exact = MainTest.run("certify", "--model", out.resolve("models/five").toString(), "data.test="
+                + ok[0], "data.testLabels=" + ok[1], "output.dir=" + out, "output.runId=exact",
+                "certify.soundnessExamples=30");
+        assertEquals(0, exact.code(), exact.err() + exact.out());
+        assertTrue(exact.out().contains(" 0 violations"), exact.out());
+        byte[] pixels = Files.readAllBytes(ok[0]);
+        double[] x = new double[30 * 16];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (pixels[16 + i] & 0xff) / 255.0;
+        }
+        org.rollspark.dense.DenseNet net64 = (org.rollspark.dense.DenseNet) net.castTo(
+                org.nd4j.linalg.api.buffer.DataType.DOUBLE);
+        org.nd4j.linalg.api.ndarray.INDArray points = org.rollspark.util.Host.array(x,
+                org.nd4j.linalg.api.buffer.DataType.DOUBLE, 30, 16);
+        try (java.sql.Connection db = java.sql.DriverManager.getConnection("jdbc:duckdb:");
+                java.sql.ResultSet rs = db.createStatement().executeQuery("SELECT example_id, eps_l1, eps_l2, eps_linf FROM "
+                        + "read_parquet('" + out + "/certification/examples/*/run_id=exact/*.parquet') ORDER BY example_id")) {
+            int e = 0;
+            while (rs.next()) {
+                assertEquals(e, rs.getLong(1));
+                org.rollspark.region.Norm[] norms = {org.rollspark.region.Norm.L1, org.rollspark.region.Norm.L2,
+                        org.rollspark.region.Norm.LINF};
+                for (int k = 0; k < 3; k++) {
+                    double truth = org.rollspark.region.RegionCertifierDenseTest.referenceMargin(net64, points, e, norms[k]);
+                    double got = rs.getDouble(2 + k);
+                    assertTrue(got <= truth && got >= truth * (1 - 2e-4), norms[k] + " margin of example " + e + ": " + got
+                            + " against " + truth + " at p / 255");
+                }
+                e++;
+            }
+            assertEquals(30, e);
+        }
         int[] seven = three.clone();
         seven[17] = 7;
         Path[] wide = idx("label-seven", seven);
@@ -209,7 +244,8 @@ class DataFormatsCliTest {
         assertEquals(Main.USAGE, declared.code(), declared.err());
         assertTrue(declared.err().contains("roll.data.numClasses = 4 but the model"), declared.err());
         try (Stream<Path> all = Files.walk(out.resolve("certification"))) {
-            assertTrue(all.noneMatch(f -> f.toString().endsWith(".parquet")), "nothing certified (only the failures' "
+            assertTrue(all.noneMatch(f -> f.toString().endsWith(".parquet") && (f.toString().contains("run_id=c7")
+                    || f.toString().contains("run_id=c4"))), "the refused runs certified nothing (only the failures' "
                     + "records in the run manifests)");
         }
     }
