@@ -247,10 +247,6 @@ final class Sweep extends Main.Job {
             over.add(String.format(Locale.ROOT, "80 %% of spark.driver.maxResultSize (%d MiB)", maxResult >> 20));
         }
         String sizes = String.format(Locale.ROOT, "the training and validation splits take %d MiB", bytes >> 20);
-        if (System.getenv("OMP_NUM_THREADS") == null && !mode.equals("sequential")) {
-            log("note: OMP_NUM_THREADS is not set, so every parallel point's ND4J uses all the cores of its machine; set "
-                    + "OMP_NUM_THREADS=1 and OPENBLAS_NUM_THREADS=1 for the driver and executors (README, Sweeps)");
-        }
         if (mode.equals("auto")) {
             log("sweep.mode auto: " + sizes + (over.isEmpty() ? ", within the memory rules: parallel"
                     : ", more than " + String.join(" and ", over) + ": sequential"));

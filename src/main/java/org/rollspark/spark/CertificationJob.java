@@ -130,6 +130,7 @@ public final class CertificationJob {
         String view = "roll_examples_" + runId.replaceAll("[^A-Za-z0-9_]", "_");
         try {
             sc.setJobDescription("roll certify: " + dataset + " (" + data.size() + " examples)");
+            TaskThreads.forStage(sc);
             JavaRDD<Row> rows = data.shards().mapPartitionsWithIndex(new CertifyShard(bNet, key, options, data.numShards()),
                     false);
             spark.createDataFrame(rows, CertificationTables.EXAMPLES).write().mode(SaveMode.ErrorIfExists)

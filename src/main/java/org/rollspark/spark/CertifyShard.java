@@ -39,6 +39,7 @@ final class CertifyShard implements Function2<Integer, Iterator<LabeledData>, It
 
     @Override
     public Iterator<Row> call(Integer index, Iterator<LabeledData> it) {
+        TaskThreads.apply();
         List<Row> rows = new ArrayList<>();
         long n = options.soundnessExamples();
         long mine = n * (index + 1) / shards - n * index / shards;

@@ -70,6 +70,7 @@ public final class ParallelTraining implements AutoCloseable {
     public Future<List<Outcome>> submit(String description, SparkTrainConfig config, Network net, LabeledData probe,
             int metricsEveryRounds) {
         sc.setJobDescription(description);
+        TaskThreads.forStage(sc);
         sc.setLocalProperty("spark.job.interruptOnCancel", "true"); // a cancelled point stops (Shards checks between steps)
         return sc.parallelize(List.of(0), 1)
                 .map(new TrainOne(train, validation, config, NetState.of(net), probe, metricsEveryRounds, name, fingerprint))
@@ -110,6 +111,7 @@ public final class ParallelTraining implements AutoCloseable {
 
         @Override
         public Outcome call(Integer ignored) {
+            TaskThreads.apply();
             long t0 = System.nanoTime();
             Network model = net.toNet();
             int[] lengths = probe.lengths(LabeledData.identity(probe.size()), 0, probe.size());

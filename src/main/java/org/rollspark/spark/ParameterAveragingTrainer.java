@@ -56,6 +56,9 @@ public final class ParameterAveragingTrainer {
      */
     static volatile boolean failFirstAttempts;
 
+    /** Test hook (local mode only): when set, tasks over the shards wait longer the lower their shard, so they finish in reverse. */
+    static volatile boolean reverseFinishOrder;
+
     /** The shuffling seed of shard {@code shard} in an epoch; shard 0 uses the local trainer's seed. */
     static long shardSeed(long seed, int epoch, int shard) {
         return LocalTrainer.epochSeed(seed, epoch) + 0x632BE59BD9B4E019L * shard;

@@ -10,6 +10,7 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.Function2;
 import org.apache.spark.broadcast.Broadcast;
 import org.rollspark.data.LabeledData;
+import scala.Tuple2;
 
 /**
  * The shards of a parameter-averaging run, one per worker, and how a function runs on each of them:
@@ -81,26 +82,14 @@ abstract class Shards {
     abstract <R> List<R> map(String description, Task<R> task);
 
     /**
-     * The non-null results of {@code task} on every shard added up in shard order, {@code add(...add(add(zero,
-     * r0), r1)...)}: the same bits on Spark and in process. In process each result is added as soon as it
-     * is computed, so only the running sum is held.
+     * The non-null results of {@code task} on every shard added up in one fixed tree by shard index
+     * ({@link TreeSum}): the same bits on Spark and in process. Floating-point sums depend on their order,
+     * and Spark's reduce and treeAggregate merge results in the order tasks finish; in this tree a run gives
+     * the same bits whatever the timing, after retried tasks, lost executors or a resume from a checkpoint.
+     * On Spark the groups are added on the executors and the driver holds at most {@link TreeSum#FAN_IN}
+     * results; in process only one running group sum per tree level is held.
      */
     abstract <R> R reduce(String description, Task<R> task, R zero, Function2<R, R, R> add);
-
-    /**
-     * A left fold in list order. Floating-point sums depend on their order, and Spark's reduce and
-     * treeAggregate merge results in the order tasks finish; in shard order a run gives the same bits
-     * whatever the timing, after retried tasks, lost executors or a resume from a checkpoint, for any
-     * number of workers. On Spark it costs one result per worker on the driver (workers x parameters x
-     * (1 + optimiser state arrays) values, float32 on the wire).
-     */
-    static <R> R fold(List<R> results, R zero, Function2<R, R, R> add) {
-        R acc = zero;
-        for (R r : results) {
-            acc = call(add, acc, r);
-        }
-        return acc;
-    }
 
     private static <R> R call(Function2<R, R, R> add, R a, R b) {
         try {
@@ -120,13 +109,22 @@ abstract class Shards {
 
             @Override
             <R> List<R> map(String description, Task<R> task) {
-                sc.setJobDescription(description);
-                return data.shards().mapPartitionsWithIndex(new OnPartition<>(task), false).collect();
+                List<R> out = new ArrayList<>();
+                results(description, task).collect().forEach(t -> out.add(t._2()));
+                return out;
             }
 
             @Override
             <R> R reduce(String description, Task<R> task, R zero, Function2<R, R, R> add) {
-                return fold(map(description, task), zero, add);
+                return TreeSum.onSpark(results(description, task), data.numShards(), zero, add);
+            }
+
+            /** (shard, result) of every shard with a result, computed when the RDD is evaluated. */
+            private <R> org.apache.spark.api.java.JavaPairRDD<Integer, R> results(String description, Task<R> task) {
+                sc.setJobDescription(description);
+                TaskThreads.forStage(sc);
+                return org.apache.spark.api.java.JavaPairRDD.fromJavaRDD(data.shards().mapPartitionsWithIndex(
+                        new OnPartition<>(task), false));
             }
         };
     }
@@ -161,14 +159,11 @@ abstract class Shards {
 
             @Override
             <R> R reduce(String description, Task<R> task, R zero, Function2<R, R, R> add) {
-                R acc = zero;
+                TreeSum.Stream<R> sum = new TreeSum.Stream<>(parts.length, zero, add);
                 for (int i = 0; i < parts.length; i++) {
-                    R r = call(task, i);
-                    if (r != null) {
-                        acc = Shards.call(add, acc, r);
-                    }
+                    sum.add(i, call(task, i));
                 }
-                return acc;
+                return sum.finish();
             }
 
             /** Runs one shard's task, first stopping if the Spark task running this loop was cancelled. */
@@ -182,7 +177,8 @@ abstract class Shards {
         };
     }
 
-    private static final class OnPartition<R> implements Function2<Integer, Iterator<LabeledData>, Iterator<R>> {
+    /** A task on one cached shard: its (shard, result), or nothing when the result is null. */
+    private static final class OnPartition<R> implements Function2<Integer, Iterator<LabeledData>, Iterator<Tuple2<Integer, R>>> {
         private static final long serialVersionUID = 1L;
         private final Task<R> task;
 
@@ -191,13 +187,17 @@ abstract class Shards {
         }
 
         @Override
-        public Iterator<R> call(Integer shard, Iterator<LabeledData> it) {
+        public Iterator<Tuple2<Integer, R>> call(Integer shard, Iterator<LabeledData> it) throws InterruptedException {
+            TaskThreads.apply();
             R r = it.hasNext() ? task.call(shard, it.next()) : null;
             TaskContext context = TaskContext.get();
             if (ParameterAveragingTrainer.failFirstAttempts && context != null && context.attemptNumber() == 0) {
                 throw new IllegalStateException("injected failure of task attempt 0 (test)");
             }
-            return r == null ? Collections.emptyIterator() : Collections.singletonList(r).iterator();
+            if (ParameterAveragingTrainer.reverseFinishOrder) {
+                Thread.sleep(4L * (64 - Math.min(64, shard))); // later shards finish first (test)
+            }
+            return r == null ? Collections.emptyIterator() : Collections.singletonList(new Tuple2<>(shard, r)).iterator();
         }
     }
 

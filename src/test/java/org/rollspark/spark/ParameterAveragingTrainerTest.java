@@ -46,6 +46,8 @@ class ParameterAveragingTrainerTest {
         sc = new JavaSparkContext(new SparkConf().setMaster("local[2]").setAppName("roll-test")
                 .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1"));
         sc.setLogLevel("WARN");
+        // the local trainers compared with Spark runs compute in this JVM with the tasks' ND4J thread count
+        TaskThreads.forStage(sc);
         tv = LabeledData.bundledMnist(Path.of("."))[0].subset("s", IntStream.range(0, 600).toArray()).splitValidation(120, 2);
     }
 
@@ -305,6 +307,35 @@ class ParameterAveragingTrainerTest {
         IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                 () -> new ParameterAveragingTrainer(sc, c, m -> { }, c.toMap()).fit(net(), tv[0], tv[1], x -> { }));
         assertTrue(e.getMessage().contains("another configuration") && e.getMessage().contains(dir.toString()), e.getMessage());
+    }
+
+    /**
+     * 16 workers on local[2]: the rounds' results are added in a tree of ordered partial sums (groups of 4 on
+     * the executors, then 4 on the driver). Tasks finishing in reverse shard order give the bits of an
+     * undisturbed run and of the same rounds in process.
+     */
+    @Test
+    void sixteenWorkersGiveTheSameBitsInAnyFinishOrder() {
+        LabeledData train = tv[0].subset("t", IntStream.range(0, 16 * 24).toArray());
+        TrainConfig cfg = new TrainConfig(1, 8, 5, "momentum", 0.02, 0.5, RollLoss.roll(1, 0.5), 64);
+        SparkTrainConfig c = new SparkTrainConfig(cfg, 16, 8, 2, null);
+        assertEquals(1, TreeSum.levels(16));
+        DenseNet reversed = net();
+        ParameterAveragingTrainer.reverseFinishOrder = true;
+        try {
+            new ParameterAveragingTrainer(sc, c, m -> { }, Map.of()).fit(reversed, train, tv[1], e -> { });
+        } finally {
+            ParameterAveragingTrainer.reverseFinishOrder = false;
+        }
+        DenseNet plain = net();
+        TrainingHistory h = new ParameterAveragingTrainer(sc, c, m -> { }, Map.of()).fit(plain, train, tv[1], e -> { });
+        DenseNet inProcess = net();
+        TrainingHistory p = ParameterAveragingTrainer.fitInProcess(c, inProcess, train.shards(16, cfg.seed()),
+                tv[1].shards(16, cfg.seed()), train.name(), train.fingerprint(), e -> { });
+        assertArrayEquals(Host.pull(plain.params()), Host.pull(reversed.params()), 0.0, "reverse finish order");
+        assertArrayEquals(Host.pull(plain.params()), Host.pull(inProcess.params()), 0.0, "in process");
+        assertEquals(h.epochs().get(0).train(), p.epochs().get(0).train());
+        assertEquals(h.epochs().get(0).validation(), p.epochs().get(0).validation());
     }
 
     /** Failed and retried tasks contribute once: the result equals an undisturbed run bit for bit. */
