@@ -69,8 +69,8 @@ public abstract class Format implements Serializable {
         return false;
     }
 
-    /** Where example {@code example} of a part keeps its label, for errors: a file and a place in it. */
-    public String[] labelAt(Part part, int example) {
+    /** Where example {@code example} of a part (read as {@code data}) keeps its label, for errors: a file and a place in it. */
+    public String[] labelAt(Part part, LabeledData data, int example) {
         return new String[] {part.files().get(0), "example " + example};
     }
 

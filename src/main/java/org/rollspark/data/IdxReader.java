@@ -14,8 +14,10 @@ import java.nio.file.Path;
  * Every error names the file and the byte offset (in the uncompressed stream).
  */
 public final class IdxReader {
-    /** Refuse headers describing more than this many values (2 GiB of bytes) before allocating. */
+    /** Refuse reads of more than this many values (2 GiB of bytes) before allocating. */
     static final long MAX_VALUES = Integer.MAX_VALUE - 8;
+    /** Refuse headers describing more than this many values in a file (read in parts of far fewer). */
+    static final long MAX_FILE_VALUES = 1L << 40;
 
     private IdxReader() {}
 
@@ -58,6 +60,37 @@ public final class IdxReader {
 
     private static Idx read(InputStream in, String file, int limit) throws IOException {
         DataInputStream d = new DataInputStream(in);
+        int[] dims = header(d, file);
+        return values(d, file, dims, 0, Math.min(dims[0], limit));
+    }
+
+    /** The dimensions in a file's header (the first one: the items). */
+    public static int[] header(String file, DataFiles.Settings settings) throws IOException {
+        try (InputStream in = DataFiles.open(file, settings)) {
+            return header(new DataInputStream(in), file);
+        } catch (java.util.zip.ZipException | EOFException e) {
+            throw new DataFormatException(file, "", "corrupt gzip stream (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /**
+     * Items {@code from} to {@code from + count} of a file on any Hadoop file system: the values before are
+     * skipped (a seek on a raw file; decompressed and dropped in a gzipped one).
+     */
+    public static Idx read(String file, DataFiles.Settings settings, long from, int count) throws IOException {
+        try (InputStream in = DataFiles.open(file, settings)) {
+            DataInputStream d = new DataInputStream(in);
+            int[] dims = header(d, file);
+            if (from < 0 || count < 0 || from + count > dims[0]) {
+                throw new IllegalArgumentException(file + ": items " + from + " to " + (from + count) + " of " + dims[0]);
+            }
+            return values(d, file, dims, from, count);
+        } catch (java.util.zip.ZipException | EOFException e) {
+            throw new DataFormatException(file, "", "corrupt gzip stream (" + e.getMessage() + ")", e);
+        }
+    }
+
+    private static int[] header(DataInputStream d, String file) throws IOException {
         int magic = readInt(d, file, 0);
         int type = (magic >>> 8) & 0xff;
         int rank = magic & 0xff;
@@ -78,28 +111,48 @@ public final class IdxReader {
             }
             total *= dims[i];
             item *= i > 0 ? dims[i] : 1;
-            if (total > MAX_VALUES || item > MAX_VALUES) {
+            if (total > MAX_FILE_VALUES || item > MAX_VALUES) {
                 throw new DataFormatException(file, "offset " + (4 + 4 * i), "header dimensions "
                         + java.util.Arrays.toString(java.util.Arrays.copyOf(dims, i + 1)) + " describe more than "
-                        + MAX_VALUES + " values");
+                        + (total > MAX_FILE_VALUES ? MAX_FILE_VALUES : MAX_VALUES) + " values");
             }
         }
-        int header = 4 + 4 * rank;
-        int items = Math.min(dims[0], limit);
+        return dims;
+    }
+
+    /** Items [from, from + count) after the header; the trailing-bytes check when they are the file's last. */
+    private static Idx values(DataInputStream d, String file, int[] dims, long from, int count) throws IOException {
+        int header = 4 + 4 * dims.length;
         int[] outDims = dims.clone();
-        outDims[0] = items;
+        outDims[0] = count;
         Idx idx = new Idx(outDims, null);
-        long want = (long) items * idx.itemSize();
+        long size = idx.itemSize();
+        long skip = from * size;
+        long want = count * size;
+        if (want > MAX_VALUES) {
+            throw new DataFormatException(file, "offset 4", count + " items of " + size + " values are more than one read "
+                    + "holds (" + MAX_VALUES + "); the reader splits files into parts below that");
+        }
+        long skipped = d.skip(skip);
+        while (skipped < skip) {
+            if (d.read() < 0) {
+                throw new DataFormatException(file, "offset " + (header + skipped), "file ends after " + skipped + " of the "
+                        + dims[0] * size + " data bytes that the header " + java.util.Arrays.toString(dims) + " announces");
+            }
+            skipped++;
+            skipped += d.skip(skip - skipped);
+        }
         // read progressively: a header may announce far more data than the file holds
         byte[] data = d.readNBytes((int) want);
         int got = data.length;
         if (got < want) {
-            throw new DataFormatException(file, "offset " + (header + got), "file ends after " + got + " of the " + want
-                    + " data bytes that the header " + java.util.Arrays.toString(dims) + " announces");
+            throw new DataFormatException(file, "offset " + (header + skip + got), "file ends after " + (skip + got)
+                    + " of the " + dims[0] * size + " data bytes that the header " + java.util.Arrays.toString(dims)
+                    + " announces");
         }
-        if (items == dims[0] && d.read() != -1) {
-            throw new DataFormatException(file, "offset " + (header + want), "unexpected bytes after the " + want
-                    + " data bytes that the header " + java.util.Arrays.toString(dims) + " announces");
+        if (from + count == dims[0] && d.read() != -1) {
+            throw new DataFormatException(file, "offset " + (header + skip + want), "unexpected bytes after the "
+                    + dims[0] * size + " data bytes that the header " + java.util.Arrays.toString(dims) + " announces");
         }
         return new Idx(outDims, data);
     }

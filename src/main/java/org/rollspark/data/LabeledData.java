@@ -187,16 +187,22 @@ public final class LabeledData implements java.io.Serializable {
      * @throws IllegalStateException when a value is not a byte over 255 (the format's promise broken)
      */
     public INDArray bytePoints() {
-        double[] x = new double[features.length];
+        return bytePoints(0, size());
+    }
+
+    /** {@link #bytePoints()} of examples {@code from..to}. */
+    public INDArray bytePoints(int from, int to) {
+        double[] x = new double[(to - from) * numFeatures];
         for (int i = 0; i < x.length; i++) {
-            long p = Math.round(features[i] * 255.0);
-            if (p < 0 || p > 255 || (float) p / 255f != features[i]) {
-                throw new IllegalStateException(name + ": value " + features[i] + " of example " + i / numFeatures
+            float v = features[from * numFeatures + i];
+            long p = Math.round(v * 255.0);
+            if (p < 0 || p > 255 || (float) p / 255f != v) {
+                throw new IllegalStateException(name + ": value " + v + " of example " + (from + i / numFeatures)
                         + " is not a byte over 255");
             }
             x[i] = p / 255.0;
         }
-        return org.rollspark.util.Host.array(x, org.nd4j.linalg.api.buffer.DataType.DOUBLE, size(), numFeatures);
+        return org.rollspark.util.Host.array(x, org.nd4j.linalg.api.buffer.DataType.DOUBLE, to - from, numFeatures);
     }
 
     /** The subset of the given example indices, in that order. */

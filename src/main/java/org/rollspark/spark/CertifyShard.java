@@ -37,48 +37,106 @@ final class CertifyShard implements Function2<Integer, Iterator<LabeledData>, It
         this.shards = shards;
     }
 
+    /** The rows of the partition's shards, certified a block at a time as Spark consumes them (nothing else held). */
     @Override
     public Iterator<Row> call(Integer index, Iterator<LabeledData> it) {
         TaskThreads.apply();
-        List<Row> rows = new ArrayList<>();
         long n = options.soundnessExamples();
-        long mine = n * (index + 1) / shards - n * index / shards;
+        int mine = (int) (n * (index + 1) / shards - n * index / shards);
         long g = options.gradient().examples();
-        long mineGrad = g * (index + 1) / shards - g * index / shards;
-        while (it.hasNext()) {
-            rows.addAll(certify(net.value().toNet(), it.next(), key, (int) mine, (int) mineGrad, options));
-        }
-        return rows.iterator();
+        int mineGrad = (int) (g * (index + 1) / shards - g * index / shards);
+        Network model = net.value().toNet();
+        return new Iterator<>() {
+            private Blocks shard;
+            private int from;
+            private Iterator<Row> block = java.util.Collections.emptyIterator();
+
+            @Override
+            public boolean hasNext() {
+                while (!block.hasNext()) {
+                    if (shard == null || from >= shard.data.size()) {
+                        if (!it.hasNext()) {
+                            return false;
+                        }
+                        shard = new Blocks(model, it.next(), key, mine, mineGrad, options);
+                        from = 0;
+                        continue;
+                    }
+                    block = shard.rows(from).iterator();
+                    from += BLOCK;
+                }
+                return true;
+            }
+
+            @Override
+            public Row next() {
+                if (!hasNext()) {
+                    throw new java.util.NoSuchElementException();
+                }
+                return block.next();
+            }
+        };
     }
 
-    /** The rows of one shard: certificates, then soundness and gradient stability for its first examples. */
-    static List<Row> certify(Network net, LabeledData shard, CertificationTables.RunKey key, int soundExamples,
-            int gradExamples, CertificationJob.Options options) {
-        // byte-valued data: the exact points p / 255 in float64, so certificates and the soundness check are about
-        // the data point itself, not its float32 rounding
-        INDArray x = options.byteValued() ? shard.bytePoints() : shard.allFeatures();
-        int[] lengths = shard.lengths(LabeledData.identity(shard.size()), 0, shard.size());
-        Certification c = new RegionCertifier(net).withCoordinateBounds(options.coordinateBounds()).certify(x, lengths);
-        SoundnessCheck check = soundExamples > 0 ? new SoundnessCheck(net, options.soundnessPoints(), 1) : null;
-        double[] xs = check != null || gradExamples > 0 ? Host.pull(x) : null;
-        int d = shard.numFeatures();
-        GradientStability.Result[] grad = new GradientStability.Result[c.size()];
-        if (gradExamples > 0 && lengths == null) { // gradient stability perturbs every coordinate: not for padded sequences
+    /** Examples certified at once: a block's inputs and certificates are all a task holds besides Spark's buffers. */
+    static final int BLOCK = 2048;
+
+
+    /** One shard certified in blocks: certificates, then soundness and gradient stability for its first examples. */
+    private static final class Blocks {
+        final LabeledData data;
+        private final CertificationTables.RunKey key;
+        private final int soundExamples;
+        private final int gradExamples;
+        private final CertificationJob.Options options;
+        private final RegionCertifier certifier;
+        private final SoundnessCheck check;
+        private final GradientStability gs;
+        private final int[] all;
+
+        Blocks(Network net, LabeledData data, CertificationTables.RunKey key, int soundExamples, int gradExamples,
+                CertificationJob.Options options) {
+            this.data = data;
+            this.key = key;
+            this.soundExamples = soundExamples;
+            this.gradExamples = gradExamples;
+            this.options = options;
+            this.certifier = new RegionCertifier(net).withCoordinateBounds(options.coordinateBounds());
+            this.check = soundExamples > 0 ? new SoundnessCheck(net, options.soundnessPoints(), 1) : null;
             CertificationJob.Gradient gc = options.gradient();
-            GradientStability gs = new GradientStability(net.castTo(DataType.DOUBLE), gc.eps(), gc.boxLow(), gc.boxHigh());
-            for (int i = 0; i < Math.min(gradExamples, c.size()); i++) {
-                grad[i] = gs.evaluate(Arrays.copyOfRange(xs, i * d, (i + 1) * d), shard.label(i), gc.samples(),
-                        gc.population(), gc.generations(), gc.seedFor(shard.id(i)));
+            this.gs = gradExamples > 0 ? new GradientStability(net.castTo(DataType.DOUBLE), gc.eps(), gc.boxLow(),
+                    gc.boxHigh()) : null;
+            this.all = LabeledData.identity(data.size());
+        }
+
+        /** The rows of examples {@code from .. from + BLOCK}. */
+        List<Row> rows(int from) {
+            int to = Math.min(data.size(), from + BLOCK);
+            int d = data.numFeatures();
+            // byte-valued data: the exact points p / 255 in float64, so certificates and the soundness check are
+            // about the data point itself, not its float32 rounding
+            INDArray x = options.byteValued() ? data.bytePoints(from, to) : data.features(all, from, to);
+            int[] lengths = data.lengths(all, from, to);
+            Certification c = certifier.certify(x, lengths);
+            boolean extra = check != null && from < soundExamples || gs != null && from < gradExamples;
+            double[] xs = extra ? Host.pull(x) : null;
+            CertificationJob.Gradient gc = options.gradient();
+            List<Row> rows = new ArrayList<>(c.size());
+            for (int k = 0; k < c.size(); k++) {
+                int i = from + k;
+                GradientStability.Result grad = null;
+                // gradient stability perturbs every coordinate: not for padded sequences
+                if (gs != null && i < gradExamples && lengths == null) {
+                    grad = gs.evaluate(Arrays.copyOfRange(xs, k * d, (k + 1) * d), data.label(i), gc.samples(),
+                            gc.population(), gc.generations(), gc.seedFor(data.id(i)));
+                }
+                SoundnessCheck.Report sound = check != null && i < soundExamples
+                        ? check.verify(Arrays.copyOfRange(xs, k * d, (k + 1) * d), c, k, data.label(i), data.id(i),
+                                lengths == null ? 0 : lengths[k])
+                        : new SoundnessCheck.Report(0, 0, 0);
+                rows.add(CertificationTables.exampleRow(key, data.id(i), data.label(i), c, k, sound, grad));
             }
+            return rows;
         }
-        List<Row> rows = new ArrayList<>(c.size());
-        for (int i = 0; i < c.size(); i++) {
-            SoundnessCheck.Report sound = check != null && i < soundExamples
-                    ? check.verify(Arrays.copyOfRange(xs, i * d, (i + 1) * d), c, i, shard.label(i), shard.id(i),
-                            lengths == null ? 0 : lengths[i])
-                    : new SoundnessCheck.Report(0, 0, 0);
-            rows.add(CertificationTables.exampleRow(key, shard.id(i), shard.label(i), c, i, sound, grad[i]));
-        }
-        return rows;
     }
 }

@@ -64,6 +64,9 @@ public final class DataPipeline {
         }
     }
 
+    /** Most bytes of test examples per certification partition (more partitions than certify.partitions if need be). */
+    static final long TEST_PART_BYTES = 64L << 20;
+
     /** What the driver learns of one part: its example count, shape, label range and fingerprint. */
     record Meta(int count, int[] shape, int classes, boolean lengths, String fingerprint) implements Serializable {}
 
@@ -130,7 +133,11 @@ public final class DataPipeline {
                 }
                 int testClasses = Math.max(classes, te.classes);
                 long[] ids = te.idsAndLabels()._1();
-                int parts = Math.max(1, Math.min(r.testParts(), ids.length));
+                // at least one partition per TEST_PART_BYTES of examples, so a small executor holds a partition
+                long bytes = (long) ids.length * (4L * Arrays.stream(shape(te.shape, steps)).asLongStream()
+                        .reduce(1, (x, y) -> x * y) + 16);
+                int floor = (int) Math.min(Integer.MAX_VALUE, (bytes + TEST_PART_BYTES - 1) / TEST_PART_BYTES);
+                int parts = Math.max(1, Math.min(Math.max(r.testParts(), floor), ids.length));
                 int[] target = new int[ids.length];
                 assign(new boolean[ids.length], false, parts, 0, target, 0);
                 JavaRDD<LabeledData> all = shuffle(sc, te.chunks, ids, target, parts, te.shape, testClasses, steps);
@@ -276,7 +283,7 @@ public final class DataPipeline {
             LabeledData d = format.read(p, settings);
             for (int i = 0; numClasses > 0 && i < d.size(); i++) {
                 if (d.label(i) >= numClasses) {
-                    String[] at = format.labelAt(p, i);
+                    String[] at = format.labelAt(p, d, i);
                     throw new DataFormatException(at[0], at[1], "label " + d.label(i) + " is at or beyond "
                             + "roll.data.numClasses = " + numClasses);
                 }

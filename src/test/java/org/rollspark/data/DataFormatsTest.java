@@ -46,6 +46,64 @@ public class DataFormatsTest {
         return LabeledData.concat(data, read, read.get(0).shape(), f.classes(parts) > 0 ? f.classes(parts) : 10);
     }
 
+    /**
+     * IDX files are read in parts of consecutive records, each task skipping to its first one (a seek in a raw
+     * file, decompression in a gzipped one): the parts together are the file, ids are record numbers, and a
+     * truncated file names the offset where it ends.
+     */
+    @Test
+    void idxFilesAreReadInPartsOfConsecutiveRecords() throws IOException {
+        java.util.SplittableRandom rng = new java.util.SplittableRandom(3);
+        int n = 25;
+        java.nio.ByteBuffer img = java.nio.ByteBuffer.allocate(16 + 16 * n).putInt(0x00000803).putInt(n).putInt(4).putInt(4);
+        java.nio.ByteBuffer lab = java.nio.ByteBuffer.allocate(8 + n).putInt(0x00000801).putInt(n);
+        for (int i = 0; i < n; i++) {
+            for (int k = 0; k < 16; k++) {
+                img.put((byte) rng.nextInt(256));
+            }
+            lab.put((byte) (i % 10));
+        }
+        Path raw = Files.write(tmp.resolve("img"), img.array());
+        Path labels = Files.write(tmp.resolve("lab"), lab.array());
+        Path gz = tmp.resolve("img.gz");
+        try (java.io.OutputStream o = new java.util.zip.GZIPOutputStream(Files.newOutputStream(gz))) {
+            o.write(img.array());
+        }
+        LabeledData whole = LabeledData.fromIdx("whole", raw, labels, Integer.MAX_VALUE);
+        long saved = IdxFormat.partBytes;
+        IdxFormat.partBytes = 10 * 16; // 10 records per part: 3 parts
+        try {
+            for (Path images : new Path[] {raw, gz}) {
+                Format f = Format.of(new DataSpec("idx", Map.of()));
+                List<Format.Part> parts = f.parts(new Format.Location(images.toString(), labels.toString()),
+                        DataFiles.Settings.local());
+                assertEquals(3, parts.size(), images.toString());
+                List<LabeledData> read = new java.util.ArrayList<>();
+                for (Format.Part p : parts) {
+                    read.add(f.read(p, DataFiles.Settings.local()));
+                }
+                assertEquals(List.of(10, 10, 5), read.stream().map(LabeledData::size).toList());
+                LabeledData all = LabeledData.concat("all", read, whole.shape(), whole.numClasses());
+                for (int i = 0; i < n; i++) {
+                    assertEquals(i, all.id(i));
+                    assertEquals(whole.label(i), all.label(i));
+                }
+                org.junit.jupiter.api.Assertions.assertArrayEquals(whole.allFeatures().data().asFloat(),
+                        all.allFeatures().data().asFloat());
+                assertEquals("byte offset 31 (label 23)", f.labelAt(parts.get(2), read.get(2), 3)[1]);
+            }
+            // a file cut inside the last part: that part names the offset where it ends
+            Path cut = Files.write(tmp.resolve("cut"), java.util.Arrays.copyOf(img.array(), 16 + 16 * 22 + 3));
+            Format f = Format.of(new DataSpec("idx", Map.of()));
+            List<Format.Part> parts = f.parts(new Format.Location(cut.toString(), labels.toString()), DataFiles.Settings.local());
+            f.read(parts.get(1), DataFiles.Settings.local());
+            IOException e = assertThrows(DataFormatException.class, () -> f.read(parts.get(2), DataFiles.Settings.local()));
+            assertTrue(message(e).contains(cut + ": offset 371: file ends after 355 of the 400 data bytes"), message(e));
+        } finally {
+            IdxFormat.partBytes = saved;
+        }
+    }
+
     static String message(IOException e) {
         return e.getMessage();
     }

@@ -81,7 +81,7 @@ class IdxReaderTest {
         Path huge = tmp.resolve("huge");
         Files.write(huge, ByteBuffer.allocate(16).putInt(0x00000803).putInt(60000).putInt(100000).putInt(100000).array());
         e = assertThrows(IOException.class, () -> IdxReader.read(huge));
-        assertTrue(e.getMessage().contains("offset 8") && e.getMessage().contains("describe more than"), e.getMessage());
+        assertTrue(e.getMessage().contains("offset 12") && e.getMessage().contains("describe more than"), e.getMessage());
 
         Path header = tmp.resolve("header");
         Files.write(header, new byte[] {0, 0, 8, 3, 0, 0});
