@@ -184,7 +184,7 @@ public final class Settings {
 
     // ------------------------------------------------------------------------------------ certify
     public static final Setting<Integer> CERTIFY_PARTITIONS = def(Setting.of("certify.partitions", INT, 4,
-            "Spark partitions to certify in (raised so that none holds more than 64 MB of examples).", atLeast(1)).main());
+            "Spark partitions to certify in (raised so that none holds more than 32 MB of examples).", atLeast(1)).main());
     public static final Setting<Boolean> CERTIFY_REPLACE = def(Setting.of("certify.replace", BOOL, false,
             "A rerun of an existing run id (run_date, run_id) replaces that run's partitions and nothing else; "
                     + "false: such a rerun is refused (a failed run may always be rerun)."));

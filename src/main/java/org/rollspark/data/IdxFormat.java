@@ -5,7 +5,7 @@ import java.util.List;
 
 /**
  * IDX image and label files (MNIST and every set in its format), raw or gzipped, read in parts of at most
- * {@link #PART_BYTES} of images (consecutive records: a task per part, each skipping to its first record).
+ * {@link #PART_BYTES} of images, 32 MB as float32 (consecutive records: a task per part, each skipping to its first record).
  * Bytes are scaled to [0, 1]; (N, H, W) images become (1, H, W) examples, (N, H, W, C) ones (H, W, C) as
  * stored, (N, D) vectors (D). An example's id is its record number in the file.
  */
@@ -32,7 +32,7 @@ final class IdxFormat extends Format {
     }
 
     /** Bytes of images per part (a task's read): small enough for a small executor, large enough to amortise a task. */
-    static final long PART_BYTES = 32L << 20;
+    static final long PART_BYTES = 8L << 20;
     /** {@link #PART_BYTES}, lowered by tests to split small files. */
     static volatile long partBytes = PART_BYTES;
 

@@ -16,7 +16,7 @@ import org.rollspark.region.SoundnessCheck;
 /**
  * The certification tables: the per-example schema and its rows, and the run summary, computed by
  * Spark SQL over the examples and read back by column name. Margins are in raw input units; the
- * quantiles are exact nearest-rank ({@code percentile_disc}).
+ * quantiles are exact nearest-rank (a distributed sort: {@link #quantiles}).
  */
 public final class CertificationTables {
     private CertificationTables() {}
@@ -120,19 +120,11 @@ public final class CertificationTables {
                 "count_if(sound_points > 0) AS soundness_examples",
                 "CAST(sum(sound_points) AS BIGINT) AS soundness_points",
                 "CAST(sum(sound_violations) AS BIGINT) AS soundness_violations",
-                "count(grad_dist_mean) AS grad_dist_examples",
-                "percentile_disc(0.5) WITHIN GROUP (ORDER BY grad_dist_mean) AS grad_dist_mean_p50",
-                "percentile_disc(0.5) WITHIN GROUP (ORDER BY grad_dist_max) AS grad_dist_max_p50"));
-        String[] quantiles = {"0.25", "0.5", "0.75", "1.0"};
+                "count(grad_dist_mean) AS grad_dist_examples"));
         for (Norm p : Norm.values()) {
             String c = "eps_" + p.label();
             cols.add("min(" + c + ") AS " + c + "_min");
             cols.add("avg(" + c + ") AS " + c + "_mean");
-            for (int q = 0; q < quantiles.length; q++) {
-                // nearest-rank quantile, exact: the smallest value with at least q*n values at or below it
-                cols.add("percentile_disc(" + quantiles[q] + ") WITHIN GROUP (ORDER BY " + c + ") AS " + c + "_"
-                        + STATS[2 + q]);
-            }
         }
         for (Norm p : Norm.values()) {
             List<String> acc = new ArrayList<>();
@@ -142,6 +134,17 @@ public final class CertificationTables {
             cols.add("array(" + String.join(", ", acc) + ") AS cert_acc_" + p.label());
         }
         Row r = spark.sql("SELECT " + String.join(", ", cols) + " FROM " + view).first();
+        java.util.Map<String, Double> ranked = new java.util.HashMap<>();
+        double[] quantiles = {0.25, 0.5, 0.75, 1.0};
+        for (Norm p : Norm.values()) {
+            Double[] v = quantiles(spark, view, "eps_" + p.label(), quantiles);
+            for (int q = 0; q < quantiles.length; q++) {
+                ranked.put("eps_" + p.label() + "_" + STATS[2 + q], v[q]);
+            }
+        }
+        for (String c : new String[] {"grad_dist_mean", "grad_dist_max"}) {
+            ranked.put(c + "_p50", quantiles(spark, view, c, new double[] {0.5})[0]);
+        }
         Object[] v = new Object[SUMMARY.size()];
         for (String f : SUMMARY.fieldNames()) {
             int at = SUMMARY.fieldIndex(f);
@@ -150,10 +153,44 @@ public final class CertificationTables {
                 case "model_id" -> key.modelId();
                 case "dataset" -> key.dataset();
                 case "split" -> key.split();
-                default -> f.startsWith("cert_radii_") ? radiiOf(f, radii) : r.get(r.fieldIndex(f));
+                default -> f.startsWith("cert_radii_") ? radiiOf(f, radii)
+                        : ranked.containsKey(f) ? ranked.get(f) : r.get(r.fieldIndex(f));
             };
         }
         return new GenericRowWithSchema(v, SUMMARY);
+    }
+
+    /**
+     * Exact nearest-rank quantiles of a column (nulls left out; NaN sorts last): for each q the value of rank
+     * max(1, ceil(q n)) after a distributed sort, which spills to disk, so no task or the driver holds the
+     * column (an aggregate such as percentile_disc keeps every distinct value in one buffer). Null when the
+     * column has no values.
+     */
+    static Double[] quantiles(SparkSession spark, String view, String column, double[] qs) {
+        org.apache.spark.sql.Dataset<Row> col = spark.sql("SELECT " + column + " AS v FROM " + view + " WHERE " + column
+                + " IS NOT NULL");
+        long n = col.count();
+        Double[] out = new Double[qs.length];
+        if (n == 0) {
+            return out;
+        }
+        long[] ranks = new long[qs.length];
+        for (int q = 0; q < qs.length; q++) {
+            ranks[q] = Math.max(1, (long) Math.ceil(qs[q] * n)) - 1;
+        }
+        java.util.Map<Long, Double> at = new java.util.HashMap<>();
+        col.orderBy("v").javaRDD().zipWithIndex().filter(t -> {
+            for (long k : ranks) {
+                if (k == t._2()) {
+                    return true;
+                }
+            }
+            return false;
+        }).collect().forEach(t -> at.put(t._2(), t._1().getDouble(0)));
+        for (int q = 0; q < qs.length; q++) {
+            out[q] = at.get(ranks[q]);
+        }
+        return out;
     }
 
     private static scala.collection.Seq<Double> radiiOf(String field, double[][] radii) {

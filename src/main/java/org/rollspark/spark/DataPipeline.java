@@ -65,7 +65,7 @@ public final class DataPipeline {
     }
 
     /** Most bytes of test examples per certification partition (more partitions than certify.partitions if need be). */
-    static final long TEST_PART_BYTES = 64L << 20;
+    static final long TEST_PART_BYTES = 32L << 20;
 
     /** What the driver learns of one part: its example count, shape, label range and fingerprint. */
     record Meta(int count, int[] shape, int classes, boolean lengths, String fingerprint) implements Serializable {}
@@ -480,6 +480,7 @@ public final class DataPipeline {
         return shards;
     }
 
+    /** The pieces of a chunk by target partition, cut one at a time as the shuffle writes them (one copy held). */
     private static Iterator<Tuple2<Integer, LabeledData>> pieces(LabeledData c, long[] sortedIds, int[] sortedTarget,
             int classes, int steps) {
         java.util.Map<Integer, List<Integer>> by = new java.util.TreeMap<>();
@@ -487,16 +488,24 @@ public final class DataPipeline {
             int at = Arrays.binarySearch(sortedIds, c.id(i));
             by.computeIfAbsent(sortedTarget[at], k -> new ArrayList<>()).add(i);
         }
-        List<Tuple2<Integer, LabeledData>> out = new ArrayList<>();
-        for (java.util.Map.Entry<Integer, List<Integer>> e : by.entrySet()) {
-            LabeledData piece = c.subset(c.name(), e.getValue().stream().mapToInt(Integer::intValue).toArray())
-                    .withClasses(c.name(), classes);
-            if (c.shape().length == 2 && steps > 0) {
-                piece = piece.padTo(steps);
+        Iterator<java.util.Map.Entry<Integer, List<Integer>>> groups = by.entrySet().iterator();
+        return new Iterator<>() {
+            @Override
+            public boolean hasNext() {
+                return groups.hasNext();
             }
-            out.add(new Tuple2<>(e.getKey(), piece));
-        }
-        return out.iterator();
+
+            @Override
+            public Tuple2<Integer, LabeledData> next() {
+                java.util.Map.Entry<Integer, List<Integer>> e = groups.next();
+                LabeledData piece = c.subset(c.name(), e.getValue().stream().mapToInt(Integer::intValue).toArray())
+                        .withClasses(c.name(), classes);
+                if (c.shape().length == 2 && steps > 0) {
+                    piece = piece.padTo(steps);
+                }
+                return new Tuple2<>(e.getKey(), piece);
+            }
+        };
     }
 
     /** Partitions [from, from + count) of a sharded RDD, renumbered from 0. */

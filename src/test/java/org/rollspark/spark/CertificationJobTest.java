@@ -75,6 +75,15 @@ class CertificationJobTest {
         assertEquals("2026-11-24", counts.get(6).toString());
         assertEquals("r1", counts.getString(7));
 
+        // the summary's quantiles (a distributed sort) are Spark's exact nearest-rank percentile_disc
+        Row disc = spark.sql("SELECT percentile_disc(0.25) WITHIN GROUP (ORDER BY eps_l2), percentile_disc(0.5) WITHIN "
+                + "GROUP (ORDER BY eps_l1), percentile_disc(1.0) WITHIN GROUP (ORDER BY eps_linf), percentile_disc(0.75) "
+                + "WITHIN GROUP (ORDER BY eps_l2) FROM ex WHERE run_id = 'r1'").first();
+        assertEquals(disc.getDouble(0), r.summary().<Double>getAs("eps_l2_p25"), 0.0);
+        assertEquals(disc.getDouble(1), r.summary().<Double>getAs("eps_l1_p50"), 0.0);
+        assertEquals(disc.getDouble(2), r.summary().<Double>getAs("eps_linf_p100"), 0.0);
+        assertEquals(disc.getDouble(3), r.summary().<Double>getAs("eps_l2_p75"), 0.0);
+
         // the rows agree with certifying locally, example by example (up to the last digits, which vary
         // with the batch composition through the GEMM blocking); MNIST is byte-valued: the exact points p / 255
         assertTrue(DEFAULTS.certifyOptions().byteValued());
