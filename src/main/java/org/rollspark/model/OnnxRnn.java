@@ -177,8 +177,8 @@ final class OnnxRnn {
                         long size = c == 'T' ? steps : c == 'N' || c == 'H' ? Long.MAX_VALUE : 1;
                         long from = starts[k] < 0 ? starts[k] + size : starts[k];
                         boolean toEnd = ends[k] >= size || ends[k] >= Integer.MAX_VALUE;
-                        if (st != null && st[k] != 1 || !toEnd || c == 'N' || c == 'H' ? from != 0 || !toEnd
-                                : c == 'T' ? from != steps - 1 : from != 0) {
+                        // a unit step to the end: the last step of T, all of every other axis
+                        if (st != null && st[k] != 1 || !toEnd || from != (c == 'T' ? steps - 1 : 0)) {
                             throw new IllegalArgumentException(why);
                         }
                         if (c == 'T') {

@@ -105,9 +105,4 @@ public final class TaskThreads {
         Nd4j.factory().blas().setMaxThreads(threads);
         applied = threads;
     }
-
-    /** The count last set in this JVM (-1: none). */
-    static int applied() {
-        return applied;
-    }
 }

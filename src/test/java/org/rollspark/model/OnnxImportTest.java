@@ -160,6 +160,37 @@ class OnnxImportTest {
                 "the (5,) mean broadcast over 4 steps");
     }
 
+    /** Slicing the RNN's state: a unit step to the end is the last state; any other stride is refused. */
+    @Test
+    void onlyAUnitStepSliceSelectsTheLastState() throws IOException {
+        Onnx.ModelProto m = Onnx.ModelProto.parseFrom(Files.readAllBytes(DIR.resolve("rnn_relu.onnx")));
+        for (long step : new long[] {1, 2}) {
+            Onnx.GraphProto.Builder g = m.getGraph().toBuilder();
+            int at = 0;
+            while (!g.getNode(at).getOpType().equals("Slice")) {
+                at++;
+            }
+            // the opset 10+ form: starts, ends, axes and steps as inputs
+            String[] names = {"s.starts", "s.ends", "s.axes", "s.steps"};
+            long[] values = {-1, Long.MAX_VALUE, 0, step};
+            Onnx.NodeProto.Builder slice = g.getNode(at).toBuilder().clearAttribute();
+            for (int k = 0; k < 4; k++) {
+                slice.addInput(names[k]);
+                g.addInitializer(Onnx.TensorProto.newBuilder().setName(names[k])
+                        .setDataType(Onnx.TensorProto.DataType.INT64_VALUE).addDims(1).addInt64Data(values[k]));
+            }
+            g.setNode(at, slice);
+            Onnx.ModelProto changed = m.toBuilder().setGraph(g)
+                    .setOpsetImport(0, m.getOpsetImport(0).toBuilder().setVersion(13)).build();
+            Path file = Files.write(tmp.resolve("slice" + step + ".onnx"), changed.toByteArray());
+            if (step == 1) {
+                assertTrue(OnnxImport.load(file).network().architecture().toString().contains("\"rnn\""));
+            } else {
+                assertMessage(file, "reads the RNN's output: only its last hidden state is imported");
+            }
+        }
+    }
+
     @Test
     void refusedOperatorsNameTheNodeAndWhy() {
         IOException tanh = assertThrows(IOException.class, () -> OnnxImport.load(DIR.resolve("rnn_tanh.onnx")));
