@@ -39,8 +39,10 @@ import org.rollspark.train.TrainConfig;
  * batchSizePerWorker 32, averagingFrequency 5, SGD with Nesterov momentum. Data: the bundled MNIST
  * slice. Prints the median training throughput (examples/s) of the epochs after the first.
  *
- * <p>Usage: {@code SparkBench ours|dl4j vanilla|roll WORKERS EPOCHS EXAMPLES [AVERAGING_FREQUENCY=5]}; run with
- * OMP_NUM_THREADS=1 so each worker is one core (jobs/bench-spark.sh).
+ * <p>Usage: {@code SparkBench ours|dl4j|local vanilla|roll WORKERS EPOCHS EXAMPLES [AVERAGING_FREQUENCY=5]
+ * [ROUNDS=auto]}; run with OMP_NUM_THREADS=1 so each worker is one core (jobs/bench-spark.sh). {@code local} is the
+ * local trainer at batchSizePerWorker on one core, over EXAMPLES / WORKERS examples (a worker's share). For
+ * {@code ours} it also prints the seconds per averaging round and ROUNDS (spark.rounds: auto, barrier, tasks).
  */
 public final class SparkBench {
     private SparkBench() {}
@@ -52,20 +54,32 @@ public final class SparkBench {
         int epochs = Integer.parseInt(args[3]);
         int examples = Integer.parseInt(args[4]);
         int frequency = args.length > 5 ? Integer.parseInt(args[5]) : 5;
+        String rounds = args.length > 6 ? args[6] : "auto";
         int[] sizes = {784, 300, 300, 10};
         LabeledData train = LabeledData.bundledMnist(Path.of("."))[0].subset("bench", IntStream.range(0, examples).toArray());
         JavaSparkContext sc = new JavaSparkContext(new SparkConf().setMaster("local[" + workers + "]")
                 .setAppName("roll spark bench").set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1"));
         sc.setLogLevel("ERROR");
         List<Double> rates = new ArrayList<>();
+        List<Double> seconds = new ArrayList<>();
         try {
-            if (impl.equals("ours")) {
+            if (impl.equals("local")) {
+                RollLoss loss = lossName.equals("roll") ? RollLoss.roll(2, 0.25) : RollLoss.vanilla();
+                TrainConfig tc = new TrainConfig(epochs, 32, 7, "sgd", 0.01, 0.9, loss, 256);
+                DenseNet net = DenseNet.init(sizes, Activation.relu(), Normalization.mnist(), Init.UNIFORM_FAN_IN, 7,
+                        DataType.FLOAT);
+                new org.rollspark.train.LocalTrainer(tc, s -> rates.add(s.examplesPerSecond())).fit(net,
+                        train.subset("share", IntStream.range(0, examples / workers).toArray()), null);
+            } else if (impl.equals("ours")) {
                 RollLoss loss = lossName.equals("roll") ? RollLoss.roll(2, 0.25) : RollLoss.vanilla();
                 TrainConfig tc = new TrainConfig(epochs, 32, 7, "sgd", 0.01, 0.9, loss, 256);
                 DenseNet net = DenseNet.init(sizes, Activation.relu(), Normalization.mnist(), Init.UNIFORM_FAN_IN, 7,
                         DataType.FLOAT);
                 new ParameterAveragingTrainer(sc, new SparkTrainConfig(tc, workers, 32, frequency, null), m -> { },
-                        java.util.Map.of()).fit(net, train, null, s -> rates.add(s.examplesPerSecond()));
+                        java.util.Map.of()).rounds(rounds).fit(net, train, null, s -> {
+                            rates.add(s.examplesPerSecond());
+                            seconds.add(s.seconds());
+                        });
             } else {
                 if (!lossName.equals("vanilla")) {
                     throw new IllegalArgumentException("DL4J has no ROLL loss: dl4j runs take vanilla only");
@@ -106,9 +120,18 @@ public final class SparkBench {
         }
         double[] after = rates.subList(Math.min(1, rates.size() - 1), rates.size()).stream().mapToDouble(Double::doubleValue)
                 .sorted().toArray();
+        String perRound = "";
+        if (!seconds.isEmpty()) {
+            int roundsPerEpoch = (examples / workers + 32 * frequency - 1) / (32 * frequency);
+            double[] s = seconds.subList(Math.min(1, seconds.size() - 1), seconds.size()).stream().mapToDouble(Double::doubleValue)
+                    .sorted().toArray();
+            perRound = String.format(Locale.ROOT, ", \"rounds\": \"%s\", \"msPerRound\": %.2f", rounds,
+                    1000 * median(s) / roundsPerEpoch);
+        }
         System.out.printf(Locale.ROOT, "{\"impl\": \"%s\", \"loss\": \"%s\", \"workers\": %d, \"averagingFrequency\": %d, "
-                + "\"examplesPerSecond\": %.1f, \"epochs\": %s}%n", impl, lossName, workers, frequency, median(after), Arrays.toString(
-                        rates.stream().mapToDouble(d -> Math.round(d * 10) / 10.0).toArray()));
+                + "\"examplesPerSecond\": %.1f%s, \"epochs\": %s}%n", impl, lossName, workers, frequency, median(after), perRound,
+                Arrays.toString(rates.stream().mapToDouble(d -> Math.round(d * 10) / 10.0).toArray()));
+        System.exit(0); // Spark's barrier tasks leave a non-daemon timer thread behind in local mode
     }
 
     static double median(double[] sorted) {

@@ -288,7 +288,7 @@ public final class Main implements Callable<Integer> {
                 writeMetrics(cfg, spark, metrics, id, metricsLog, prov, data);
             });
             TrainingHistory h = new ParameterAveragingTrainer(JavaSparkContext.fromSparkContext(spark.sparkContext()), sc,
-                    this::log, prov).fit(net, data.train(), data.validation(), metricsLog);
+                    this::log, prov).rounds(cfg.get(Settings.SPARK_ROUNDS)).fit(net, data.train(), data.validation(), metricsLog);
             log(name + " kept epoch " + h.bestEpoch() + " (lowest validation loss, lambda * ROLL term included)");
             String model = save(cfg, spark, data, net, id, prov);
             return new Trained(net, h, model, (System.nanoTime() - t0) / 1e9);

@@ -178,6 +178,14 @@ public final class Settings {
             "Minibatch size on each worker.", atLeast(1)).main());
     public static final Setting<Integer> SPARK_AVERAGING_FREQUENCY = def(Setting.of("spark.averagingFrequency", INT, 5,
             "Minibatches per worker between parameter averagings.", atLeast(1)).main());
+    public static final Setting<String> SPARK_ROUNDS = def(Setting.of("spark.rounds", STRING, "auto",
+            "How averaging rounds run (the same bits either way). barrier: one Spark barrier stage per span of rounds "
+                    + "(to the next checkpoint, metrics row or progress line, or the epoch's end), one long-lived task per worker; the "
+                    + "tasks add their results in the driver's tree over direct TCP connections and keep their network "
+                    + "between rounds; a failed stage runs again whole. tasks: one Spark job per round (broadcast, tasks, "
+                    + "results to the driver). auto: barrier when the cluster has a task slot per worker, no dynamic "
+                    + "allocation and no encrypted Spark traffic, tasks otherwise (the choice is logged).",
+            oneOf(List.of("auto", "barrier", "tasks"))).main());
     public static final Setting<Integer> SPARK_CHECKPOINT_ROUNDS = def(Setting.of("spark.checkpointRounds", INT, 0,
             "Also checkpoint every this many averaging rounds inside an epoch (0: after every epoch only).",
             atLeast(0)).main());

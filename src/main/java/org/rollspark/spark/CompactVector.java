@@ -1,5 +1,7 @@
 package org.rollspark.spark;
 
+import java.io.DataInput;
+import java.io.DataOutput;
 import java.io.IOException;
 import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
@@ -20,6 +22,15 @@ final class CompactVector implements Serializable {
     }
 
     private void writeObject(ObjectOutputStream out) throws IOException {
+        write(out, values);
+    }
+
+    private void readObject(ObjectInputStream in) throws IOException {
+        values = read(in);
+    }
+
+    /** Writes {@code values}: a flag (float32 or float64), the length, then the values big-endian. */
+    static void write(DataOutput out, double[] values) throws IOException {
         boolean asFloat = true;
         for (double v : values) {
             if ((double) (float) v != v && !Double.isNaN(v)) {
@@ -40,16 +51,27 @@ final class CompactVector implements Serializable {
         out.write(b.array());
     }
 
-    private void readObject(ObjectInputStream in) throws IOException {
+    /** Reads what {@link #write} wrote. */
+    static double[] read(DataInput in) throws IOException {
         boolean asFloat = in.readBoolean();
         int n = in.readInt();
         byte[] bytes = new byte[n * (asFloat ? 4 : 8)];
         in.readFully(bytes);
         ByteBuffer b = ByteBuffer.wrap(bytes);
-        values = new double[n];
+        double[] values = new double[n];
         for (int i = 0; i < n; i++) {
             values[i] = asFloat ? b.getFloat() : b.getDouble();
         }
+        return values;
+    }
+
+    /** The values of {@code arrays} (an optimiser's state, say), copied to the JVM. */
+    static CompactVector[] pull(org.nd4j.linalg.api.ndarray.INDArray[] arrays) {
+        CompactVector[] out = new CompactVector[arrays.length];
+        for (int i = 0; i < arrays.length; i++) {
+            out[i] = new CompactVector(org.rollspark.util.Host.pull(arrays[i]));
+        }
+        return out;
     }
 
     static CompactVector[] of(double[][] arrays) {

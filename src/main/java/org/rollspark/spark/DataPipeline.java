@@ -114,17 +114,22 @@ public final class DataPipeline {
                 }
                 boolean[] held = validationMask(labels, classes, r.validation(), r.stratified(), r.seed());
                 checkClasses(labels, held, r.train());
-                int[] target = new int[ids.length];
                 int nTrain = ids.length - r.validation();
                 int trainShards = Math.max(1, Math.min(r.workers(), nTrain));
                 int valShards = Math.max(1, Math.min(r.workers(), r.validation()));
-                assign(held, false, trainShards, r.seed(), target, 0);
-                assign(held, true, valShards, r.seed(), target, trainShards);
-                JavaRDD<LabeledData> all = shuffle(sc, tr.chunks, ids, target, trainShards + valShards, shape, classes, steps);
-                train = ShardedData.of("train", pick(all, 0, trainShards), shape(shape, steps), classes, lengths,
-                        splitFingerprint(tr.fingerprint, "train", ids, held, false)).backedBy(all);
-                validation = ShardedData.of("validation", pick(all, trainShards, valShards), shape(shape, steps), classes,
-                        lengths, splitFingerprint(tr.fingerprint, "validation", ids, held, true)).backedBy(all);
+                // one shuffle per split: a split's RDD has one partition per shard and no wider ancestor in its
+                // stage, which barrier stages require (docs/ARCHITECTURE.md, "Averaging rounds")
+                int[] trainTarget = new int[ids.length];
+                int[] valTarget = new int[ids.length];
+                Arrays.fill(trainTarget, -1);
+                Arrays.fill(valTarget, -1);
+                assign(held, false, trainShards, r.seed(), trainTarget, 0);
+                assign(held, true, valShards, r.seed(), valTarget, 0);
+                train = ShardedData.of("train", shuffle(sc, tr.chunks, ids, trainTarget, trainShards, shape, classes, steps),
+                        shape(shape, steps), classes, lengths, splitFingerprint(tr.fingerprint, "train", ids, held, false));
+                validation = ShardedData.of("validation", shuffle(sc, tr.chunks, ids, valTarget, valShards, shape, classes,
+                        steps), shape(shape, steps), classes, lengths, splitFingerprint(tr.fingerprint, "validation", ids, held,
+                        true));
             }
             if (te != null) {
                 if (classes > 0 && te.classes > classes) {
@@ -447,7 +452,8 @@ public final class DataPipeline {
 
     /**
      * Moves every example to the partition {@code target} names for its id (one shuffle of per-chunk
-     * pieces), pads sequences to {@code steps}, and caches one shard per partition, in id order.
+     * pieces; -1: the example is left out), pads sequences to {@code steps}, and caches one shard per
+     * partition, in id order.
      */
     private static JavaRDD<LabeledData> shuffle(JavaSparkContext sc, JavaRDD<LabeledData> chunks, long[] ids, int[] target,
             int partitions, int[] shape, int classes, int steps) {
@@ -485,8 +491,10 @@ public final class DataPipeline {
             int classes, int steps) {
         java.util.Map<Integer, List<Integer>> by = new java.util.TreeMap<>();
         for (int i = 0; i < c.size(); i++) {
-            int at = Arrays.binarySearch(sortedIds, c.id(i));
-            by.computeIfAbsent(sortedTarget[at], k -> new ArrayList<>()).add(i);
+            int t = sortedTarget[Arrays.binarySearch(sortedIds, c.id(i))];
+            if (t >= 0) { // -1: the example belongs to another split
+                by.computeIfAbsent(t, k -> new ArrayList<>()).add(i);
+            }
         }
         Iterator<java.util.Map.Entry<Integer, List<Integer>>> groups = by.entrySet().iterator();
         return new Iterator<>() {
@@ -506,30 +514,5 @@ public final class DataPipeline {
                 return new Tuple2<>(e.getKey(), piece);
             }
         };
-    }
-
-    /** Partitions [from, from + count) of a sharded RDD, renumbered from 0. */
-    private static JavaRDD<LabeledData> pick(JavaRDD<LabeledData> all, int from, int count) {
-        return new org.apache.spark.api.java.JavaRDD<>(
-                new org.apache.spark.rdd.PartitionPruningRDD<>(all.rdd(), new PartitionRange(from, count),
-                        scala.reflect.ClassTag$.MODULE$.apply(LabeledData.class)), scala.reflect.ClassTag$.MODULE$.apply(LabeledData.class));
-    }
-
-    /** A partition filter for {@link org.apache.spark.rdd.PartitionPruningRDD}. */
-    private static final class PartitionRange extends scala.runtime.AbstractFunction1<Object, Object> implements Serializable {
-        private static final long serialVersionUID = 1L;
-        private final int from;
-        private final int count;
-
-        PartitionRange(int from, int count) {
-            this.from = from;
-            this.count = count;
-        }
-
-        @Override
-        public Object apply(Object p) {
-            int i = (Integer) p;
-            return i >= from && i < from + count;
-        }
     }
 }

@@ -41,6 +41,8 @@ public final class ParameterAveragingTrainer {
     private final SparkTrainConfig config;
     private final Consumer<String> log;
     private final java.util.Map<String, Object> provenanceConfig;
+    private String roundMode = "auto";
+    private boolean allGather; // barrier tasks meet through Spark's allGather: the driver's rendezvous is out of reach
 
     public ParameterAveragingTrainer(JavaSparkContext sc, SparkTrainConfig config, Consumer<String> log,
             java.util.Map<String, Object> provenanceConfig) {
@@ -48,6 +50,15 @@ public final class ParameterAveragingTrainer {
         this.config = config;
         this.log = log;
         this.provenanceConfig = provenanceConfig;
+    }
+
+    /** How rounds run: {@code auto}, {@code barrier} or {@code tasks} (the setting spark.rounds). */
+    public ParameterAveragingTrainer rounds(String mode) {
+        if (!java.util.List.of("auto", "barrier", "tasks").contains(mode)) {
+            throw new IllegalArgumentException("spark.rounds must be auto, barrier or tasks, got " + mode);
+        }
+        this.roundMode = mode;
+        return this;
     }
 
     /**
@@ -153,42 +164,45 @@ public final class ParameterAveragingTrainer {
                     ? "epoch " + st.epoch() + " done" : "epoch " + st.epoch() + ", " + st.round() + " of " + rounds + " rounds done")
                     + ")");
         }
+        if (sc != null && roundMode.equals("barrier") && taskSlots() < workers) {
+            throw new IllegalArgumentException("spark.rounds = barrier: a barrier stage starts a task per worker at once, and "
+                    + "the cluster has " + taskSlots() + " task slots for " + workers + " workers (spark.numWorkers); use "
+                    + "spark.rounds = auto or tasks, or more executor cores");
+        }
+        String refusal = barrierRefusal(workers);
+        boolean barrier = refusal == null;
+        log.accept(barrier ? "rounds: barrier stages (" + workers + " long-lived tasks exchanging results directly, "
+                + "spark.rounds = " + roundMode + ")" : "rounds: one Spark job per round (" + refusal + ")");
         for (int epoch = firstEpoch; epoch <= tc.epochs(); epoch++) {
             long t0 = System.nanoTime();
             LossValue sum = epoch == firstEpoch && resumedLoss != null ? resumedLoss : LossValue.empty();
-            for (int round = epoch == firstEpoch ? firstRound : 0; round < rounds; round++) {
-                RoundResult r = round(train, net, opt, epoch, round, "roll train: epoch " + epoch + "/" + tc.epochs()
-                        + ", round " + (round + 1) + "/" + rounds);
-                if (r.workers > 0) {
-                    double[] p = r.paramSum.values;
-                    for (int i = 0; i < p.length; i++) {
-                        p[i] /= r.workers;
+            int round = epoch == firstEpoch ? firstRound : 0;
+            while (round < rounds) {
+                int end = barrier ? spanEnd(round, rounds, listener) : round + 1;
+                double before = (System.nanoTime() - t0) / 1e9;
+                LossValue[] losses = barrier ? span(train, net, opt, epoch, round, end, rounds)
+                        : new LossValue[] {round(train, net, opt, epoch, round, rounds)};
+                double after = (System.nanoTime() - t0) / 1e9;
+                for (int r = round; r < end; r++) {
+                    if (losses[r - round] != null) {
+                        sum = sum.plus(losses[r - round]);
                     }
-                    Host.push(p, net.params());
-                    INDArray[] st = opt.state();
-                    for (int s = 0; s < st.length; s++) {
-                        double[] v = r.stateSum[s].values;
-                        for (int i = 0; i < v.length; i++) {
-                            v[i] /= r.workers;
-                        }
-                        Host.push(v, st[s]);
+                    // when round r + 1 ended: a span's rounds are taken to be equally long
+                    double secs = before + (after - before) * (r + 1 - round) / (end - round);
+                    if (listener instanceof RoundListener l) {
+                        l.round(epoch, r + 1, rounds, sum, secs);
                     }
-                    opt.setSteps(r.maxSteps);
-                    sum = sum.plus(r.loss);
+                    if (logPoint(r + 1, rounds)) {
+                        log.accept(String.format(java.util.Locale.ROOT,
+                                "epoch %d/%d round %d/%d: loss %.4f (ROLL term %.4f), train acc %.3f, %.0f ex/s",
+                                epoch, tc.epochs(), r + 1, rounds, sum.total(), sum.rollTerm(), sum.accuracy(),
+                                sum.count() / secs));
+                    }
                 }
-                if (listener instanceof RoundListener l) {
-                    l.round(epoch, round + 1, rounds, sum, (System.nanoTime() - t0) / 1e9);
-                }
-                if (rounds >= 8 && (round + 1) % (rounds / 4) == 0 && round + 1 < rounds) {
-                    double secs = (System.nanoTime() - t0) / 1e9;
-                    log.accept(String.format(java.util.Locale.ROOT,
-                            "epoch %d/%d round %d/%d: loss %.4f (ROLL term %.4f), train acc %.3f, %.0f ex/s",
-                            epoch, tc.epochs(), round + 1, rounds, sum.total(), sum.rollTerm(), sum.accuracy(),
-                            sum.count() / secs));
-                }
+                round = end;
                 int every = config.checkpointRounds();
-                if (store != null && every > 0 && (round + 1) % every == 0 && round + 1 < rounds) {
-                    save(store, net, opt, best, new TrainingCheckpoints.State(epoch, round + 1, sum, epochs, bestEpoch,
+                if (store != null && every > 0 && round % every == 0 && round < rounds) {
+                    save(store, net, opt, best, new TrainingCheckpoints.State(epoch, round, sum, epochs, bestEpoch,
                             bestLoss, opt.steps()), fingerprint);
                 }
             }
@@ -248,6 +262,7 @@ public final class ParameterAveragingTrainer {
         }
         relevant.putAll(config.toMap());
         relevant.remove("spark.checkpointDir");
+        relevant.remove("spark.rounds"); // how rounds run changes no bits
         relevant.put("data.fingerprint", fingerprint);
         try {
             return new TrainingCheckpoints(config.checkpointDir(), sc.hadoopConfiguration(), Provenance.configHash(relevant));
@@ -276,25 +291,209 @@ public final class ParameterAveragingTrainer {
         }
     }
 
-    private RoundResult round(Shards shards, Network net, Optimizer opt, int epoch, int round, String description) {
-        INDArray[] st = opt.state();
-        double[][] state = new double[st.length][];
-        for (int s = 0; s < st.length; s++) {
-            state[s] = Host.pull(st[s]);
-        }
+    /** One averaging round as one Spark job (or one loop in process); averages into net and opt, returns the summed loss. */
+    private LossValue round(Shards shards, Network net, Optimizer opt, int epoch, int round, int rounds) {
         Shards.Shared<NetState> bNet = shards.share(NetState.of(net));
-        Shards.Shared<CompactVector[]> bState = shards.share(CompactVector.of(state));
-        long steps = opt.steps();
-        TrainConfig tc = config.train();
+        Shards.Shared<CompactVector[]> bState = shards.share(CompactVector.pull(opt.state()));
         int batch = config.batchSizePerWorker();
-        int perRound = batch * config.averagingFrequency();
         try {
-            return shards.reduce(description, new TrainRound(bNet, bState, steps, tc, batch, perRound, epoch, round),
-                    new RoundResult(), new AddResults());
+            RoundResult r = shards.reduce(describe(epoch, round, round + 1, rounds), new TrainRound(bNet, bState, opt.steps(),
+                    config.train(), batch, batch * config.averagingFrequency(), epoch, round), new RoundResult(), new AddResults());
+            if (r.workers == 0) {
+                return null;
+            }
+            r.averageInto(net, opt);
+            return r.loss;
         } finally {
             bNet.release();
             bState.release();
         }
+    }
+
+    private String describe(int epoch, int from, int to, int rounds) {
+        return "roll train: epoch " + epoch + "/" + config.train().epochs() + ", round" + (to - from > 1 ? "s " + (from + 1)
+                + "-" + to : " " + to) + "/" + rounds;
+    }
+
+    /** Rounds whose end is logged: a quarter of an epoch's rounds (with 8 or more rounds). */
+    private static boolean logPoint(int done, int rounds) {
+        return rounds >= 8 && done % (rounds / 4) == 0 && done < rounds;
+    }
+
+    /** Seconds a round of the last barrier span took (0: none yet). */
+    private double secondsPerRound;
+
+    /** A barrier span starting every round costs about a round run as its own Spark job: spans shorter than this are avoided. */
+    private static final double MIN_LOGGED_SPAN_SECONDS = 10;
+
+    /**
+     * The end of a barrier span starting at {@code round}: the next round after which a checkpoint or a metrics
+     * row is written, or the epoch's end; and the next progress-log point, unless the last span's pace says it
+     * comes in less than {@link #MIN_LOGGED_SPAN_SECONDS} (its line is then written when the span ends).
+     */
+    private int spanEnd(int round, int rounds, Consumer<EpochStats> listener) {
+        int every = listener instanceof RoundListener l ? l.everyRounds() : 0;
+        for (int end = round + 1; end < rounds; end++) {
+            if (config.checkpointRounds() > 0 && end % config.checkpointRounds() == 0 || every > 0 && end % every == 0
+                    || logPoint(end, rounds) && (end - round) * secondsPerRound >= MIN_LOGGED_SPAN_SECONDS
+                    || logPoint(end, rounds) && secondsPerRound == 0) {
+                return end;
+            }
+        }
+        return rounds;
+    }
+
+    /**
+     * Why rounds cannot run as barrier stages now, or null when they can: shards in process, spark.rounds =
+     * tasks, dynamic allocation (Spark refuses barrier stages with it), encrypted Spark traffic (the exchange
+     * between the tasks is plain TCP), or fewer task slots than workers.
+     */
+    private String barrierRefusal(int workers) {
+        if (sc == null) {
+            return "in process";
+        }
+        if (roundMode.equals("tasks")) {
+            return "spark.rounds = tasks";
+        }
+        org.apache.spark.SparkConf conf = sc.getConf();
+        boolean forced = roundMode.equals("barrier");
+        if (conf.getBoolean("spark.dynamicAllocation.enabled", false)) {
+            return forced ? null : "spark.dynamicAllocation.enabled: Spark runs no barrier stage with it";
+        }
+        if (!forced && (conf.getBoolean("spark.network.crypto.enabled", false) || conf.getBoolean("spark.ssl.enabled", false))) {
+            return "Spark's traffic is encrypted and the barrier exchange is plain TCP; spark.rounds = barrier to use it anyway";
+        }
+        int slots = taskSlots();
+        if (!forced && slots < workers) {
+            return slots + " task slots for " + workers + " workers: a barrier stage starts all its tasks at once";
+        }
+        return null;
+    }
+
+    /** Tasks the cluster can run at once now (Spark's own count for barrier stages; estimated if unavailable). */
+    private int taskSlots() {
+        try {
+            return sc.sc().maxNumConcurrentTasks(sc.sc().resourceProfileManager().defaultResourceProfile());
+        } catch (RuntimeException | LinkageError e) {
+            int cpus = Math.max(1, sc.getConf().getInt("spark.task.cpus", 1));
+            int executors = sc.master().startsWith("local") ? 1 : sc.sc().getExecutorIds().size();
+            return executors * (TaskThreads.executorCores(sc) / cpus);
+        }
+    }
+
+    /**
+     * Rounds [from, to) of an epoch in one barrier stage ({@link BarrierRounds}); averages into net and opt,
+     * returns each round's summed loss. A failed stage runs again whole from the same state (up to
+     * spark.stage.maxConsecutiveAttempts times), as one Spark job per round when the slots are short.
+     */
+    private LossValue[] span(Shards shards, Network net, Optimizer opt, int epoch, int from, int to, int rounds) {
+        int attempts = Math.max(1, sc.getConf().getInt("spark.stage.maxConsecutiveAttempts", 4));
+        for (int attempt = 0; ; attempt++) {
+            String refusal = barrierRefusal(shards.count());
+            if (refusal != null) {
+                log.accept("rounds " + (from + 1) + "-" + to + " of epoch " + epoch + ": one Spark job per round (" + refusal + ")");
+                LossValue[] out = new LossValue[to - from];
+                for (int r = from; r < to; r++) {
+                    out[r - from] = round(shards, net, opt, epoch, r, rounds);
+                }
+                return out;
+            }
+            INDArray[] st = opt.state();
+            Shards.Shared<NetState> bNet = shards.share(NetState.of(net));
+            Shards.Shared<CompactVector[]> bState = shards.share(CompactVector.pull(st));
+            int batch = config.batchSizePerWorker();
+            long token = new java.security.SecureRandom().nextLong();
+            Rendezvous rendezvous = null;
+            try {
+                if (!allGather) {
+                    String host = sc.getConf().get("spark.driver.host", "localhost");
+                    try {
+                        rendezvous = new Rendezvous(host, shards.count(), token);
+                    } catch (IOException e) {
+                        allGather = true;
+                        log.accept("rounds: no socket for the barrier rendezvous on " + host + " (" + e.getMessage()
+                                + "); barrier tasks meet through Spark's allGather (about a second per span)");
+                    }
+                }
+                long began = System.nanoTime();
+                List<BarrierRounds.Span> out = shards.together(describe(epoch, from, to, rounds), new BarrierRounds(bNet, bState,
+                        opt.steps(), config.train(), batch, batch * config.averagingFrequency(), epoch, from, to, token,
+                        rendezvous == null ? null : rendezvous.address(), attempt));
+                BarrierRounds.Span span = out.get(0);
+                secondsPerRound = (System.nanoTime() - began) / 1e9 / (to - from);
+                Host.push(span.params().values, net.params());
+                for (int s = 0; s < st.length; s++) {
+                    Host.push(span.state()[s].values, st[s]);
+                }
+                opt.setSteps(span.steps());
+                return span.losses();
+            } catch (Exception e) { // Spark's exceptions arrive unchecked
+                if (!allGather && String.valueOf(e.getMessage()).contains("the driver's rendezvous")) {
+                    allGather = true;
+                    log.accept("rounds: executors cannot reach the driver's rendezvous (" + firstLine(e) + "); barrier "
+                            + "tasks meet through Spark's allGather from now on (about a second per span)");
+                }
+                if (attempt + 1 >= attempts || String.valueOf(e.getMessage()).contains(org.rollspark.train.DivergedException.MARK)) {
+                    throw e;
+                }
+                log.accept("rounds " + (from + 1) + "-" + to + " of epoch " + epoch + ": barrier stage failed (" + firstLine(e)
+                        + "); running them again (attempt " + (attempt + 2) + " of " + attempts + ")");
+                try {
+                    Thread.sleep(1000L * (attempt + 1)); // lost executors are noticed and replaced meanwhile
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            } finally {
+                if (rendezvous != null) {
+                    rendezvous.close();
+                }
+                bNet.release();
+                bState.release();
+            }
+        }
+    }
+
+    private static String firstLine(Throwable e) {
+        String m = String.valueOf(e.getMessage());
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl);
+    }
+
+    /** A worker's optimiser holding the broadcast state. */
+    static Optimizer optimizer(TrainConfig config, Network local, CompactVector[] sv, long steps) {
+        Optimizer o = config.newOptimizer(local.params().length(), local.dataType());
+        INDArray[] arrays = new INDArray[sv.length];
+        for (int s = 0; s < sv.length; s++) {
+            arrays[s] = Host.array(sv[s].values, local.dataType(), sv[s].values.length);
+        }
+        o.restore(arrays, steps);
+        return o;
+    }
+
+    /**
+     * A worker's part of one round: its next minibatches of the epoch's order trained into {@code local} and
+     * {@code o}, returned as a round result (read from the live arrays when it is sent, with {@code live}); null
+     * when its shard has no examples left in this round.
+     */
+    static RoundResult trainRound(Network local, org.rollspark.net.Gradient grad, Optimizer o, TrainConfig config,
+            LabeledData part, int[] order, int batch, int perRound, int epoch, int shard, int round, boolean live) {
+        int from = round * perRound;
+        if (from >= part.size()) {
+            return null;
+        }
+        int to = Math.min(part.size(), from + perRound);
+        LossValue v = LocalTrainer.runBatches(local, grad, o, config.loss(), part, order, from, to, batch,
+                shardSeed(config.seed(), epoch, shard), "epoch " + epoch + " shard " + shard);
+        if (live) {
+            return RoundResult.live(local, o, v);
+        }
+        INDArray[] os = o.state();
+        double[][] outState = new double[os.length][];
+        for (int s = 0; s < os.length; s++) {
+            outState[s] = Host.pull(os[s]);
+        }
+        return RoundResult.of(Host.pull(local.params()), outState, o.steps(), v);
     }
 
     /**
@@ -387,28 +586,13 @@ public final class ParameterAveragingTrainer {
 
         @Override
         public RoundResult call(int shard, LabeledData part) {
-            int from = round * perRound;
-            if (from >= part.size()) {
+            if (round * perRound >= part.size()) {
                 return null;
             }
-            int to = Math.min(part.size(), from + perRound);
-            int[] order = LabeledData.permutation(part.size(), shardSeed(config.seed(), epoch, shard));
             Network local = net.value().toNet();
-            Optimizer o = config.newOptimizer(local.params().length(), local.dataType());
-            CompactVector[] sv = state.value();
-            INDArray[] arrays = new INDArray[sv.length];
-            for (int s = 0; s < sv.length; s++) {
-                arrays[s] = Host.array(sv[s].values, local.dataType(), sv[s].values.length);
-            }
-            o.restore(arrays, steps);
-            LossValue v = LocalTrainer.runBatches(local, config.loss().gradientFor(local), o, config.loss(), part, order,
-                    from, to, batch, shardSeed(config.seed(), epoch, shard), "epoch " + epoch + " shard " + shard);
-            INDArray[] os = o.state();
-            double[][] outState = new double[os.length][];
-            for (int s = 0; s < os.length; s++) {
-                outState[s] = Host.pull(os[s]);
-            }
-            return RoundResult.of(Host.pull(local.params()), outState, o.steps(), v);
+            Optimizer o = optimizer(config, local, state.value(), steps);
+            return trainRound(local, config.loss().gradientFor(local), o, config, part, LabeledData.permutation(part.size(),
+                    shardSeed(config.seed(), epoch, shard)), batch, perRound, epoch, shard, round, false);
         }
     }
 

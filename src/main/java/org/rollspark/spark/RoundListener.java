@@ -9,4 +9,9 @@ import org.rollspark.loss.LossValue;
  */
 public interface RoundListener {
     void round(int epoch, int round, int rounds, LossValue sum, double seconds);
+
+    /** Rounds it records after (every this many; 0: none), so that barrier spans end there. */
+    default int everyRounds() {
+        return 0;
+    }
 }

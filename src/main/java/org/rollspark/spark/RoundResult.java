@@ -1,7 +1,11 @@
 package org.rollspark.spark;
 
 import java.io.Serializable;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.rollspark.loss.LossValue;
+import org.rollspark.net.Network;
+import org.rollspark.train.Optimizer;
+import org.rollspark.util.Host;
 
 /**
  * What the workers of one averaging round send back, summed on the driver in shard order: parameter and
@@ -16,6 +20,8 @@ final class RoundResult implements Serializable {
     int workers;
     long maxSteps;
     LossValue loss = LossValue.empty();
+    /** A leaf's result in a barrier span: its network's and optimiser's own arrays, written as they are (no sums kept). */
+    transient INDArray[] live;
 
     static RoundResult of(double[] params, double[][] state, long steps, LossValue loss) {
         RoundResult r = new RoundResult();
@@ -23,6 +29,22 @@ final class RoundResult implements Serializable {
         r.stateSum = CompactVector.of(state);
         r.workers = 1;
         r.maxSteps = steps;
+        r.loss = loss;
+        return r;
+    }
+
+    /**
+     * A result read straight from {@code net} and {@code opt} when it is sent ({@link #CODEC}), for a worker that
+     * adds nothing to it: float32 arrays go out as their bytes, without a float64 copy.
+     */
+    static RoundResult live(Network net, Optimizer opt, LossValue loss) {
+        RoundResult r = new RoundResult();
+        INDArray[] st = opt.state();
+        r.live = new INDArray[st.length + 1];
+        r.live[0] = net.params();
+        System.arraycopy(st, 0, r.live, 1, st.length);
+        r.workers = 1;
+        r.maxSteps = opt.steps();
         r.loss = loss;
         return r;
     }
@@ -50,4 +72,61 @@ final class RoundResult implements Serializable {
         loss = loss.plus(o.loss);
         return this;
     }
+
+    /**
+     * The average: parameters and optimiser state divided by the workers that trained and written into
+     * {@code net} and {@code opt} (in their data type), the step count set to the most any worker took.
+     * Consumes the sums. The driver does this after a round's tasks, worker 0 after a barrier round.
+     */
+    void averageInto(Network net, Optimizer opt) {
+        double[] p = paramSum.values;
+        for (int i = 0; i < p.length; i++) {
+            p[i] /= workers;
+        }
+        Host.push(p, net.params());
+        INDArray[] st = opt.state();
+        for (int s = 0; s < st.length; s++) {
+            double[] v = stateSum[s].values;
+            for (int i = 0; i < v.length; i++) {
+                v[i] /= workers;
+            }
+            Host.push(v, st[s]);
+        }
+        opt.setSteps(maxSteps);
+    }
+
+    /** Round results between the tasks of a barrier stage ({@link TreeExchange}). */
+    static final TreeExchange.Codec<RoundResult> CODEC = new TreeExchange.Codec<>() {
+        @Override
+        public void write(Frame out, RoundResult r) {
+            out.putInt(r.workers).putLong(r.maxSteps);
+            out.putDouble(r.loss.total()).putDouble(r.loss.crossEntropy()).putDouble(r.loss.rollTerm());
+            out.putInt(r.loss.correct()).putInt(r.loss.count());
+            if (r.live != null) {
+                out.putArray(r.live[0]).putInt(r.live.length - 1);
+                for (int s = 1; s < r.live.length; s++) {
+                    out.putArray(r.live[s]);
+                }
+                return;
+            }
+            out.putVector(r.paramSum.values).putInt(r.stateSum.length);
+            for (CompactVector v : r.stateSum) {
+                out.putVector(v.values);
+            }
+        }
+
+        @Override
+        public RoundResult read(java.nio.ByteBuffer in) {
+            RoundResult r = new RoundResult();
+            r.workers = in.getInt();
+            r.maxSteps = in.getLong();
+            r.loss = new LossValue(in.getDouble(), in.getDouble(), in.getDouble(), in.getInt(), in.getInt());
+            r.paramSum = new CompactVector(Frame.getVector(in));
+            r.stateSum = new CompactVector[in.getInt()];
+            for (int s = 0; s < r.stateSum.length; s++) {
+                r.stateSum[s] = new CompactVector(Frame.getVector(in));
+            }
+            return r;
+        }
+    };
 }

@@ -21,7 +21,6 @@ public final class ShardedData {
     private final int classes;
     private final boolean lengths;
     private final String fingerprint;
-    private JavaRDD<LabeledData> backing; // the cached RDD these shards are a view of, if any
 
     ShardedData(String name, JavaRDD<LabeledData> shards, long size, int largest, int[] shape, int classes, boolean lengths,
             String fingerprint) {
@@ -119,17 +118,8 @@ public final class ShardedData {
         return shards.first().head(n);
     }
 
-    /** Drops the cached shards (and the RDD they are a view of) from the executors. */
+    /** Drops the cached shards from the executors. */
     public void unpersist() {
         shards.unpersist(false);
-        if (backing != null) {
-            backing.unpersist(false);
-        }
-    }
-
-    /** Marks the cached RDD these shards are a view of, dropped with them (shared by the splits cut from it). */
-    ShardedData backedBy(JavaRDD<LabeledData> rdd) {
-        this.backing = rdd;
-        return this;
     }
 }

@@ -91,6 +91,13 @@ abstract class Shards {
      */
     abstract <R> R reduce(String description, Task<R> task, R zero, Function2<R, R, R> add);
 
+    /**
+     * Runs {@code task} on every shard at once as one Spark barrier stage (all tasks start together, and
+     * may reach each other through {@link org.apache.spark.BarrierTaskContext}); its non-null results in
+     * shard order. Spark only: shards held in process have no such stage.
+     */
+    abstract <R> List<R> together(String description, Task<R> task);
+
     private static <R> R call(Function2<R, R, R> add, R a, R b) {
         try {
             return add.call(a, b);
@@ -117,6 +124,19 @@ abstract class Shards {
             @Override
             <R> R reduce(String description, Task<R> task, R zero, Function2<R, R, R> add) {
                 return TreeSum.onSpark(results(description, task), data.numShards(), zero, add);
+            }
+
+            @Override
+            <R> List<R> together(String description, Task<R> task) {
+                sc.setJobDescription(description);
+                TaskThreads.forStage(sc);
+                scala.reflect.ClassTag<Tuple2<Integer, R>> tag = scala.reflect.ClassTag$.MODULE$.apply(Tuple2.class);
+                List<Tuple2<Integer, R>> results = new ArrayList<>(org.apache.spark.api.java.JavaRDD.fromRDD(
+                        data.shards().rdd().barrier().mapPartitions(new OnBarrierPartition<>(task), false, tag), tag).collect());
+                results.sort(java.util.Comparator.comparing(Tuple2::_1));
+                List<R> out = new ArrayList<>();
+                results.forEach(t -> out.add(t._2()));
+                return out;
             }
 
             /** (shard, result) of every shard with a result, computed when the RDD is evaluated. */
@@ -166,6 +186,11 @@ abstract class Shards {
                 return sum.finish();
             }
 
+            @Override
+            <R> List<R> together(String description, Task<R> task) {
+                throw new UnsupportedOperationException("shards held in process run no barrier stage");
+            }
+
             /** Runs one shard's task, first stopping if the Spark task running this loop was cancelled. */
             private <R> R call(Task<R> task, int shard) {
                 TaskContext context = TaskContext.get();
@@ -198,6 +223,26 @@ abstract class Shards {
                 Thread.sleep(4L * (64 - Math.min(64, shard))); // later shards finish first (test)
             }
             return r == null ? Collections.emptyIterator() : Collections.singletonList(new Tuple2<>(shard, r)).iterator();
+        }
+    }
+
+    /** A task of a barrier stage on one cached shard: its (shard, result), or nothing when the result is null. */
+    private static final class OnBarrierPartition<R> extends scala.runtime.AbstractFunction1<scala.collection.Iterator<LabeledData>,
+            scala.collection.Iterator<Tuple2<Integer, R>>> implements Serializable {
+        private static final long serialVersionUID = 1L;
+        private final Task<R> task;
+
+        OnBarrierPartition(Task<R> task) {
+            this.task = task;
+        }
+
+        @Override
+        public scala.collection.Iterator<Tuple2<Integer, R>> apply(scala.collection.Iterator<LabeledData> it) {
+            TaskThreads.apply();
+            int shard = org.apache.spark.BarrierTaskContext.get().partitionId();
+            R r = it.hasNext() ? task.call(shard, it.next()) : null;
+            List<Tuple2<Integer, R>> out = r == null ? List.of() : List.of(new Tuple2<>(shard, r));
+            return scala.collection.JavaConverters.asScalaIteratorConverter(out.iterator()).asScala();
         }
     }
 

@@ -118,6 +118,11 @@ public final class TrainingLog implements Consumer<EpochStats>, RoundListener, S
     }
 
     @Override
+    public int everyRounds() {
+        return everyRounds;
+    }
+
+    @Override
     public void accept(EpochStats s) {
         Entry e = new Entry(s.epoch(), null, null, s.train(), s.validation(), probe == null ? null : probe.applyAsDouble(s),
                 s.examplesPerSecond(), s.seconds());

@@ -247,16 +247,18 @@ class ParameterAveragingTrainerTest {
     @Test
     void resumedRunsEqualUninterruptedOnesBitForBit() throws IOException {
         TrainConfig cfg = new TrainConfig(3, 16, 11, "adam", 0.003, 0, RollLoss.roll(1, 0.5), 64);
-        // three workers: sums of three results depend on their order, which is fixed (shard order)
-        SparkTrainConfig plain = new SparkTrainConfig(cfg, 3, 16, 2, tmp.resolve("plain").toString(), 2);
+        // the undisturbed run has one Spark job per round; the interrupted ones run barrier stages (spans of 2
+        // rounds: metrics and checkpoints every 2 rounds), and resume in either mode
+        SparkTrainConfig plain = new SparkTrainConfig(cfg, 2, 16, 2, tmp.resolve("plain").toString(), 2);
         DenseNet clean = net();
         TrainingLog cleanLog = new TrainingLog(2);
-        TrainingHistory ch = new ParameterAveragingTrainer(sc, plain, m -> { }, plain.toMap()).fit(clean, tv[0], tv[1], cleanLog);
+        TrainingHistory ch = new ParameterAveragingTrainer(sc, plain, m -> { }, plain.toMap()).rounds("tasks")
+                .fit(clean, tv[0], tv[1], cleanLog);
         org.apache.spark.sql.SparkSession spark = org.apache.spark.sql.SparkSession.builder().sparkContext(sc.sc()).getOrCreate();
         for (String crashAfter : new String[] {"epoch-2", "epoch-2-round-4"}) {
             String metrics = tmp.resolve("training-" + crashAfter).toString();
             Path dir = tmp.resolve("resume-" + crashAfter);
-            SparkTrainConfig c = new SparkTrainConfig(cfg, 3, 16, 2, dir.toString(), 2);
+            SparkTrainConfig c = new SparkTrainConfig(cfg, 2, 16, 2, dir.toString(), 2);
             DenseNet first = net();
             try {
                 new ParameterAveragingTrainer(sc, c, m -> {
@@ -275,7 +277,8 @@ class ParameterAveragingTrainerTest {
             Files.createDirectories(dir.resolve(".epoch-3.tmp-1"));
             List<String> log = new ArrayList<>();
             DenseNet resumed = net();
-            TrainingHistory rh = new ParameterAveragingTrainer(sc, c, log::add, c.toMap()).fit(resumed, tv[0], tv[1],
+            TrainingHistory rh = new ParameterAveragingTrainer(sc, c, log::add, c.toMap())
+                    .rounds(crashAfter.equals("epoch-2") ? "barrier" : "tasks").fit(resumed, tv[0], tv[1],
                     writing(spark, metrics, new TrainingLog(2, TrainingLog.read(spark, metrics, "run"))));
             assertTrue(log.get(0).startsWith("resuming from checkpoint") && log.get(0).contains(crashAfter), log.get(0));
             assertArrayEquals(Host.pull(clean.params()), Host.pull(resumed.params()), 0.0, crashAfter);
@@ -321,9 +324,10 @@ class ParameterAveragingTrainerTest {
         SparkTrainConfig c = new SparkTrainConfig(cfg, 16, 8, 2, null);
         assertEquals(1, TreeSum.levels(16));
         DenseNet reversed = net();
+        List<String> log = new ArrayList<>();
         ParameterAveragingTrainer.reverseFinishOrder = true;
         try {
-            new ParameterAveragingTrainer(sc, c, m -> { }, Map.of()).fit(reversed, train, tv[1], e -> { });
+            new ParameterAveragingTrainer(sc, c, log::add, Map.of()).fit(reversed, train, tv[1], e -> { });
         } finally {
             ParameterAveragingTrainer.reverseFinishOrder = false;
         }
@@ -332,10 +336,53 @@ class ParameterAveragingTrainerTest {
         DenseNet inProcess = net();
         TrainingHistory p = ParameterAveragingTrainer.fitInProcess(c, inProcess, train.shards(16, cfg.seed()),
                 tv[1].shards(16, cfg.seed()), train.name(), train.fingerprint(), e -> { });
+        assertTrue(log.contains("rounds: one Spark job per round (2 task slots for 16 workers: a barrier stage starts all its "
+                + "tasks at once)"), log.toString());
+        IllegalArgumentException forced = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> new ParameterAveragingTrainer(sc, c, m -> { }, Map.of()).rounds("barrier").fit(net(), train, tv[1], e -> { }));
+        assertTrue(forced.getMessage().contains("2 task slots for 16 workers"), forced.getMessage());
         assertArrayEquals(Host.pull(plain.params()), Host.pull(reversed.params()), 0.0, "reverse finish order");
         assertArrayEquals(Host.pull(plain.params()), Host.pull(inProcess.params()), 0.0, "in process");
         assertEquals(h.epochs().get(0).train(), p.epochs().get(0).train());
         assertEquals(h.epochs().get(0).validation(), p.epochs().get(0).validation());
+    }
+
+    /**
+     * Barrier stages (one long-lived task per worker, results added between the tasks) give the bits of one
+     * Spark job per round: 2, 6 and 17 workers (no tree level, one, two) on local[17], shards of unequal size
+     * (some workers have nothing to add in an epoch's last round), two epochs, momentum and ROLL.
+     */
+    @Test
+    void barrierRoundsGiveTheBitsOfOneJobPerRound() throws IOException {
+        sc.stop();
+        sc = new JavaSparkContext(new SparkConf().setMaster("local[17]").setAppName("roll-barrier-test")
+                .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1"));
+        sc.setLogLevel("WARN");
+        try {
+            for (int workers : new int[] {2, 6, 17}) {
+                LabeledData train = tv[0].subset("t", IntStream.range(0, workers * 16 + workers / 2).toArray());
+                TrainConfig cfg = new TrainConfig(2, 8, 5, "momentum", 0.02, 0.5, RollLoss.roll(1, 0.5), 64);
+                SparkTrainConfig c = new SparkTrainConfig(cfg, workers, 8, 2, null);
+                List<String> barrierLog = new ArrayList<>();
+                DenseNet b = net();
+                TrainingHistory hb = new ParameterAveragingTrainer(sc, c, barrierLog::add, Map.of()).rounds("auto")
+                        .fit(b, train, tv[1], e -> { });
+                List<String> tasksLog = new ArrayList<>();
+                DenseNet t = net();
+                TrainingHistory ht = new ParameterAveragingTrainer(sc, c, tasksLog::add, Map.of()).rounds("tasks")
+                        .fit(t, train, tv[1], e -> { });
+                assertTrue(barrierLog.get(0).startsWith("rounds: barrier stages (" + workers + " long-lived tasks"), barrierLog.get(0));
+                assertEquals("rounds: one Spark job per round (spark.rounds = tasks)", tasksLog.get(0));
+                assertArrayEquals(Host.pull(t.params()), Host.pull(b.params()), 0.0, workers + " workers");
+                for (int e = 0; e < 2; e++) {
+                    assertEquals(ht.epochs().get(e).train(), hb.epochs().get(e).train(), workers + " workers, epoch " + e);
+                    assertEquals(ht.epochs().get(e).validation(), hb.epochs().get(e).validation());
+                }
+            }
+        } finally {
+            sc.stop();
+            start();
+        }
     }
 
     /** Failed and retried tasks contribute once: the result equals an undisturbed run bit for bit. */
@@ -359,13 +406,18 @@ class ParameterAveragingTrainerTest {
             }
         });
         DenseNet retried = net();
+        DenseNet retriedTasks = net();
+        List<String> log = new ArrayList<>();
         ParameterAveragingTrainer.failFirstAttempts = true;
         try {
-            new ParameterAveragingTrainer(sc, c, m -> { }, Map.of()).fit(retried, tv[0], tv[1], e -> { });
+            new ParameterAveragingTrainer(sc, c, log::add, Map.of()).fit(retried, tv[0], tv[1], e -> { });
+            new ParameterAveragingTrainer(sc, c, m -> { }, Map.of()).rounds("tasks").fit(retriedTasks, tv[0], tv[1], e -> { });
         } finally {
             ParameterAveragingTrainer.failFirstAttempts = false;
         }
-        assertArrayEquals(Host.pull(clean.params()), Host.pull(retried.params()), 0.0);
+        assertTrue(log.stream().anyMatch(l -> l.contains("barrier stage failed") && l.contains("attempt 2 of 4")), log.toString());
+        assertArrayEquals(Host.pull(clean.params()), Host.pull(retried.params()), 0.0, "a barrier stage run again");
+        assertArrayEquals(Host.pull(clean.params()), Host.pull(retriedTasks.params()), 0.0, "tasks retried");
         long deadline = System.currentTimeMillis() + 10_000;
         while (failed.get() == 0 && System.currentTimeMillis() < deadline) {
             Thread.onSpinWait();

@@ -62,7 +62,8 @@ class StandaloneClusterIT {
 
             // A: undisturbed training and certification
             String trainLog = run(work.resolve("train-a.log"), command(submit, trainArgs, "output.runId=it-a"));
-            assertTrue(trainLog.contains("epoch 4/4 done"), trainLog);
+            assertTrue(trainLog.contains("epoch 4/4 done") && trainLog.contains("rounds: barrier stages (2 long-lived tasks"),
+                    trainLog);
             assertTrue(Files.isRegularFile(out.resolve("models/it-a/model.json")), trainLog);
             List<String> certArgs = List.of("certify", "--model", out.resolve("models/it-a").toString(), "data.testLimit=1000",
                     "certify.partitions=4", "certify.gradientExamples=200", "certify.gradientSamples=400",
