@@ -106,6 +106,26 @@ final class Frame {
         return out;
     }
 
+    /** Adds a vector written by {@link #putVector} into {@code sums}, element by element in float64. */
+    static void addVector(ByteBuffer in, double[] sums) {
+        int width = in.get();
+        int n = in.getInt();
+        if (n != sums.length) {
+            throw new IllegalStateException("a vector of " + n + " values added to " + sums.length);
+        }
+        int at = in.position();
+        if (width == 4) {
+            for (int i = 0; i < n; i++, at += 4) {
+                sums[i] += in.getFloat(at);
+            }
+        } else {
+            for (int i = 0; i < n; i++, at += 8) {
+                sums[i] += in.getDouble(at);
+            }
+        }
+        in.position(at);
+    }
+
     /** The values of {@code a} in its own type (float32 arrays copied as they are). */
     Frame putArray(INDArray a) {
         int n = Math.toIntExact(a.length());

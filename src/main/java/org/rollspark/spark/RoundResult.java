@@ -115,6 +115,30 @@ final class RoundResult implements Serializable {
             }
         }
 
+        /** Adds a result's bytes into {@code acc}'s sums, value by value (each widened to float64, as reading it would). */
+        @Override
+        public RoundResult addFrom(RoundResult acc, java.nio.ByteBuffer in,
+                org.apache.spark.api.java.function.Function2<RoundResult, RoundResult, RoundResult> add) {
+            if (acc.workers == 0 || acc.live != null) {
+                return acc.add(read(in));
+            }
+            int workers = in.getInt();
+            long steps = in.getLong();
+            LossValue loss = new LossValue(in.getDouble(), in.getDouble(), in.getDouble(), in.getInt(), in.getInt());
+            if (workers == 0) {
+                return acc;
+            }
+            Frame.addVector(in, acc.paramSum.values);
+            int states = in.getInt();
+            for (int s = 0; s < states; s++) {
+                Frame.addVector(in, acc.stateSum[s].values);
+            }
+            acc.workers += workers;
+            acc.maxSteps = Math.max(acc.maxSteps, steps);
+            acc.loss = acc.loss.plus(loss);
+            return acc;
+        }
+
         @Override
         public RoundResult read(java.nio.ByteBuffer in) {
             RoundResult r = new RoundResult();

@@ -42,6 +42,14 @@ final class TreeExchange implements AutoCloseable {
 
         /** The value in {@code in}, which is valid until the next exchange. */
         T read(ByteBuffer in);
+
+        /**
+         * {@code add(acc, read(in))}, with the same bits; a codec may add from the bytes without building the
+         * value first.
+         */
+        default T addFrom(T acc, ByteBuffer in, Function2<T, T, T> add) {
+            return call(add, acc, read(in));
+        }
     }
 
     private static final int POLL_MS = 1000;
@@ -294,9 +302,9 @@ final class TreeExchange implements AutoCloseable {
                 folded = true;
             }
             for (int d = 1; d < TreeSum.FAN_IN && me + d * step < n; d++) {
-                R r = decode(codec, readFrame(children[k++]));
-                if (r != null) {
-                    acc = acc == null ? r : call(add, acc, r);
+                int len = readFrame(children[k++]);
+                if (len >= 0) {
+                    acc = acc == null ? decode(codec, len) : codec.addFrom(acc, Frame.reader(received, len), add);
                 }
             }
         }
