@@ -70,8 +70,7 @@ final class BarrierRounds implements Shards.Task<BarrierRounds.Span> {
         Optimizer o = ParameterAveragingTrainer.optimizer(config, local, state.value(), steps);
         Gradient grad = config.loss().gradientFor(local);
         int[] order = LabeledData.permutation(part.size(), ParameterAveragingTrainer.shardSeed(config.seed(), epoch, shard));
-        String address = infos[shard].address();
-        String host = address.contains(":") ? address.substring(0, address.lastIndexOf(':')) : address;
+        String host = TreeExchange.socketAddress(infos[shard].address()).getHostString(); // the executor's host:port
         long setup = SparkEnv.get() == null ? 120_000 : SparkEnv.get().conf().getTimeAsMs("spark.network.timeout", "120s");
         java.util.function.Function<String, String[]> gather = rendezvous == null ? context::allGather : mine -> {
             try {

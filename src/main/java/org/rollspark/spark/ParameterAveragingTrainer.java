@@ -61,6 +61,12 @@ public final class ParameterAveragingTrainer {
         return this;
     }
 
+    /** Barrier tasks meet through Spark's allGather, as after an unreachable rendezvous (tests). */
+    ParameterAveragingTrainer meetThroughAllGather() {
+        this.allGather = true;
+        return this;
+    }
+
     /**
      * Test hook (local mode only, where executors share the driver's JVM): when set, the first attempt
      * of every task over the shards fails after doing its work, so Spark retries it.
@@ -335,8 +341,8 @@ public final class ParameterAveragingTrainer {
         int every = listener instanceof RoundListener l ? l.everyRounds() : 0;
         for (int end = round + 1; end < rounds; end++) {
             if (config.checkpointRounds() > 0 && end % config.checkpointRounds() == 0 || every > 0 && end % every == 0
-                    || logPoint(end, rounds) && (end - round) * secondsPerRound >= MIN_LOGGED_SPAN_SECONDS
-                    || logPoint(end, rounds) && secondsPerRound == 0) {
+                    || logPoint(end, rounds) && (secondsPerRound == 0
+                            || (end - round) * secondsPerRound >= MIN_LOGGED_SPAN_SECONDS)) {
                 return end;
             }
         }
@@ -403,18 +409,8 @@ public final class ParameterAveragingTrainer {
             Shards.Shared<CompactVector[]> bState = shards.share(CompactVector.pull(st));
             int batch = config.batchSizePerWorker();
             long token = new java.security.SecureRandom().nextLong();
-            Rendezvous rendezvous = null;
+            Rendezvous rendezvous = openRendezvous(shards.count(), token);
             try {
-                if (!allGather) {
-                    String host = sc.getConf().get("spark.driver.host", "localhost");
-                    try {
-                        rendezvous = new Rendezvous(host, shards.count(), token);
-                    } catch (IOException e) {
-                        allGather = true;
-                        log.accept("rounds: no socket for the barrier rendezvous on " + host + " (" + e.getMessage()
-                                + "); barrier tasks meet through Spark's allGather (about a second per span)");
-                    }
-                }
                 long began = System.nanoTime();
                 List<BarrierRounds.Span> out = shards.together(describe(epoch, from, to, rounds), new BarrierRounds(bNet, bState,
                         opt.steps(), config.train(), batch, batch * config.averagingFrequency(), epoch, from, to, token,
@@ -428,7 +424,7 @@ public final class ParameterAveragingTrainer {
                 opt.setSteps(span.steps());
                 return span.losses();
             } catch (Exception e) { // Spark's exceptions arrive unchecked
-                if (!allGather && String.valueOf(e.getMessage()).contains("the driver's rendezvous")) {
+                if (!allGather && String.valueOf(e.getMessage()).contains(Rendezvous.UNREACHABLE)) {
                     allGather = true;
                     log.accept("rounds: executors cannot reach the driver's rendezvous (" + firstLine(e) + "); barrier "
                             + "tasks meet through Spark's allGather from now on (about a second per span)");
@@ -451,6 +447,22 @@ public final class ParameterAveragingTrainer {
                 bNet.release();
                 bState.release();
             }
+        }
+    }
+
+    /** The driver's rendezvous for a span's tasks, or null when they meet through Spark's allGather. */
+    private Rendezvous openRendezvous(int workers, long token) {
+        if (allGather) {
+            return null;
+        }
+        String host = sc.getConf().get("spark.driver.host", "localhost");
+        try {
+            return new Rendezvous(host, workers, token);
+        } catch (IOException e) {
+            allGather = true;
+            log.accept("rounds: no socket for the barrier rendezvous on " + host + " (" + e.getMessage()
+                    + "); barrier tasks meet through Spark's allGather (about a second per span)");
+            return null;
         }
     }
 

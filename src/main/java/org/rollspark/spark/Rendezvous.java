@@ -19,6 +19,8 @@ import java.util.function.BooleanSupplier;
  */
 final class Rendezvous implements AutoCloseable {
     private static final int POLL_MS = 1000;
+    /** In the error of a task that cannot connect: the driver looks for it to fall back to Spark's allGather. */
+    static final String UNREACHABLE = "cannot reach the driver's rendezvous";
 
     private final ServerSocket server;
     private final Thread thread;
@@ -91,14 +93,11 @@ final class Rendezvous implements AutoCloseable {
      */
     static String[] join(String address, long token, int me, int n, String mine, BooleanSupplier cancelled, long timeoutMillis)
             throws IOException {
-        int colon = address.lastIndexOf(':');
         try (Socket s = new Socket()) {
             try {
-                s.connect(new InetSocketAddress(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1))),
-                        (int) Math.min(Integer.MAX_VALUE, timeoutMillis));
+                s.connect(TreeExchange.socketAddress(address), (int) Math.min(Integer.MAX_VALUE, timeoutMillis));
             } catch (IOException e) {
-                throw new IOException("worker " + me + " cannot reach the driver's rendezvous at " + address + " ("
-                        + e.getMessage() + ")", e);
+                throw new IOException("worker " + me + " " + UNREACHABLE + " at " + address + " (" + e.getMessage() + ")", e);
             }
             s.setSoTimeout(POLL_MS);
             DataOutputStream out = new DataOutputStream(s.getOutputStream());

@@ -122,10 +122,8 @@ final class RoundResult implements Serializable {
             if (acc.workers == 0 || acc.live != null) {
                 return acc.add(read(in));
             }
-            int workers = in.getInt();
-            long steps = in.getLong();
-            LossValue loss = new LossValue(in.getDouble(), in.getDouble(), in.getDouble(), in.getInt(), in.getInt());
-            if (workers == 0) {
+            RoundResult o = header(in);
+            if (o.workers == 0) {
                 return acc;
             }
             Frame.addVector(in, acc.paramSum.values);
@@ -133,23 +131,29 @@ final class RoundResult implements Serializable {
             for (int s = 0; s < states; s++) {
                 Frame.addVector(in, acc.stateSum[s].values);
             }
-            acc.workers += workers;
-            acc.maxSteps = Math.max(acc.maxSteps, steps);
-            acc.loss = acc.loss.plus(loss);
+            acc.workers += o.workers;
+            acc.maxSteps = Math.max(acc.maxSteps, o.maxSteps);
+            acc.loss = acc.loss.plus(o.loss);
             return acc;
         }
 
         @Override
         public RoundResult read(java.nio.ByteBuffer in) {
-            RoundResult r = new RoundResult();
-            r.workers = in.getInt();
-            r.maxSteps = in.getLong();
-            r.loss = new LossValue(in.getDouble(), in.getDouble(), in.getDouble(), in.getInt(), in.getInt());
+            RoundResult r = header(in);
             r.paramSum = new CompactVector(Frame.getVector(in));
             r.stateSum = new CompactVector[in.getInt()];
             for (int s = 0; s < r.stateSum.length; s++) {
                 r.stateSum[s] = new CompactVector(Frame.getVector(in));
             }
+            return r;
+        }
+
+        /** The workers, steps and loss that open a written result. */
+        private RoundResult header(java.nio.ByteBuffer in) {
+            RoundResult r = new RoundResult();
+            r.workers = in.getInt();
+            r.maxSteps = in.getLong();
+            r.loss = new LossValue(in.getDouble(), in.getDouble(), in.getDouble(), in.getInt(), in.getInt());
             return r;
         }
     };

@@ -98,14 +98,6 @@ abstract class Shards {
      */
     abstract <R> List<R> together(String description, Task<R> task);
 
-    private static <R> R call(Function2<R, R, R> add, R a, R b) {
-        try {
-            return add.call(a, b);
-        } catch (Exception e) {
-            throw e instanceof RuntimeException r ? r : new IllegalStateException(e);
-        }
-    }
-
     /** Shards cached on the executors (one partition each); tasks run as Spark jobs. */
     static Shards onSpark(JavaSparkContext sc, ShardedData data) {
         return new Shards(data.name(), data.fingerprint(), data.size(), data.numShards(), data.largest(), data.numFeatures()) {

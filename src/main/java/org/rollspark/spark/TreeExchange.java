@@ -48,7 +48,7 @@ final class TreeExchange implements AutoCloseable {
          * value first.
          */
         default T addFrom(T acc, ByteBuffer in, Function2<T, T, T> add) {
-            return call(add, acc, read(in));
+            return TreeSum.call(add, acc, read(in));
         }
     }
 
@@ -132,12 +132,9 @@ final class TreeExchange implements AutoCloseable {
             x.setupDeadline = deadline;
             if (me != 0) {
                 int p = parent(me);
-                String a = addresses[p];
-                int colon = a.lastIndexOf(':');
                 Socket s = new Socket();
                 x.sockets.add(s);
-                s.connect(new InetSocketAddress(a.substring(0, colon), Integer.parseInt(a.substring(colon + 1))),
-                        (int) Math.max(1000, setupMillis));
+                s.connect(socketAddress(addresses[p]), (int) Math.max(1000, setupMillis));
                 x.parent = x.link(s, p);
                 x.parent.out().writeLong(token);
                 x.parent.out().writeInt(me);
@@ -183,6 +180,15 @@ final class TreeExchange implements AutoCloseable {
             x.close();
             throw e;
         }
+    }
+
+    /** A {@code host:port} string as a socket address. */
+    static InetSocketAddress socketAddress(String hostPort) {
+        int colon = hostPort.lastIndexOf(':');
+        if (colon < 0) {
+            throw new IllegalArgumentException("not host:port: " + hostPort);
+        }
+        return new InetSocketAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)));
     }
 
     private static int indexOf(int[] a, int v) {
@@ -317,15 +323,7 @@ final class TreeExchange implements AutoCloseable {
     }
 
     private static <R> R fold(Function2<R, R, R> add, R zero, R acc) {
-        return acc == null ? zero : call(add, zero, acc);
-    }
-
-    private static <R> R call(Function2<R, R, R> add, R a, R b) {
-        try {
-            return add.call(a, b);
-        } catch (Exception e) {
-            throw e instanceof RuntimeException r ? r : new IllegalStateException(e);
-        }
+        return acc == null ? zero : TreeSum.call(add, zero, acc);
     }
 
     /**

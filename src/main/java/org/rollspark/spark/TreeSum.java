@@ -31,7 +31,8 @@ final class TreeSum {
         return l;
     }
 
-    private static <R> R call(Function2<R, R, R> add, R a, R b) {
+    /** {@code add(a, b)}, its checked exceptions unchecked. */
+    static <R> R call(Function2<R, R, R> add, R a, R b) {
         try {
             return add.call(a, b);
         } catch (Exception e) {

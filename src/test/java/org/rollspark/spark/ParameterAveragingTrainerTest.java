@@ -378,6 +378,11 @@ class ParameterAveragingTrainerTest {
                     assertEquals(ht.epochs().get(e).train(), hb.epochs().get(e).train(), workers + " workers, epoch " + e);
                     assertEquals(ht.epochs().get(e).validation(), hb.epochs().get(e).validation());
                 }
+                if (workers == 2) { // tasks that meet through Spark's allGather instead of the driver's rendezvous
+                    DenseNet g = net();
+                    new ParameterAveragingTrainer(sc, c, m -> { }, Map.of()).meetThroughAllGather().fit(g, train, tv[1], e -> { });
+                    assertArrayEquals(Host.pull(t.params()), Host.pull(g.params()), 0.0, "through allGather");
+                }
             }
         } finally {
             sc.stop();

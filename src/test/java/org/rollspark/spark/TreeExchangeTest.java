@@ -126,6 +126,33 @@ class TreeExchangeTest {
         }
     }
 
+    /** The driver's rendezvous hands every worker all addresses in worker order; an unreachable one is named as such. */
+    @Test
+    void theRendezvousAnswersEveryWorkerAndNamesAnUnreachableDriver() throws Exception {
+        int n = 5;
+        try (Rendezvous r = new Rendezvous("127.0.0.1", n, 42)) {
+            ExecutorService pool = Executors.newFixedThreadPool(n);
+            List<Future<String[]>> got = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                int me = i;
+                got.add(pool.submit(() -> Rendezvous.join(r.address(), 42, me, n, "host" + me + ":" + (1000 + me), () -> false,
+                        20_000)));
+            }
+            pool.shutdown();
+            for (Future<String[]> f : got) {
+                assertArrayEquals(new String[] {"host0:1000", "host1:1001", "host2:1002", "host3:1003", "host4:1004"},
+                        f.get(30, TimeUnit.SECONDS));
+            }
+        }
+        int closed;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            closed = s.getLocalPort();
+        }
+        IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
+                () -> Rendezvous.join("127.0.0.1:" + closed, 1, 0, 2, "h:1", () -> false, 2000));
+        assertTrue(e.getMessage().contains(Rendezvous.UNREACHABLE), e.getMessage());
+    }
+
     /** A worker that fails closes its connections: its neighbours fail at once and say which worker went away. */
     @Test
     void aFailedWorkerStopsTheOthers() throws Exception {
