@@ -13,6 +13,7 @@ import org.rollspark.net.Forward;
 import org.rollspark.net.Gradient;
 import org.rollspark.net.Network.NeuronValues;
 import org.rollspark.net.Neurons;
+import org.rollspark.util.Blas;
 import org.rollspark.util.Host;
 
 /**
@@ -220,14 +221,14 @@ final class DenseForward implements Forward {
                 for (int b = 0; b < batch; b++) {
                     INDArray sb = s.get(NDArrayIndex.interval((long) b * rows, (long) (b + 1) * rows), NDArrayIndex.all());
                     INDArray seedB = ch.state()[0].mulRowVector(ch.slopes()[0].getRow(b));
-                    Nd4j.gemm(sb, seedB, gw, true, false, 1.0, b == 0 ? 0.0 : 1.0);
+                    Blas.gemm(sb, true, seedB, false, gw, 1.0, b == 0 ? 0.0 : 1.0);
                 }
             } else {
                 INDArray prevMasked = ch.masked()[i - 1];
-                Nd4j.gemm(s, prevMasked.reshape('c', (long) batch * rows, prevMasked.size(2)), g.weight(i), true, false,
-                        1.0, 0.0);
+                INDArray prev = prevMasked.reshape('c', (long) batch * rows, prevMasked.size(2));
+                Blas.gemm(s, true, prev, false, g.weight(i), 1.0, 0.0);
             }
-            INDArray p = Nd4j.gemm(s, net.weight(i), false, false);
+            INDArray p = Blas.product(s, false, net.weight(i), false);
             s = scale(p, batch, rows, ch.slopes()[i - 1], p);
         }
         int h1 = net.hiddenSize(0);
@@ -242,7 +243,7 @@ final class DenseForward implements Forward {
             seedGrad.addi(s.reshape('c', batch, rows, h1).sum(0));
         }
         if (ch.q() != null) {
-            Nd4j.gemm(seedGrad, ch.q(), g.weight(0), true, true, 1.0, 0.0);
+            Blas.gemm(seedGrad, true, ch.q(), true, g.weight(0), 1.0, 0.0);
         } else {
             g.weight(0).assign(seedGrad.transpose());
         }
@@ -279,7 +280,7 @@ final class DenseForward implements Forward {
             int out = net.sizes()[l + 1];
             INDArray d = Host.array(delta, net.dataType(), batch, out);
             boolean hiddenWeight = l < net.numHidden();
-            Nd4j.gemm(d, fp.layerInput(l), g.weight(l), true, false, 1.0, accumulate && hiddenWeight ? 1.0 : 0.0);
+            Blas.gemm(d, true, fp.layerInput(l), false, g.weight(l), 1.0, accumulate && hiddenWeight ? 1.0 : 0.0);
             double[] db = new double[out];
             for (int b = 0; b < batch; b++) {
                 for (int j = 0; j < out; j++) {
@@ -288,7 +289,7 @@ final class DenseForward implements Forward {
             }
             Host.push(db, g.bias(l));
             if (l > 0) {
-                double[] dh = Host.pull(Nd4j.gemm(d, net.weight(l), false, false));
+                double[] dh = Host.pull(Blas.product(d, false, net.weight(l), false));
                 double[] z = fp.preactHost()[l - 1];
                 double[] extra = dz == null ? null : dz[l - 1];
                 for (int k = 0; k < dh.length; k++) {

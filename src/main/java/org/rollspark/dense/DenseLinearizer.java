@@ -7,6 +7,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.rollspark.net.Linearization;
 import org.rollspark.net.Linearizer;
 import org.rollspark.net.Network.NeuronValues;
+import org.rollspark.util.Blas;
 import org.rollspark.util.Host;
 
 /**
@@ -98,6 +99,6 @@ final class DenseLinearizer implements Linearizer {
                 host[r * d + k] /= net.normalization().std(k);
             }
         }
-        return Nd4j.gemm(Host.array(host, net.dataType(), n, d), net.weight(0), false, true);
+        return Blas.product(Host.array(host, net.dataType(), n, d), false, net.weight(0), true);
     }
 }

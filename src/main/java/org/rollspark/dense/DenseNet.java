@@ -15,6 +15,7 @@ import org.rollspark.net.Init;
 import org.rollspark.net.Linearizer;
 import org.rollspark.net.Network;
 import org.rollspark.net.Normalization;
+import org.rollspark.util.Blas;
 import org.rollspark.util.Host;
 
 /**
@@ -305,7 +306,7 @@ public final class DenseNet implements Network {
         double alpha = activation.alpha();
         for (int l = numLayers() - 1; l >= 0; l--) {
             int out = sizes[l + 1];
-            double[] g = Host.pull(Nd4j.gemm(Host.array(delta, dataType(), n, out), weights[l], false, false));
+            double[] g = Host.pull(Blas.product(Host.array(delta, dataType(), n, out), false, weights[l], false));
             if (l > 0) {
                 double[] z = fp.preactHost()[l - 1];
                 for (int q = 0; q < g.length; q++) {
@@ -357,7 +358,7 @@ public final class DenseNet implements Network {
         double[][] zHost = new double[hidden][];
         int batch = (int) raw.size(0);
         for (int i = 0; i < hidden; i++) {
-            INDArray zi = Nd4j.gemm(h, weights[i], false, true);
+            INDArray zi = Blas.product(h, false, weights[i], true);
             double[] zd = Host.pull(zi);
             addBias(zd, Host.pull(biases[i]), batch);
             double[] hd = new double[zd.length];
@@ -380,7 +381,7 @@ public final class DenseNet implements Network {
 
     private INDArray outputLayer(INDArray h, int batch) {
         int last = numLayers() - 1;
-        INDArray f = Nd4j.gemm(h, weights[last], false, true);
+        INDArray f = Blas.product(h, false, weights[last], true);
         double[] fd = Host.pull(f);
         addBias(fd, Host.pull(biases[last]), batch);
         Host.push(fd, f);

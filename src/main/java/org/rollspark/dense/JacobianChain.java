@@ -4,6 +4,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.rollspark.util.Blas;
 import org.rollspark.util.Host;
 
 /**
@@ -126,8 +127,8 @@ public final class JacobianChain {
         INDArray next = Nd4j.createUninitialized(state.dataType(), (long) batch * rows, w.size(0));
         for (int b = 0; b < batch; b++) {
             INDArray scaled = w.mulRowVector(slopes[0].getRow(b));
-            Nd4j.gemm(state, scaled, next.get(NDArrayIndex.interval((long) b * rows, (long) (b + 1) * rows),
-                    NDArrayIndex.all()), false, true, 1.0, 0.0);
+            INDArray rowsOfB = next.get(NDArrayIndex.interval((long) b * rows, (long) (b + 1) * rows), NDArrayIndex.all());
+            Blas.gemm(state, false, scaled, true, rowsOfB, 1.0, 0.0);
         }
         state = next;
         layer++;
@@ -139,7 +140,7 @@ public final class JacobianChain {
             throw new IllegalStateException("already at the last hidden layer");
         }
         INDArray w = net.weight(layer + 1);
-        state = Nd4j.gemm(masked.reshape('c', (long) batch * rows, masked.size(2)), w, false, true);
+        state = Blas.product(masked.reshape('c', (long) batch * rows, masked.size(2)), false, w, true);
         layer++;
     }
 
@@ -153,6 +154,7 @@ public final class JacobianChain {
             throw new IllegalStateException("logit Jacobian needs the last hidden layer, at layer " + layer);
         }
         INDArray m = masked();
-        return Nd4j.gemm(m.reshape('c', (long) batch * rows, m.size(2)), net.weight(net.numLayers() - 1), false, true);
+        INDArray rowsOfM = m.reshape('c', (long) batch * rows, m.size(2));
+        return Blas.product(rowsOfM, false, net.weight(net.numLayers() - 1), true);
     }
 }

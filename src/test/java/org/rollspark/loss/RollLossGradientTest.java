@@ -91,6 +91,37 @@ class RollLossGradientTest {
         assertTrue(maxErr <= 1e-6 * Math.max(1, scale), "max error " + maxErr + " scale " + scale);
     }
 
+    /**
+     * The float32 step (the training path: BLAS products and in-place passes on the arrays' own
+     * memory) against the float64 one, which the finite-difference checks above prove: the same
+     * loss and gradient to float32 accuracy, vanilla and ROLL, ReLU and LeakyReLU, over a batch of
+     * 32 through a net wide enough for real products.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("precisions")
+    void float32StepMatchesFloat64(String name, Activation act, RollLoss loss) {
+        DenseNet net64 = TestNets.net(21, act, 60, 40, 30, 30, 10);
+        DenseNet net32 = net64.castTo(DataType.FLOAT);
+        INDArray x = TestNets.uniform(8, 32, 60, 0, 1, DataType.FLOAT);
+        int[] y = TestNets.labels(6, 32, 10);
+        INDArray g64 = Nd4j.create(DataType.DOUBLE, net64.params().length());
+        INDArray g32 = Nd4j.create(DataType.FLOAT, net32.params().length()).assign(Float.NaN); // overwritten
+        LossValue v64 = loss.valueAndGradient(net64, x.castTo(DataType.DOUBLE), y, g64);
+        LossValue v32 = loss.valueAndGradient(net32, x, y, g32);
+        assertEquals(v64.total(), v32.total(), 1e-5 * Math.max(1, v64.total()));
+        double err = g32.castTo(DataType.DOUBLE).sub(g64).norm2Number().doubleValue();
+        double norm = g64.norm2Number().doubleValue();
+        assertTrue(norm > 1e-2, "gradient is trivially small");
+        assertTrue(err <= 1e-5 * norm, "||g32 - g64|| = " + err + " against ||g64|| = " + norm);
+    }
+
+    static Stream<Arguments> precisions() {
+        return Stream.of(Arguments.of("vanilla relu", Activation.relu(), RollLoss.vanilla()),
+                Arguments.of("vanilla leaky", Activation.leakyRelu(0.1), RollLoss.vanilla()),
+                Arguments.of("roll relu", Activation.relu(), RollLoss.roll(2, 0.25)),
+                Arguments.of("roll leaky top", Activation.leakyRelu(0.1), new RollLoss(1, 0.5, Aggregation.top(40))));
+    }
+
     static void assertGradientMatches(RollLoss loss, DenseNet net, INDArray x, int[] y) {
         INDArray grad = Nd4j.create(DataType.DOUBLE, net.params().length());
         grad.assign(123); // must be overwritten, not accumulated
