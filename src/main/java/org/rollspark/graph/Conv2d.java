@@ -6,6 +6,7 @@ import java.util.List;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.rollspark.util.Blas;
 import org.rollspark.util.Host;
 
 /**
@@ -114,7 +115,7 @@ public final class Conv2d extends Layer {
             }
         }
         INDArray cols = patches(dy.reshape('c', rows, filters, g[2], g[3]), k, 1, k - 1 - padding, g[0], g[1]);
-        INDArray dx = Nd4j.gemm(Host.array(flipped, dy.dataType(), channels, (long) filters * k * k), cols, false, false);
+        INDArray dx = Blas.product(Host.array(flipped, dy.dataType(), channels, (long) filters * k * k), false, cols, false);
         long plane = (long) g[0] * g[1];
         return dx.reshape('c', channels, rows, plane).permute(1, 0, 2).dup('c').reshape('c', rows, channels * plane);
     }
@@ -181,7 +182,7 @@ public final class Conv2d extends Layer {
         int[] g = grid(p, !base);
         INDArray col = im2col(x, rows, g);
         p.put(key, col);
-        INDArray y = toRows(Nd4j.gemm(p.param(weight).reshape('c', filters, col.size(0)), col, false, false), rows,
+        INDArray y = toRows(Blas.product(p.param(weight).reshape('c', filters, col.size(0)), false, col, false), rows,
                 (long) g[2] * g[3]);
         if (base && bias != null) {
             Ops.addPerChannel(y, p.param(bias), filters);
@@ -196,7 +197,7 @@ public final class Conv2d extends Layer {
         INDArray d = toGemm(dy, rows, (long) g[2] * g[3]);
         INDArray w = p.param(weight).reshape('c', filters, col.size(0));
         if (p.wantsGradients()) {
-            Nd4j.gemm(d, col, p.grad(weight).reshape('c', filters, col.size(0)), false, true, 1.0, 1.0);
+            Blas.gemm(d, false, col, true, p.grad(weight).reshape('c', filters, col.size(0)), 1.0, 1.0);
             if (base && bias != null) {
                 p.grad(bias).addi(Ops.channelSum(dy, filters));
             }
@@ -207,7 +208,7 @@ public final class Conv2d extends Layer {
         if (stride == 1 && padding <= kernel - 1) {
             return inputGradient(dy, p.param(weight), rows, g);
         }
-        return col2im(Nd4j.gemm(w, d, true, false), rows);
+        return col2im(Blas.product(w, true, d, false), rows);
     }
 
     @Override

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.List;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.rollspark.util.Blas;
 
 /** A fully connected layer {@code y = W x + b}, W in PyTorch's (out, in) layout; image inputs are flattened in (C, H, W) order. */
 public final class Dense extends Layer {
@@ -30,35 +31,35 @@ public final class Dense extends Layer {
     @Override
     public INDArray forward(INDArray x, Tape p) {
         p.put(this, x);
-        INDArray y = Nd4j.gemm(x, p.param(weight), false, true);
+        INDArray y = Blas.product(x, false, p.param(weight), true);
         return bias == null ? y : y.addiRowVector(p.param(bias));
     }
 
     @Override
     public INDArray tangent(INDArray t, Tape p) {
         p.put(tangentKey, t);
-        return Nd4j.gemm(t, p.param(weight), false, true);
+        return Blas.product(t, false, p.param(weight), true);
     }
 
     @Override
     public INDArray backward(INDArray dy, Tape p, boolean needInput) {
         INDArray x = p.get(this);
         if (p.wantsGradients()) {
-            Nd4j.gemm(dy, x, p.grad(weight), true, false, 1.0, 1.0);
+            Blas.gemm(dy, true, x, false, p.grad(weight), 1.0, 1.0);
             if (bias != null) {
                 p.grad(bias).addi(dy.sum(0));
             }
         }
-        return needInput ? Nd4j.gemm(dy, p.param(weight), false, false) : null;
+        return needInput ? Blas.product(dy, false, p.param(weight), false) : null;
     }
 
     @Override
     public INDArray backwardTangent(INDArray dt, Tape p, boolean needInput) {
         INDArray t = p.get(tangentKey);
         if (p.wantsGradients()) {
-            Nd4j.gemm(dt, t, p.grad(weight), true, false, 1.0, 1.0);
+            Blas.gemm(dt, true, t, false, p.grad(weight), 1.0, 1.0);
         }
-        return needInput ? Nd4j.gemm(dt, p.param(weight), false, false) : null;
+        return needInput ? Blas.product(dt, false, p.param(weight), false) : null;
     }
 
     @Override

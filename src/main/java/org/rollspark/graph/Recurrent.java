@@ -7,6 +7,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.rollspark.net.Activation;
+import org.rollspark.util.Blas;
 
 /**
  * A recurrent layer {@code h_t = act(W x_t + U h_{t-1} + b)}, {@code h_0 = 0}, over (T, F) inputs;
@@ -107,7 +108,7 @@ public final class Recurrent extends Layer {
     @Override
     public INDArray forward(INDArray x, Tape p) {
         int n = (int) x.size(0);
-        INDArray xw = Nd4j.gemm(x.reshape('c', (long) n * steps, features), p.param(w), false, true)
+        INDArray xw = Blas.product(x.reshape('c', (long) n * steps, features), false, p.param(w), true)
                 .reshape('c', n, (long) steps * hidden);
         int[] lengths = lengths(p);
         INDArray[] h = new INDArray[steps + 1];
@@ -116,7 +117,7 @@ public final class Recurrent extends Layer {
         INDArray bias = p.param(b);
         for (int t = 0; t < steps; t++) {
             INDArray zt = step(xw, t, hidden).dup('c').addiRowVector(bias);
-            zt.addi(Nd4j.gemm(h[t], p.param(u), false, true));
+            zt.addi(Blas.product(h[t], false, p.param(u), true));
             step(z, t, hidden).assign(zt);
             INDArray ht = zt.mul(Act.slopes(zt, activation.alpha()));
             h[t + 1] = carry(ht, h[t], validity(lengths, t, 1, x.dataType()));
@@ -140,14 +141,14 @@ public final class Recurrent extends Layer {
         State st = p.get(this);
         int k = p.tangents();
         long rows = t.size(0);
-        INDArray tw = Nd4j.gemm(t.reshape('c', rows * steps, features), p.param(w), false, true)
+        INDArray tw = Blas.product(t.reshape('c', rows * steps, features), false, p.param(w), true)
                 .reshape('c', rows, (long) steps * hidden);
         INDArray[] th = new INDArray[steps + 1];
         th[0] = Nd4j.zeros(t.dataType(), rows, hidden);
         INDArray tz = Nd4j.createUninitialized(t.dataType(), rows, (long) steps * hidden);
         for (int s = 0; s < steps; s++) {
             INDArray tzs = step(tw, s, hidden).dup('c');
-            tzs.addi(Nd4j.gemm(th[s], p.param(u), false, true));
+            tzs.addi(Blas.product(th[s], false, p.param(u), true));
             step(tz, s, hidden).assign(tzs);
             INDArray fresh = Ops.perExample(tzs, step(st.neurons().slope(), s, hidden).dup('c'), k);
             th[s + 1] = carry(fresh, th[s], validity(st.lengths(), s, k, t.dataType()));
@@ -172,14 +173,14 @@ public final class Recurrent extends Layer {
             }
             step(dzAll, t, hidden).assign(dz);
             if (dU != null) {
-                Nd4j.gemm(dz, st.h()[t], dU, true, false, 1.0, 1.0);
+                Blas.gemm(dz, true, st.h()[t], false, dU, 1.0, 1.0);
             }
-            INDArray back = Nd4j.gemm(dz, p.param(u), false, false);
+            INDArray back = Blas.product(dz, false, p.param(u), false);
             dh = v == null ? back : back.addi(carry(dh.mul(0), dh, v));
         }
         if (p.wantsGradients()) {
-            Nd4j.gemm(dzAll.reshape('c', rows * steps, hidden), st.x().reshape('c', rows * steps, features), p.grad(w),
-                    true, false, 1.0, 1.0);
+            Blas.gemm(dzAll.reshape('c', rows * steps, hidden), true, st.x().reshape('c', rows * steps, features), false,
+                    p.grad(w), 1.0, 1.0);
             if (base) {
                 p.grad(b).addi(dzAll.reshape('c', rows * steps, hidden).sum(0));
             }
@@ -187,7 +188,7 @@ public final class Recurrent extends Layer {
         if (!needInput) {
             return null;
         }
-        return Nd4j.gemm(dzAll.reshape('c', rows * steps, hidden), p.param(w), false, false)
+        return Blas.product(dzAll.reshape('c', rows * steps, hidden), false, p.param(w), false)
                 .reshape('c', rows, (long) steps * features);
     }
 

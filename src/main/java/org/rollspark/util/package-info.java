@@ -1,2 +1,5 @@
-/** Host/ND4J transfers and reusable off-heap workspaces for the hot paths; nothing of Spark or Hadoop. */
+/**
+ * Host/ND4J transfers, reusable off-heap workspaces and direct BLAS products for the hot paths;
+ * nothing of Spark or Hadoop.
+ */
 package org.rollspark.util;
