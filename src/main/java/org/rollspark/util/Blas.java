@@ -44,12 +44,8 @@ public final class Blas {
         }
         DataType type = c.dataType();
         if (!(type == DataType.FLOAT || type == DataType.DOUBLE) || a.dataType() != type || b.dataType() != type
-                || !rowMajor(a) || !rowMajor(b) || !rowMajor(c) || m == 0 || n == 0) {
+                || !rowMajor(a) || !rowMajor(b) || !rowMajor(c)) { // empty operands (k, m or n = 0) included
             Nd4j.gemm(a, b, c, transA, transB, alpha, beta);
-            return;
-        }
-        if (k == 0) {
-            c.muli(beta);
             return;
         }
         int ta = transA ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans;
