@@ -9,10 +9,8 @@ import org.apache.spark.SparkEnv;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.rollspark.data.LabeledData;
 import org.rollspark.loss.LossValue;
-import org.rollspark.net.Gradient;
 import org.rollspark.net.Network;
 import org.rollspark.train.Optimizer;
-import org.rollspark.train.TrainConfig;
 import org.rollspark.util.Host;
 
 /**
@@ -32,28 +30,15 @@ final class BarrierRounds implements Shards.Task<BarrierRounds.Span> {
     /** What worker 0 returns: the state after the span and each round's summed loss (null: nobody trained). */
     record Span(CompactVector params, CompactVector[] state, long steps, LossValue[] losses) implements Serializable {}
 
-    private final Shards.Shared<NetState> net;
-    private final Shards.Shared<CompactVector[]> state;
-    private final long steps;
-    private final TrainConfig config;
-    private final int batch;
-    private final int perRound;
-    private final int epoch;
+    private final RoundPlan plan;
     private final int from;
     private final int to;
     private final long token;
     private final String rendezvous;
     private final int attempt;
 
-    BarrierRounds(Shards.Shared<NetState> net, Shards.Shared<CompactVector[]> state, long steps, TrainConfig config, int batch,
-            int perRound, int epoch, int from, int to, long token, String rendezvous, int attempt) {
-        this.net = net;
-        this.state = state;
-        this.steps = steps;
-        this.config = config;
-        this.batch = batch;
-        this.perRound = perRound;
-        this.epoch = epoch;
+    BarrierRounds(RoundPlan plan, int from, int to, long token, String rendezvous, int attempt) {
+        this.plan = plan;
         this.from = from;
         this.to = to;
         this.token = token;
@@ -66,10 +51,9 @@ final class BarrierRounds implements Shards.Task<BarrierRounds.Span> {
         BarrierTaskContext context = BarrierTaskContext.get();
         BarrierTaskInfo[] infos = context.getTaskInfos();
         int workers = infos.length;
-        Network local = net.value().toNet();
-        Optimizer o = ParameterAveragingTrainer.optimizer(config, local, state.value(), steps);
-        Gradient grad = config.loss().gradientFor(local);
-        int[] order = LabeledData.permutation(part.size(), ParameterAveragingTrainer.shardSeed(config.seed(), epoch, shard));
+        RoundPlan.Worker worker = plan.start(shard, part);
+        Network local = worker.net();
+        Optimizer o = worker.opt();
         String host = TreeExchange.socketAddress(infos[shard].address()).getHostString(); // the executor's host:port
         long setup = SparkEnv.get() == null ? 120_000 : SparkEnv.get().conf().getTimeAsMs("spark.network.timeout", "120s");
         java.util.function.Function<String, String[]> gather = rendezvous == null ? context::allGather : mine -> {
@@ -84,8 +68,7 @@ final class BarrierRounds implements Shards.Task<BarrierRounds.Span> {
             boolean leaf = shard != 0 && TreeExchange.children(shard, workers).length == 0; // sends its result, adds none
             Averaged now = null;
             for (int round = from; round < to; round++) {
-                RoundResult mine = ParameterAveragingTrainer.trainRound(local, grad, o, config, part, order, batch, perRound,
-                        epoch, shard, round, leaf);
+                RoundResult mine = worker.train(round, leaf);
                 if (ParameterAveragingTrainer.failFirstAttempts && attempt == 0 && round == from && shard == workers - 1) {
                     throw new IllegalStateException("injected failure of worker " + shard + " in the span's first attempt (test)");
                 }
@@ -107,8 +90,8 @@ final class BarrierRounds implements Shards.Task<BarrierRounds.Span> {
             }
             return new Span(new CompactVector(Host.pull(local.params())), CompactVector.pull(o.state()), o.steps(), losses);
         } catch (IOException e) {
-            throw new UncheckedIOException("averaging rounds " + (from + 1) + "-" + to + " of epoch " + epoch + ", worker "
-                    + shard + " of " + workers + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("averaging rounds " + (from + 1) + "-" + to + " of epoch " + plan.epoch()
+                    + ", worker " + shard + " of " + workers + ": " + e.getMessage(), e);
         }
     }
 

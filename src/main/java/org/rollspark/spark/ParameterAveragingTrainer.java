@@ -299,20 +299,17 @@ public final class ParameterAveragingTrainer {
 
     /** One averaging round as one Spark job (or one loop in process); averages into net and opt, returns the summed loss. */
     private LossValue round(Shards shards, Network net, Optimizer opt, int epoch, int round, int rounds) {
-        Shards.Shared<NetState> bNet = shards.share(NetState.of(net));
-        Shards.Shared<CompactVector[]> bState = shards.share(CompactVector.pull(opt.state()));
-        int batch = config.batchSizePerWorker();
+        RoundPlan plan = RoundPlan.share(shards, net, opt, config, epoch);
         try {
-            RoundResult r = shards.reduce(describe(epoch, round, round + 1, rounds), new TrainRound(bNet, bState, opt.steps(),
-                    config.train(), batch, batch * config.averagingFrequency(), epoch, round), new RoundResult(), new AddResults());
+            RoundResult r = shards.reduce(describe(epoch, round, round + 1, rounds), new TrainRound(plan, round),
+                    new RoundResult(), new AddResults());
             if (r.workers == 0) {
                 return null;
             }
             r.averageInto(net, opt);
             return r.loss;
         } finally {
-            bNet.release();
-            bState.release();
+            plan.release();
         }
     }
 
@@ -404,20 +401,18 @@ public final class ParameterAveragingTrainer {
                 }
                 return out;
             }
-            INDArray[] st = opt.state();
-            Shards.Shared<NetState> bNet = shards.share(NetState.of(net));
-            Shards.Shared<CompactVector[]> bState = shards.share(CompactVector.pull(st));
-            int batch = config.batchSizePerWorker();
+            RoundPlan plan = RoundPlan.share(shards, net, opt, config, epoch);
             long token = new java.security.SecureRandom().nextLong();
             Rendezvous rendezvous = openRendezvous(shards.count(), token);
             try {
                 long began = System.nanoTime();
-                List<BarrierRounds.Span> out = shards.together(describe(epoch, from, to, rounds), new BarrierRounds(bNet, bState,
-                        opt.steps(), config.train(), batch, batch * config.averagingFrequency(), epoch, from, to, token,
-                        rendezvous == null ? null : rendezvous.address(), attempt));
+                BarrierRounds task = new BarrierRounds(plan, from, to, token,
+                        rendezvous == null ? null : rendezvous.address(), attempt);
+                List<BarrierRounds.Span> out = shards.together(describe(epoch, from, to, rounds), task);
                 BarrierRounds.Span span = out.get(0);
                 secondsPerRound = (System.nanoTime() - began) / 1e9 / (to - from);
                 Host.push(span.params().values, net.params());
+                INDArray[] st = opt.state();
                 for (int s = 0; s < st.length; s++) {
                     Host.push(span.state()[s].values, st[s]);
                 }
@@ -444,8 +439,7 @@ public final class ParameterAveragingTrainer {
                 if (rendezvous != null) {
                     rendezvous.close();
                 }
-                bNet.release();
-                bState.release();
+                plan.release();
             }
         }
     }
@@ -573,38 +567,10 @@ public final class ParameterAveragingTrainer {
     }
 
     /** One averaging round on one shard: the worker side of {@link #round}. */
-    private static final class TrainRound implements Shards.Task<RoundResult> {
-        private static final long serialVersionUID = 1L;
-        private final Shards.Shared<NetState> net;
-        private final Shards.Shared<CompactVector[]> state;
-        private final long steps;
-        private final TrainConfig config;
-        private final int batch;
-        private final int perRound;
-        private final int epoch;
-        private final int round;
-
-        TrainRound(Shards.Shared<NetState> net, Shards.Shared<CompactVector[]> state, long steps, TrainConfig config, int batch,
-                int perRound, int epoch, int round) {
-            this.net = net;
-            this.state = state;
-            this.steps = steps;
-            this.config = config;
-            this.batch = batch;
-            this.perRound = perRound;
-            this.epoch = epoch;
-            this.round = round;
-        }
-
+    private record TrainRound(RoundPlan plan, int round) implements Shards.Task<RoundResult> {
         @Override
         public RoundResult call(int shard, LabeledData part) {
-            if (round * perRound >= part.size()) {
-                return null;
-            }
-            Network local = net.value().toNet();
-            Optimizer o = optimizer(config, local, state.value(), steps);
-            return trainRound(local, config.loss().gradientFor(local), o, config, part, LabeledData.permutation(part.size(),
-                    shardSeed(config.seed(), epoch, shard)), batch, perRound, epoch, shard, round, false);
+            return round * plan.perRound() >= part.size() ? null : plan.start(shard, part).train(round, false);
         }
     }
 
