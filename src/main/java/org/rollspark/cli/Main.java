@@ -260,12 +260,11 @@ public final class Main implements Callable<Integer> {
 
         abstract int run(JobConfig cfg, SparkSession spark, Data data) throws Exception;
 
-        /** A trained model: the network (best epoch), its history, where it was saved, and the training time. */
-        record Trained(Network net, TrainingHistory history, String model, double seconds) {}
+        /** A trained model: the network (best epoch), its history (with the training time), and where it was saved. */
+        record Trained(Network net, TrainingHistory history, String model) {}
 
         /** Trains one model with parameter averaging; saves it under output.dir/models/ID. */
         Trained train(JobConfig cfg, SparkSession spark, Data data, String name) throws IOException {
-            long t0 = System.nanoTime();
             Network net = cfg.network(data.train().numFeatures(), data.train().numClasses(), data.normalization());
             String id = runId + (name.isEmpty() ? "" : "-" + name);
             String ckpt = cfg.string("output.checkpointDir");
@@ -291,7 +290,7 @@ public final class Main implements Callable<Integer> {
                     this::log, prov).rounds(cfg.get(Settings.SPARK_ROUNDS)).fit(net, data.train(), data.validation(), metricsLog);
             log(name + " kept epoch " + h.bestEpoch() + " (lowest validation loss, lambda * ROLL term included)");
             String model = save(cfg, spark, data, net, id, prov);
-            return new Trained(net, h, model, (System.nanoTime() - t0) / 1e9);
+            return new Trained(net, h, model);
         }
 
         /** An epoch's losses, accuracies, probe margin and speed, as the training log shows them. */

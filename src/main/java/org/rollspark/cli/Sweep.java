@@ -365,7 +365,7 @@ final class Sweep extends Main.Job {
         writeMetrics(pc, spark, RemoteFolders.join(pc.string("output.dir"), "training"), runId + "-" + name, o.metrics(),
                 prov, data);
         String model = save(pc, spark, data, net, runId + "-" + name, prov);
-        return finish(pc, spark, data, p, sweptKeys, new Trained(net, o.history(), model, o.seconds()), null, 0);
+        return finish(pc, spark, data, p, sweptKeys, new Trained(net, o.history(), model), null, 0);
     }
 
     /**
@@ -402,7 +402,8 @@ final class Sweep extends Main.Job {
             }
         }
         return new SweepTable.Point(p.id(), "ok", lossType, swept, settings, hash, t.history().bestEpoch(),
-                s.getDouble(s.fieldIndex("accuracy")), eps, s.getLong(s.fieldIndex("distinct_patterns")), t.seconds(),
+                s.getDouble(s.fieldIndex("accuracy")), eps, s.getLong(s.fieldIndex("distinct_patterns")),
+                t.history().seconds(),
                 t.model(), null, null, null);
     }
 

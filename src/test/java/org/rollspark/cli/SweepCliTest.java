@@ -55,6 +55,16 @@ class SweepCliTest {
                 }
             }
             assertEquals(1, rows.stream().filter(r -> r.getString(1).equals("vanilla")).count());
+            // a point's training time is its epochs' wall times, as its training-metrics rows record them
+            spark.read().parquet(outDir + "/training").createOrReplaceTempView("training");
+            List<Row> times = spark.sql("SELECT s.point_id, s.train_seconds, sum(t.wall_seconds) FROM sweeps s JOIN training t "
+                    + "ON t.run_id = concat('s1-sweep-', s.point_id) AND t.round IS NULL WHERE s.status = 'ok' "
+                    + "GROUP BY s.point_id, s.train_seconds").collectAsList();
+            assertEquals(3, times.size(), times.toString());
+            for (Row r : times) {
+                assertTrue(r.getDouble(1) > 0, times.toString());
+                assertEquals(r.getDouble(2), r.getDouble(1), 1e-9, times.toString());
+            }
             // validation certification runs name the training location they were held out of
             List<Row> datasets = spark.read().parquet(outDir + "/certification/summary").where("split = 'validation'")
                     .select("dataset").distinct().collectAsList();

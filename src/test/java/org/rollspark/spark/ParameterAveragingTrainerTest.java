@@ -291,6 +291,10 @@ class ParameterAveragingTrainerTest {
             assertTrue(Files.isRegularFile(dir.resolve("epoch-3").resolve(TrainingCheckpoints.COMPLETE)), "rewritten");
             List<TrainingLog.Entry> table = TrainingLog.read(spark, metrics, "run");
             assertEquals(cleanLog.entries().size(), table.size(), crashAfter + ": " + table);
+            // the training time counts the epochs the lost driver ran too (their rows were written by it)
+            double wall = table.stream().filter(x -> x.round() == null).mapToDouble(TrainingLog.Entry::wallSeconds).sum();
+            assertTrue(rh.epochs().get(0).seconds() > 0, crashAfter);
+            assertEquals(wall, rh.seconds(), 1e-9, crashAfter);
             for (int i = 0; i < table.size(); i++) {
                 TrainingLog.Entry a = cleanLog.entries().get(i);
                 TrainingLog.Entry b = table.get(i);
