@@ -240,7 +240,8 @@ public final class Settings {
                     + "checkpoints/<run_id>, certification/{examples,summary,runs}/run_date=.../run_id=...").main());
     public static final Setting<String> OUTPUT_RUN_ID = def(Setting.of("output.runId", STRING, "",
             "Empty: a new id from the time and a random suffix. A rerun with the same runId and settings resumes "
-                    + "training from its newest complete checkpoint.", v -> {
+                    + "training from its newest complete checkpoint; with train.epochs raised it continues a finished run.",
+            v -> {
                 if (!v.isEmpty() && !v.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")) {
                     throw new IllegalArgumentException("must be letters, digits, '_', '.' or '-' (at most 128)");
                 }

@@ -7,8 +7,13 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.hadoop.conf.Configuration;
@@ -44,14 +49,42 @@ public final class TrainingCheckpoints {
     private final Path dir;
     private final FileSystem fs;
     private final Configuration conf;
-    private final String configHash;
+    private final SortedMap<String, Object> settings;
+    private final Set<String> explicit;
 
-    public TrainingCheckpoints(String dir, Configuration conf, String configHash) throws IOException {
+    /**
+     * Checkpoints in {@code dir} of a run with these {@link #relevant} settings; {@code explicit} are the
+     * keys its job file or command line set. A checkpoint resumes only when it was written with the same
+     * settings, compared key by key: a setting it does not know (added since) must not be set explicitly.
+     */
+    public TrainingCheckpoints(String dir, Configuration conf, SortedMap<String, Object> settings, Set<String> explicit)
+            throws IOException {
         this.dir = new Path(dir);
         this.conf = conf;
         this.fs = RemoteFolders.fs(dir, conf);
-        this.configHash = configHash;
+        this.settings = Collections.unmodifiableSortedMap(new TreeMap<>(settings));
+        this.explicit = Set.copyOf(explicit);
     }
+
+    /**
+     * The settings a checkpoint must match to resume: the resolved {@code config} without where output goes
+     * ({@code output.*}, {@code sweep.*}, {@code spark.master}, {@code spark.checkpointDir}), how rounds run
+     * ({@code spark.rounds}), the epoch count and the checkpoint interval (none of these changes a bit of the
+     * epochs trained: a finished run may continue with more epochs), plus the training data's fingerprint.
+     */
+    public static <V> SortedMap<String, V> relevant(Map<String, ? extends V> config, V dataFingerprint) {
+        SortedMap<String, V> m = new TreeMap<>();
+        config.forEach((k, v) -> {
+            if (!k.startsWith("output.") && !k.startsWith("sweep.") && !IGNORED.contains(k)) {
+                m.put(k, v);
+            }
+        });
+        m.put("data.fingerprint", dataFingerprint);
+        return m;
+    }
+
+    private static final Set<String> IGNORED = Set.of("spark.master", "spark.checkpointDir", "spark.rounds", "train.epochs",
+            "spark.checkpointRounds");
 
     /** Where training stands: after {@code round} rounds of {@code epoch} ({@code round = -1}: the whole epoch). */
     public record State(int epoch, int round, LossValue epochLoss, List<EpochStats> history, int bestEpoch, double bestLoss,
@@ -125,10 +158,10 @@ public final class TrainingCheckpoints {
         java.nio.file.Path local = model.getParent();
         try {
             JsonNode st = JSON.readTree(model.resolve("state.json").toFile());
-            String hash = st.path("configHash").asText();
-            if (!hash.equals(configHash)) {
-                throw new IllegalArgumentException("checkpoint " + pick + " was written with another configuration (hash "
-                        + hash + ", this run " + configHash + "); choose another output.runId, or delete " + dir);
+            List<String> differ = differences(writtenWith(st, model), JSON.valueToTree(settings), explicit);
+            if (!differ.isEmpty()) {
+                throw new IllegalArgumentException("checkpoint " + pick + " was written with other settings ("
+                        + String.join("; ", differ) + "); choose another output.runId, or delete " + dir);
             }
             Network net = ModelIO.loadNetwork(model, null);
             List<double[]> opt = new ArrayList<>();
@@ -144,7 +177,8 @@ public final class TrainingCheckpoints {
 
     private ObjectNode toJson(State st) {
         ObjectNode o = JSON.createObjectNode();
-        o.put("configHash", configHash);
+        o.put("configHash", org.rollspark.Provenance.configHash(settings));
+        o.set("settings", JSON.valueToTree(settings));
         o.put("epoch", st.epoch());
         o.put("round", st.round());
         o.set("epochLoss", loss(st.epochLoss()));
@@ -166,6 +200,68 @@ public final class TrainingCheckpoints {
         o.put("optimizerSteps", st.optimizerSteps());
         o.put("rng", "derived from train.seed, epoch, round and shard (no other state)");
         return o;
+    }
+
+    /**
+     * The settings a checkpoint was written with: its own record, or for checkpoints written before it kept
+     * one, the resolved config and data fingerprint of its model's provenance.
+     */
+    private static JsonNode writtenWith(JsonNode state, java.nio.file.Path model) throws IOException {
+        if (state.has("settings")) {
+            return state.get("settings");
+        }
+        JsonNode prov = JSON.readTree(model.resolve("model.json").toFile()).path("provenance");
+        Map<String, JsonNode> config = new TreeMap<>();
+        prov.path("config").fields().forEachRemaining(e -> config.put(e.getKey(), e.getValue()));
+        return JSON.valueToTree(relevant(config, prov.path("dataFingerprint")));
+    }
+
+    /**
+     * Where {@code there} (a checkpoint's settings) and {@code here} (this run's) differ, one "key: value there,
+     * value here" each. Numbers compare by value (4 and 4.0 agree). A key only here is a setting added since
+     * the checkpoint was written and agrees unless this run set it explicitly; a key only there differs.
+     */
+    static List<String> differences(JsonNode there, JsonNode here, Set<String> explicit) {
+        Set<String> keys = new TreeSet<>();
+        there.fieldNames().forEachRemaining(keys::add);
+        here.fieldNames().forEachRemaining(keys::add);
+        List<String> out = new ArrayList<>();
+        for (String k : keys) {
+            JsonNode a = there.get(k);
+            JsonNode b = here.get(k);
+            if (a == null && !explicit.contains(k)) {
+                continue;
+            }
+            if (a == null || b == null || !same(a, b)) {
+                out.add(k + ": " + (a == null ? "not a setting" : a) + " there, " + (b == null ? "not a setting" : b) + " here");
+            }
+        }
+        return out;
+    }
+
+    private static boolean same(JsonNode a, JsonNode b) {
+        if (a.isNumber() && b.isNumber()) {
+            return a.decimalValue().compareTo(b.decimalValue()) == 0;
+        }
+        if (a.isContainerNode() && b.isContainerNode() && a.getNodeType() == b.getNodeType() && a.size() == b.size()) {
+            if (a.isArray()) {
+                for (int i = 0; i < a.size(); i++) {
+                    if (!same(a.get(i), b.get(i))) {
+                        return false;
+                    }
+                }
+                return true;
+            }
+            java.util.Iterator<String> names = a.fieldNames();
+            while (names.hasNext()) {
+                String n = names.next();
+                if (!b.has(n) || !same(a.get(n), b.get(n))) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        return a.equals(b);
     }
 
     private static State fromJson(JsonNode o) {

@@ -142,6 +142,11 @@ public final class ParameterAveragingTrainer {
         TrainingCheckpoints.Resume resume = store == null ? null : read(store);
         if (resume != null) {
             TrainingCheckpoints.State st = resume.state();
+            if (st.epoch() > tc.epochs()) {
+                throw new IllegalArgumentException("train.epochs is " + tc.epochs() + ", and checkpoint " + config.checkpointDir()
+                        + "/" + resume.name() + " is past it (" + st.epoch() + " epochs trained); a run only continues "
+                        + "with more epochs: raise train.epochs, or train the shorter run under another output.runId");
+            }
             Host.push(resume.params(), net.params());
             INDArray[] os = opt.state();
             if (os.length != resume.optimizer().length) {
@@ -251,27 +256,24 @@ public final class ParameterAveragingTrainer {
     }
 
     /**
-     * The checkpoint store of this run, or null without a checkpoint folder. Its config hash covers
-     * the resolved settings except where output goes, and the training data's fingerprint.
+     * The checkpoint store of this run, or null without a checkpoint folder. A checkpoint resumes only
+     * under the settings it was written with ({@link TrainingCheckpoints#relevant}: all but where output
+     * goes, how rounds run, the epoch count and the checkpoint interval), the training data's fingerprint
+     * included.
      */
     private TrainingCheckpoints checkpoints(String fingerprint) {
         if (config.checkpointDir() == null) {
             return null;
         }
-        java.util.Map<String, Object> relevant = new java.util.TreeMap<>();
+        java.util.Map<String, Object> all = new java.util.TreeMap<>();
         if (provenanceConfig != null) {
-            provenanceConfig.forEach((k, v) -> {
-                if (!k.startsWith("output.") && !k.startsWith("sweep.") && !k.equals("spark.master")) {
-                    relevant.put(k, v);
-                }
-            });
+            all.putAll(provenanceConfig);
         }
-        relevant.putAll(config.toMap());
-        relevant.remove("spark.checkpointDir");
-        relevant.remove("spark.rounds"); // how rounds run changes no bits
-        relevant.put("data.fingerprint", fingerprint);
+        all.putAll(config.toMap());
+        java.util.Set<String> explicit = provenanceConfig instanceof Provenance.Settings s ? s.explicit() : java.util.Set.of();
         try {
-            return new TrainingCheckpoints(config.checkpointDir(), sc.hadoopConfiguration(), Provenance.configHash(relevant));
+            return new TrainingCheckpoints(config.checkpointDir(), sc.hadoopConfiguration(),
+                    TrainingCheckpoints.relevant(all, fingerprint), explicit);
         } catch (IOException e) {
             throw new UncheckedIOException("checkpoints in " + config.checkpointDir() + ": " + e.getMessage(), e);
         }

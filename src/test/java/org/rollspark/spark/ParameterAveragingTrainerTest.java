@@ -313,7 +313,43 @@ class ParameterAveragingTrainerTest {
         SparkTrainConfig c = new SparkTrainConfig(other, 3, 16, 2, dir.toString(), 2);
         IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                 () -> new ParameterAveragingTrainer(sc, c, m -> { }, c.toMap()).fit(net(), tv[0], tv[1], x -> { }));
-        assertTrue(e.getMessage().contains("another configuration") && e.getMessage().contains(dir.toString()), e.getMessage());
+        assertTrue(e.getMessage().contains("other settings") && e.getMessage().contains("train.lr: 0.003 there, 0.01 here")
+                && e.getMessage().contains(dir.toString()), e.getMessage());
+
+        // a finished 2-epoch run continues to 3 epochs, checkpointing at another interval, and ends with the
+        // uninterrupted 3-epoch run's model; going back to fewer epochs is refused, naming the setting
+        Path ext = tmp.resolve("extend");
+        TrainConfig two = new TrainConfig(2, 16, 11, "adam", 0.003, 0, RollLoss.roll(1, 0.5), 64);
+        SparkTrainConfig shortRun = new SparkTrainConfig(two, 2, 16, 2, ext.toString(), 0);
+        new ParameterAveragingTrainer(sc, shortRun, m -> { }, shortRun.toMap()).fit(net(), tv[0], tv[1], x -> { });
+        SparkTrainConfig longer = new SparkTrainConfig(cfg, 2, 16, 2, ext.toString(), 3);
+        List<String> log = new ArrayList<>();
+        DenseNet continued = net();
+        TrainingHistory xh = new ParameterAveragingTrainer(sc, longer, log::add, longer.toMap()).fit(continued, tv[0], tv[1],
+                x -> { });
+        assertTrue(log.get(0).startsWith("resuming from checkpoint") && log.get(0).contains("epoch-2 ("), log.get(0));
+        assertArrayEquals(Host.pull(clean.params()), Host.pull(continued.params()), 0.0);
+        assertEquals(ch.bestEpoch(), xh.bestEpoch());
+        assertEquals(3, xh.epochs().size());
+        TrainConfig one = new TrainConfig(1, 16, 11, "adam", 0.003, 0, RollLoss.roll(1, 0.5), 64);
+        SparkTrainConfig fewer = new SparkTrainConfig(one, 2, 16, 2, ext.toString(), 0);
+        IllegalArgumentException past = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> new ParameterAveragingTrainer(sc, fewer, m -> { }, fewer.toMap()).fit(net(), tv[0], tv[1], x -> { }));
+        assertTrue(past.getMessage().contains("train.epochs is 1") && past.getMessage().contains("epoch-3"), past.getMessage());
+
+        // a checkpoint written before checkpoints recorded their settings resumes by its model's provenance
+        Path state = ext.resolve("epoch-3").resolve("state.json");
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.node.ObjectNode old = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(
+                state.toFile());
+        assertTrue(old.has("settings"));
+        old.remove("settings");
+        Files.writeString(state, json.writeValueAsString(old));
+        List<String> again = new ArrayList<>();
+        DenseNet reloaded = net();
+        new ParameterAveragingTrainer(sc, longer, again::add, longer.toMap()).fit(reloaded, tv[0], tv[1], x -> { });
+        assertTrue(again.get(0).startsWith("resuming from checkpoint") && again.get(0).contains("epoch-3 ("), again.get(0));
+        assertArrayEquals(Host.pull(clean.params()), Host.pull(reloaded.params()), 0.0);
     }
 
     /**
