@@ -241,6 +241,9 @@ public final class TrainingCheckpoints {
 
     private static boolean same(JsonNode a, JsonNode b) {
         if (a.isNumber() && b.isNumber()) {
+            if (!Double.isFinite(a.doubleValue()) || !Double.isFinite(b.doubleValue())) {
+                return Double.compare(a.doubleValue(), b.doubleValue()) == 0;
+            }
             return a.decimalValue().compareTo(b.decimalValue()) == 0;
         }
         if (a.isContainerNode() && b.isContainerNode() && a.getNodeType() == b.getNodeType() && a.size() == b.size()) {

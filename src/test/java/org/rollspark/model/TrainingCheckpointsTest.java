@@ -35,6 +35,8 @@ class TrainingCheckpointsTest {
                 "4 is 4.0, and a setting added since the checkpoint agrees when the run leaves it at its default");
         assertEquals(List.of("new.key: not a setting there, 7 here"), TrainingCheckpoints.differences(there, here,
                 Set.of("new.key")), "unless the run sets it");
+        assertEquals(List.of(), TrainingCheckpoints.differences(JSON.valueToTree(Map.of("x", Double.POSITIVE_INFINITY)),
+                JSON.valueToTree(Map.of("x", Double.POSITIVE_INFINITY)), Set.of()), "infinities compare too");
         JsonNode changed = json("{\"loss.lambda\": 2, \"net.hidden\": [300], \"loss.gamma\": 100}");
         assertEquals(List.of("loss.gamma: \"100\" there, 100 here", "loss.lambda: 4 there, 2 here",
                 "net.hidden: [300,300] there, [300] here", "old.key: 1 there, not a setting here"),
