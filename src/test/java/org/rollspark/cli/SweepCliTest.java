@@ -145,6 +145,47 @@ class SweepCliTest {
         }
     }
 
+    /**
+     * Raising train.epochs and rerunning a sequential sweep continues every point from its checkpoints, and
+     * ends with the models of a sweep trained that long from the start, bit for bit.
+     */
+    @Test
+    void aSequentialSweepContinuesWithMoreEpochs() throws java.io.IOException {
+        String[] common = {"sweep", "data.trainLimit=200", "data.validation=60", "data.testLimit=40", "net.hidden=[10]",
+            "spark.numWorkers=2", "spark.batchSizePerWorker=16", "certify.soundnessExamples=0", "sweep.mode=sequential",
+            "sweep.grid={\"loss.c\" = [0.5]}"};
+        String extended = tmp.resolve("extended").toString();
+        String straight = tmp.resolve("straight").toString();
+        MainTest.Result first = MainTest.run(with(common, "train.epochs=1", "output.runId=e", "output.dir=" + extended));
+        assertEquals(0, first.code(), first.err() + first.out());
+        MainTest.Result more = MainTest.run(with(common, "train.epochs=2", "output.runId=e", "output.dir=" + extended));
+        assertEquals(0, more.code(), more.err() + more.out());
+        assertEquals(2, more.out().split("resuming from checkpoint", -1).length - 1, more.out());
+        MainTest.Result whole = MainTest.run(with(common, "train.epochs=2", "output.runId=e", "output.dir=" + straight));
+        assertEquals(0, whole.code(), whole.err() + whole.out());
+        for (String id : new String[] {vanillaId(), "sweep-" + pointId(straight)}) {
+            double[][] params = new double[2][];
+            String[] dirs = {extended, straight};
+            for (int m = 0; m < 2; m++) {
+                params[m] = org.rollspark.util.Host.pull(org.rollspark.model.ModelIO.load(Path.of(dirs[m], "models", "e-" + id)
+                        .toString(), new org.apache.hadoop.conf.Configuration()).network().params());
+            }
+            org.junit.jupiter.api.Assertions.assertArrayEquals(params[1], params[0], 0.0, id);
+        }
+    }
+
+    private static String[] with(String[] args, String... more) {
+        String[] all = java.util.Arrays.copyOf(args, args.length + more.length);
+        System.arraycopy(more, 0, all, args.length, more.length);
+        return all;
+    }
+
+    /** The id of the one grid point recorded under {@code outDir}. */
+    private static String pointId(String outDir) {
+        return java.util.Arrays.stream(Path.of(outDir, "sweeps", "_points", "e").toFile().list())
+                .filter(n -> !("sweep-" + n).equals(vanillaId())).findFirst().orElseThrow();
+    }
+
     private static String vanillaId() {
         return "sweep-" + org.rollspark.Provenance.configHash(java.util.Map.of("loss.type", "vanilla")).substring(0, 12);
     }
