@@ -1,15 +1,11 @@
 package org.rollspark.data;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.util.HexFormat;
 import java.util.SplittableRandom;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.rollspark.Provenance;
 
 /**
  * An in-memory labelled dataset: N examples of D raw features (row-major floats) and integer labels
@@ -140,6 +136,16 @@ public final class LabeledData implements java.io.Serializable {
 
     public int numClasses() {
         return numClasses;
+    }
+
+    /** The feature array itself (for {@link DataDigest}; never changed). */
+    float[] featureArray() {
+        return features;
+    }
+
+    /** Example i's real steps, or -1 when the examples are not sequences of different lengths. */
+    int length(int i) {
+        return lengths == null ? -1 : lengths[i];
     }
 
     /** The stable id of example i: its index in the dataset it was read from. */
@@ -295,38 +301,13 @@ public final class LabeledData implements java.io.Serializable {
         return out;
     }
 
-    /** SHA-256 over the number of features, the labels and the raw feature values. */
+    /**
+     * The examples' fingerprint ({@link DataDigest}): their shape, labels, sequence lengths and feature
+     * bits, in order. The same examples in the same order have the same fingerprint however they were cut
+     * into parts: the reader's parts combine their digests into the dataset's.
+     */
     public String fingerprint() {
-        MessageDigest md = Provenance.digest();
-        ByteBuffer b = ByteBuffer.allocate(8 + 4 * labels.length);
-        b.putInt(numFeatures).putInt(labels.length);
-        for (int y : labels) {
-            b.putInt(y);
-        }
-        md.update(b.array());
-        if (lengths != null || shape.length > 1) {
-            ByteBuffer l = ByteBuffer.allocate(4 * (shape.length + 1 + (lengths == null ? 0 : lengths.length)));
-            l.putInt(shape.length);
-            for (int v : shape) {
-                l.putInt(v);
-            }
-            if (lengths != null) {
-                for (int v : lengths) {
-                    l.putInt(v);
-                }
-            }
-            md.update(l.array());
-        }
-        ByteBuffer f = ByteBuffer.allocate(4 * 4096);
-        for (int i = 0; i < features.length; i++) {
-            if (!f.hasRemaining()) {
-                md.update(f.array(), 0, f.position());
-                f.clear();
-            }
-            f.putFloat(features[i]);
-        }
-        md.update(f.array(), 0, f.position());
-        return "sha256:" + HexFormat.of().formatHex(md.digest());
+        return DataDigest.of(this).fingerprint(shape);
     }
 
     /** The same examples with another name and class count (labels must fit). */

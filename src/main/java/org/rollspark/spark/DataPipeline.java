@@ -16,6 +16,7 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.storage.StorageLevel;
 import org.rollspark.Provenance;
+import org.rollspark.data.DataDigest;
 import org.rollspark.data.DataFiles;
 import org.rollspark.data.DataFormatException;
 import org.rollspark.data.DataSpec;
@@ -67,8 +68,8 @@ public final class DataPipeline {
     /** Most bytes of test examples per certification partition (more partitions than certify.partitions if need be). */
     static final long TEST_PART_BYTES = 32L << 20;
 
-    /** What the driver learns of one part: its example count, shape, label range and fingerprint. */
-    record Meta(int count, int[] shape, int classes, boolean lengths, String fingerprint) implements Serializable {}
+    /** What the driver learns of one part: its example count, shape, label range and digest. */
+    record Meta(int count, int[] shape, int classes, boolean lengths, DataDigest digest) implements Serializable {}
 
     public static Loaded load(JavaSparkContext sc, Request r) throws IOException {
         Format format = Format.of(r.spec());
@@ -307,7 +308,7 @@ public final class DataPipeline {
     /** Collects the parts' metadata, checks it, applies the limit. */
     private static Source describe(JavaRDD<LabeledData> chunks, List<Format.Part> parts, Format.Location loc, int limit,
             String what, Format format, int numClasses) throws IOException {
-        List<Meta> metas = chunks.map(c -> new Meta(c.size(), c.shape(), c.numClasses(), c.hasLengths(), c.fingerprint()))
+        List<Meta> metas = chunks.map(c -> new Meta(c.size(), c.shape(), c.numClasses(), c.hasLengths(), DataDigest.of(c)))
                 .collect();
         // per-part quotas for the limit, in part order
         int[] quota = new int[metas.size()];
@@ -322,7 +323,6 @@ public final class DataPipeline {
         s.shape = first.shape();
         int total = 0;
         long all = 0;
-        java.security.MessageDigest md = Provenance.digest();
         for (int i = 0; i < metas.size(); i++) {
             Meta m = metas.get(i);
             boolean seq = m.shape().length == 2 && (m.lengths() || first.lengths());
@@ -340,20 +340,26 @@ public final class DataPipeline {
             s.classes = Math.max(s.classes, m.classes());
             total += quota[i];
             all += m.count();
-            md.update((m.fingerprint() + ":" + quota[i] + "\n").getBytes(StandardCharsets.UTF_8));
         }
         if (total == 0) {
             throw new DataFormatException(loc.data(), "", "no examples (empty dataset)");
         }
         s.classes = numClasses > 0 ? numClasses : Math.max(Math.max(2, s.classes), format.classes(parts));
-        s.fingerprint = "sha256:" + HexFormat.of().formatHex(md.digest());
+        List<DataDigest> digests = metas.stream().map(Meta::digest).toList();
         if (total < all) {
             JavaRDD<LabeledData> limited = chunks.zipWithIndex().map(t -> t._1().head(quota[(int) (long) t._2()]))
                     .persist(StorageLevel.MEMORY_AND_DISK());
-            limited.count();
+            digests = limited.map(DataDigest::of).collect();
             chunks.unpersist(false);
             chunks = limited;
         }
+        // the parts' digests in part order: the fingerprint of the examples read (the limit's first ones),
+        // however the format cut them into parts
+        DataDigest digest = new DataDigest();
+        for (DataDigest d : digests) {
+            digest = digest.then(d);
+        }
+        s.fingerprint = digest.fingerprint(s.shape);
         s.chunks = chunks;
         return s;
     }

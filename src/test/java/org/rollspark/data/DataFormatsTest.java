@@ -90,6 +90,12 @@ public class DataFormatsTest {
                 }
                 org.junit.jupiter.api.Assertions.assertArrayEquals(whole.allFeatures().data().asFloat(),
                         all.allFeatures().data().asFloat());
+                // the fingerprint is the examples', not the parts'
+                DataDigest combined = new DataDigest();
+                for (LabeledData part : read) {
+                    combined = combined.then(DataDigest.of(part));
+                }
+                assertEquals(whole.fingerprint(), combined.fingerprint(whole.shape()), images.toString());
                 assertEquals("byte offset 31 (label 23)", f.labelAt(parts.get(2), read.get(2), 3)[1]);
             }
             // a file cut inside the last part: that part names the offset where it ends
