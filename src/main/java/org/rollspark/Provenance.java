@@ -67,9 +67,32 @@ public final class Provenance {
         }
     }
 
+    /**
+     * The commit this build was made from (git.properties, written by the build), with "-dirty" when the
+     * work tree had uncommitted changes; "unknown" for a build outside a git checkout.
+     */
+    public static final String COMMIT = commit();
+
+    private static String commit() {
+        java.util.Properties p = new java.util.Properties();
+        try (java.io.InputStream in = Provenance.class.getResourceAsStream("git.properties")) {
+            if (in != null) {
+                p.load(in);
+            }
+        } catch (java.io.IOException e) {
+            return "unknown";
+        }
+        String id = p.getProperty("git.commit.id", "");
+        if (id.isEmpty() || id.startsWith("${")) {
+            return "unknown";
+        }
+        return id + (Boolean.parseBoolean(p.getProperty("git.dirty")) ? "-dirty" : "");
+    }
+
     public static Map<String, Object> versions() {
         Map<String, Object> v = new LinkedHashMap<>();
         v.put("rollSpark", VERSION);
+        v.put("commit", COMMIT);
         v.put("nd4j", ND4J_VERSION);
         v.put("java", System.getProperty("java.version"));
         v.put("javaVendor", System.getProperty("java.vendor"));
