@@ -295,6 +295,10 @@ public final class Settings {
             "Which sweep models are certified on the test split (the sweep table's test_ columns): picks (the vanilla "
                     + "baseline and the picks) or all (every trained point, e.g. for the paper's Figure 2).",
             oneOf(List.of("picks", "all"))));
+    public static final Setting<Boolean> SWEEP_FAIL_FAST = def(Setting.of("sweep.failFast", BOOL, false,
+            "Stop the sweep at the first grid point that fails for a reason other than divergence, cancelling the points "
+                    + "in flight (Ray Tune's fail_fast). By default a failed point is recorded with its error and the others "
+                    + "go on; a rerun tries it again. A failed baseline always stops the sweep: the selection compares with it."));
 
     /** The sections of reference.conf, in order, with their heading comments. */
     private static final Map<String, String> SECTIONS = sections();

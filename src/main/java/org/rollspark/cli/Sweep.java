@@ -42,8 +42,10 @@ import picocli.CommandLine.Command;
  *
  * <p>Each finished point is recorded at once under {@code output.dir/sweeps/_points/RUN_ID/POINT_ID}, so a
  * rerun with the same {@code output.runId} skips the points already trained with the same resolved
- * settings whose model is still there. A point whose training diverges is recorded with its error and
- * the sweep goes on (a rerun tries it again); any other failure, or a failed baseline, stops the sweep.
+ * settings whose model is still there. A point that fails (its training diverges, its Spark task fails, its
+ * validation certification fails) is recorded with its error and the sweep goes on; a rerun tries it
+ * again. A failed baseline stops the sweep, and so does any failure but divergence with {@code
+ * sweep.failFast}; setting and input errors, which every point shares, always do.
  */
 @Command(name = "sweep", mixinStandardHelpOptions = true,
         description = "Train every point of sweep.grid and the vanilla baseline, pick models by the paper's rule on "
@@ -269,6 +271,7 @@ final class Sweep extends Main.Job {
             String records, Map<String, SweepTable.Point> done) throws Exception {
         java.util.ArrayDeque<SweepGrid.Point> queue = new java.util.ArrayDeque<>(pending);
         Map<String, SweepGrid.Point> byId = new HashMap<>();
+        Map<String, Long> submitted = new HashMap<>();
         LabeledData probe = data.validation().sample(PROBE_MAX); // fetched before the queue fills the cores
         while (!queue.isEmpty() || !inFlight.isEmpty()) {
             while (inFlight.size() < slots(cfg, spark) && !queue.isEmpty()) {
@@ -276,14 +279,15 @@ final class Sweep extends Main.Job {
                 JobConfig pc = cfg.with(p.settings());
                 Network net = pc.network(data.train().numFeatures(), data.train().numClasses(), data.normalization());
                 byId.put(p.id(), p);
+                submitted.put(p.id(), System.nanoTime());
                 log("point " + name(p) + " " + p.settings() + ": training in a Spark task");
                 inFlight.put(p.id(), training.submit("roll sweep: point " + name(p) + " " + p.settings(),
                         pc.sparkTrainConfig(null), net, probe.head(probeSize(net)), pc.get(Settings.OUTPUT_METRICS_EVERY_ROUNDS)));
             }
             String finished = firstDone(inFlight);
             SweepGrid.Point p = byId.get(finished);
-            commit(p, collect(cfg.with(p.settings()), spark, data, p, sweptKeys, inFlight.remove(finished)), records, done,
-                    spark);
+            commit(p, collect(cfg.with(p.settings()), spark, data, p, sweptKeys, inFlight.remove(finished),
+                    submitted.get(finished)), records, done, spark);
         }
     }
 
@@ -327,28 +331,54 @@ final class Sweep extends Main.Job {
             log("point " + name(p) + " " + p.settings() + ": training");
             return finish(pc, spark, data, p, sweptKeys, train(pc, spark, data, "sweep-" + p.id()), null, 0);
         } catch (Exception e) {
-            if (!diverged(e)) {
-                throw e;
-            }
-            return finish(pc, spark, data, p, sweptKeys, null, String.valueOf(Main.cause(e).getMessage()),
-                    (System.nanoTime() - t0) / 1e9);
+            return failed(pc, spark, data, p, sweptKeys, e, "", (System.nanoTime() - t0) / 1e9);
         }
     }
 
-    /** Parallel mode: waits for a point trained in a Spark task, logs its epochs and saves its model. */
+    /**
+     * A point that failed: its row with the error, or the failure again where it must stop the sweep (a
+     * setting or input error, which every point shares; an interrupted sweep; any failure but divergence
+     * under {@code sweep.failFast}). {@code where} qualifies the error ("in its Spark task ...").
+     */
+    private SweepTable.Point failed(JobConfig pc, SparkSession spark, Data data, SweepGrid.Point p, List<String> sweptKeys,
+            Exception e, String where, double seconds) throws Exception {
+        if (diverged(e)) {
+            return finish(pc, spark, data, p, sweptKeys, null, String.valueOf(Main.cause(e).getMessage()), seconds);
+        }
+        if (Main.exitCode(e) != 1 || e instanceof InterruptedException || Thread.currentThread().isInterrupted()) {
+            throw e; // shared by every point (a setting or input error keeps its exit code), or the sweep is stopping
+        }
+        if (pc.get(Settings.SWEEP_FAIL_FAST)) {
+            throw new IllegalStateException("sweep point " + name(p) + " " + p.settings() + " failed" + where
+                    + "; sweep.failFast stops the sweep", e);
+        }
+        return finish(pc, spark, data, p, sweptKeys, null, "failed" + where + ": " + Main.cause(e), seconds);
+    }
+
+    /**
+     * Parallel mode: waits for a point trained in a Spark task (submitted at {@code submitted}, in {@link
+     * System#nanoTime}), logs its epochs and saves its model; its row, a failed one's included.
+     */
     private SweepTable.Point collect(JobConfig pc, SparkSession spark, Data data, SweepGrid.Point p, List<String> sweptKeys,
-            Future<List<ParallelTraining.Outcome>> job) throws Exception {
+            Future<List<ParallelTraining.Outcome>> job, long submitted) throws Exception {
         ParallelTraining.Outcome o;
         try {
             o = job.get().get(0);
         } catch (ExecutionException e) {
             Throwable cause = e.getCause() == null ? e : e.getCause();
-            if (Main.exitCode(cause) != 1) {
-                throw cause instanceof Exception x ? x : e; // a setting or input error keeps its exit code
-            }
-            throw new IllegalStateException("sweep point " + name(p) + " " + p.settings() + " failed in its Spark task ("
-                    + cause + "); if executors ran out of memory, use sweep.mode = sequential", cause);
+            return failed(pc, spark, data, p, sweptKeys, cause instanceof Exception x ? x : e, " in its Spark task (if "
+                    + "executors ran out of memory, use sweep.mode = sequential)", (System.nanoTime() - submitted) / 1e9);
         }
+        try {
+            return saved(pc, spark, data, p, sweptKeys, o);
+        } catch (Exception e) {
+            return failed(pc, spark, data, p, sweptKeys, e, "", o.seconds());
+        }
+    }
+
+    /** Parallel mode: a point back from its Spark task, its epochs logged, its model saved and certified on validation. */
+    private SweepTable.Point saved(JobConfig pc, SparkSession spark, Data data, SweepGrid.Point p, List<String> sweptKeys,
+            ParallelTraining.Outcome o) throws Exception {
         if (o.diverged() != null) {
             return finish(pc, spark, data, p, sweptKeys, null, o.diverged(), o.seconds());
         }
@@ -369,11 +399,11 @@ final class Sweep extends Main.Job {
     }
 
     /**
-     * A point's row: a trained point certified on the validation split, or a diverged one ({@code t}
-     * null, {@code diverged} its error, after {@code seconds}).
+     * A point's row: a trained point certified on the validation split, or a failed one ({@code t} null,
+     * {@code error} its error, after {@code seconds}).
      */
     private SweepTable.Point finish(JobConfig pc, SparkSession spark, Data data, SweepGrid.Point p, List<String> sweptKeys,
-            Trained t, String diverged, double seconds) throws IOException {
+            Trained t, String error, double seconds) throws IOException {
         Map<String, String> swept = new TreeMap<>();
         p.settings().forEach((k, v) -> {
             if (sweptKeys.contains(k)) {
@@ -384,9 +414,9 @@ final class Sweep extends Main.Job {
         String hash = settingsHash(pc);
         String lossType = pc.string("loss.type");
         if (t == null) {
-            log("point " + name(p) + " " + p.settings() + " diverged: " + diverged);
-            return new SweepTable.Point(p.id(), "failed", lossType, swept, settings, hash, null, null, null, null, seconds,
-                    null, null, diverged, null);
+            log("point " + name(p) + " " + p.settings() + (error.startsWith("failed") ? " " : " diverged: ") + error);
+            return new SweepTable.Point(p.id(), "failed", lossType, swept, settings, hash, null, null, null, null,
+                    seconds, null, null, error, null);
         }
         // validation figures for the selection: the whole validation split, no soundness or gradient passes
         JobConfig vc = pc.with(Map.of("certify.split", "validation", "certify.soundnessExamples", 0,

@@ -76,6 +76,12 @@ public final class ParameterAveragingTrainer {
     /** Test hook (local mode only): when set, tasks over the shards wait longer the lower their shard, so they finish in reverse. */
     static volatile boolean reverseFinishOrder;
 
+    /**
+     * Test hook (local mode only): a run whose learning rate is exactly this fails at its start, as a
+     * run fails for reasons other than divergence (an executor out of memory, a lost disk); NaN: never.
+     */
+    public static volatile double failAtLearningRate = Double.NaN;
+
     /** The shuffling seed of shard {@code shard} in an epoch; shard 0 uses the local trainer's seed. */
     static long shardSeed(long seed, int epoch, int shard) {
         return LocalTrainer.epochSeed(seed, epoch) + 0x632BE59BD9B4E019L * shard;
@@ -120,6 +126,9 @@ public final class ParameterAveragingTrainer {
 
     private TrainingHistory run(Network net, Shards train, Shards validation, Consumer<EpochStats> listener) {
         TrainConfig tc = config.train();
+        if (tc.lr() == failAtLearningRate) {
+            throw new IllegalStateException("injected failure of the run at learning rate " + tc.lr() + " (test)");
+        }
         if (train.numFeatures() != net.inputSize()) {
             throw new IllegalArgumentException(train.name() + " has " + train.numFeatures()
                     + " features; the network takes " + net.inputSize());

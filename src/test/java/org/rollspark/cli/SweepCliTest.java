@@ -100,6 +100,62 @@ class SweepCliTest {
     }
 
     /**
+     * A point that fails for a reason other than divergence (here an injected failure at the start of its
+     * training: on the driver in sequential mode, in its Spark task in parallel mode) is recorded with its
+     * error and the other points go on; a rerun trains it again. With sweep.failFast the same failure
+     * stops the sweep (exit 1, no table).
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"parallel", "sequential"})
+    void aFailedPointIsRecordedAndTheOthersGoOnUnlessFailFast(String mode) throws java.io.IOException {
+        String outDir = tmp.resolve("runs").toString();
+        String[] args = {"sweep", "data.trainLimit=300", "data.validation=100", "data.testLimit=50", "net.hidden=[12]",
+            "train.epochs=1", "spark.numWorkers=2", "spark.averagingFrequency=2", "certify.soundnessExamples=0",
+            "sweep.mode=" + mode, "sweep.grid={\"train.lr\" = [0.02, 0.03, 0.04]}", "output.runDate=2026-11-26",
+            "output.dir=" + outDir};
+        org.rollspark.spark.ParameterAveragingTrainer.failAtLearningRate = 0.03;
+        try {
+            MainTest.Result first = MainTest.run(with(args, "output.runId=f"));
+            assertEquals(0, first.code(), first.err() + first.out());
+            assertTrue(first.out().contains("sweep table: 3 points and the baseline, 1 failed"), first.out());
+            SparkSession spark = SparkSession.builder().master("local[1]").appName("sweep-failed").getOrCreate();
+            try {
+                List<Row> rows = spark.read().parquet(outDir + "/sweeps").where("run_id = 'f'")
+                        .selectExpr("set_train_lr", "status", "error", "train_seconds", "model").orderBy("set_train_lr")
+                        .collectAsList();
+                assertEquals(4, rows.size(), rows.toString()); // the baseline's set_train_lr is null, first
+                for (Row r : rows.subList(1, 4)) {
+                    boolean failing = Double.parseDouble(r.getString(0)) == 0.03;
+                    assertEquals(failing ? "failed" : "ok", r.getString(1), rows.toString());
+                    if (failing) {
+                        assertTrue(r.getString(2).startsWith("failed") && r.getString(2).contains(
+                                "injected failure of the run at learning rate 0.03"), r.getString(2));
+                        assertTrue(r.getDouble(3) >= 0 && r.isNullAt(4), rows.toString());
+                    } else {
+                        assertTrue(r.isNullAt(2) && !r.isNullAt(4), rows.toString());
+                    }
+                }
+            } finally {
+                spark.stop();
+            }
+
+            MainTest.Result fast = MainTest.run(with(args, "output.runId=g", "sweep.failFast=true"));
+            assertEquals(1, fast.code(), fast.err() + fast.out());
+            assertTrue(fast.err().contains("injected failure of the run at learning rate 0.03"), fast.err());
+            try (java.util.stream.Stream<Path> files = java.nio.file.Files.walk(Path.of(outDir, "sweeps"))) {
+                assertTrue(files.noneMatch(f -> f.getFileName().toString().equals("run_id=g")), "no sweep table for run g");
+            }
+        } finally {
+            org.rollspark.spark.ParameterAveragingTrainer.failAtLearningRate = Double.NaN;
+        }
+        // the failure gone, a rerun trains the failed point and skips the baseline and the two finished points
+        MainTest.Result again = MainTest.run(with(args, "output.runId=f"));
+        assertEquals(0, again.code(), again.err() + again.out());
+        assertEquals(3, again.out().split("done in an earlier run, skipped", -1).length - 1, again.out());
+        assertTrue(again.out().contains("sweep table: 3 points and the baseline, 0 failed"), again.out());
+    }
+
+    /**
      * A point trained whole in one Spark task (parallel) is the point trained with parameter averaging
      * across the cluster (sequential): the same rounds over the same shards, so the same parameters bit
      * for bit, and the same validation figures.
