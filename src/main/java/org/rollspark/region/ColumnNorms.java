@@ -69,6 +69,8 @@ final class ColumnNorms {
         } else {
             accumulateDouble(db, off, groups, rows, h, out);
         }
+        java.lang.ref.Reference.reachabilityFence(c); // a dup, or t: the NIO view keeps neither alive (see Host)
+        java.lang.ref.Reference.reachabilityFence(t);
     }
 
     /** float32 states: float accumulators, so the loop vectorises without a conversion pass. */

@@ -136,6 +136,7 @@ final class Frame {
             src.position(Math.toIntExact(a.offset())).limit(Math.toIntExact(a.offset()) + n);
             buf.asFloatBuffer().put(src);
             buf.position(buf.position() + 4 * n);
+            java.lang.ref.Reference.reachabilityFence(a); // the NIO view keeps no array alive (see Host)
             return this;
         }
         return putVector(Host.pull(a));
@@ -155,6 +156,7 @@ final class Frame {
             src.limit(n);
             dst.put(src);
             in.position(in.position() + 4 * n);
+            java.lang.ref.Reference.reachabilityFence(target); // the NIO view keeps no array alive (see Host)
             return;
         }
         Host.push(getVector(in), target);

@@ -62,6 +62,11 @@ public final class Blas {
                     new DoublePointer(address(a)), lda, new DoublePointer(address(b)), ldb, beta,
                     new DoublePointer(address(c)), ldc);
         }
+        // the raw pointers keep no array alive: without these, a collection during the native call may
+        // free an operand whose last Java use has passed (see Host)
+        java.lang.ref.Reference.reachabilityFence(a);
+        java.lang.ref.Reference.reachabilityFence(b);
+        java.lang.ref.Reference.reachabilityFence(c);
     }
 
     /** {@code op(a) op(b)} as a new row-major array (in the current workspace, if one is open). */

@@ -1,5 +1,6 @@
 package org.rollspark.util;
 
+import java.lang.ref.Reference;
 import java.nio.DoubleBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -7,6 +8,13 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Copies between ND4J arrays and Java {@code double[]} in row-major order.
+ *
+ * <p>An NIO view of an ND4J buffer ({@code asNioFloat()}) does not keep the array alive: JavaCPP's
+ * direct buffers hold no reference to their pointer. Once the JIT sees an array's last use, a
+ * collection can free its off-heap memory (ND4J's deallocator thread) while the copy still reads or
+ * writes through the view. Every copy here therefore ends with a {@link Reference#reachabilityFence}
+ * on the arrays it walked; so does every other walk over a raw buffer or pointer ({@link Blas},
+ * {@code Frame}, {@code ColumnNorms}).
  *
  * <p>Per-neuron work (masks, hinge terms, aggregation, margins) touches arrays of a few thousand
  * values, where one ND4J op costs 10-200 us of dispatch but a Java loop a few us. That work runs on
@@ -42,6 +50,8 @@ public final class Host {
             double[] d = c.castTo(DataType.DOUBLE).data().asDouble();
             System.arraycopy(d, 0, out, 0, n);
         }
+        Reference.reachabilityFence(c);
+        Reference.reachabilityFence(a);
     }
 
     /** Writes {@code src} (row-major) into {@code target}, converting to its data type. */
@@ -64,6 +74,7 @@ public final class Host {
         } else {
             target.assign(Nd4j.create(src, target.shape(), DataType.DOUBLE));
         }
+        Reference.reachabilityFence(target);
     }
 
     private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
