@@ -194,7 +194,7 @@ public final class JobConfig {
             opts.put(s.key().substring("data.".length()), v instanceof List<?> l
                     ? String.join(",", l.stream().map(String::valueOf).toList()) : String.valueOf(v));
         }
-        opts.put("seed", Long.toString(seed()));
+        opts.put("seed", Long.toString(dataSeed()));
         if (classNames != null && opts.get("classes").isEmpty()) {
             opts.put("classes", String.join(",", classNames));
         }
@@ -369,6 +369,11 @@ public final class JobConfig {
 
     public long seed() {
         return get(Settings.TRAIN_SEED);
+    }
+
+    /** The seed of the validation split, the training shards and generated data. */
+    public long dataSeed() {
+        return get(Settings.DATA_SEED);
     }
 
     public TrainConfig trainConfig() {

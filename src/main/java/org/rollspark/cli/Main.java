@@ -208,7 +208,7 @@ public final class Main implements Callable<Integer> {
             boolean train = needsTrain();
             DataPipeline.Request r = new DataPipeline.Request(cfg.dataSpec(classNames()), train ? cfg.dataLocation(true) : null,
                     cfg.dataLocation(false), cfg.integer("data.trainLimit"), cfg.integer("data.testLimit"),
-                    cfg.integer("data.validation"), cfg.bool("data.stratified"), cfg.seed(), cfg.bool("data.sequential"),
+                    cfg.integer("data.validation"), cfg.bool("data.stratified"), cfg.dataSeed(), cfg.bool("data.sequential"),
                     cfg.integer("spark.numWorkers"), cfg.integer("certify.partitions"), testSteps());
             DataPipeline.Loaded splits = DataPipeline.load(sc, r);
             Normalization norm = cfg.normalization();

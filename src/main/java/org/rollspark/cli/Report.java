@@ -83,16 +83,19 @@ final class Report implements Callable<Integer> {
                 Map<String, Object> recorded = new TreeMap<>();
                 config.fields().forEachRemaining(f -> {
                     String k = f.getKey();
-                    if ((k.startsWith("data.") || k.equals("train.seed") || k.equals("certify.partitions")) && known.containsKey(k)) {
+                    if ((k.startsWith("data.") || k.equals("certify.partitions")) && known.containsKey(k)) {
                         recorded.put(k, json.convertValue(f.getValue(), Object.class));
                     }
                 });
+                if (!recorded.containsKey("data.seed") && config.path("train.seed").isIntegralNumber()) {
+                    recorded.put("data.seed", config.path("train.seed").asLong()); // recorded before data.seed existed
+                }
                 JobConfig cfg = base.with(recorded);
                 List<String> classes = config.path("data.classNames").isArray()
                         ? json.convertValue(config.path("data.classNames"),
                         new com.fasterxml.jackson.core.type.TypeReference<List<String>>() { }) : null;
                 DataPipeline.Request r = new DataPipeline.Request(cfg.dataSpec(classes), null, cfg.dataLocation(false), 0,
-                        cfg.integer("data.testLimit"), 0, false, cfg.seed(), cfg.bool("data.sequential"), 1,
+                        cfg.integer("data.testLimit"), 0, false, cfg.dataSeed(), cfg.bool("data.sequential"), 1,
                         cfg.integer("certify.partitions"), 0);
                 DataPipeline.Loaded loaded = DataPipeline.load(JavaSparkContext.fromSparkContext(spark.sparkContext()), r);
                 try {

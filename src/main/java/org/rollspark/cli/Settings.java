@@ -63,6 +63,9 @@ public final class Settings {
     public static final Setting<Integer> DATA_VALIDATION = def(Setting.of("data.validation", INT, 1000,
             "Examples held out of the training location for model selection (seeded); the paper: 5000 of 60000.",
             atLeast(1)).main());
+    public static final Setting<Long> DATA_SEED = def(Setting.of("data.seed", LONG, 7L,
+            "Seeds the validation split, the training shards and generated data (synthetic formats). Separate from "
+                    + "train.seed, so runs that differ only in train.seed (a seed study) see the same split and shards.").main());
     public static final Setting<Boolean> DATA_STRATIFIED = def(Setting.of("data.stratified", BOOL, false,
             "Hold out every class in proportion (stratified split) instead of a plain seeded draw.").main());
     public static final Setting<Boolean> DATA_SEQUENTIAL = def(Setting.of("data.sequential", BOOL, false,
@@ -148,7 +151,8 @@ public final class Settings {
 
     // ------------------------------------------------------------------------------------ train
     public static final Setting<Long> TRAIN_SEED = def(Setting.of("train.seed", LONG, 7L,
-            "Seeds initialisation, splits, shards, shuffles and sampled coordinates.").main());
+            "Seeds the model: initialisation, shuffles and sampled coordinates (data.seed seeds the split and "
+                    + "shards).").main());
     public static final Setting<String> TRAIN_INIT_MODEL = def(Setting.of("train.initModel", STRING, "",
             "Fine-tune a pretrained network: an ONNX file (.onnx, see the README's ONNX section) or a model folder. Its "
                     + "architecture, weights and input normalisation are used as they are (net.* and data.normalize do "

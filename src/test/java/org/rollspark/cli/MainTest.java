@@ -2,12 +2,14 @@ package org.rollspark.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -188,6 +190,36 @@ class MainTest {
         assertEquals(0, c.code(), c.err() + c.out());
         assertTrue(Files.isDirectory(root.resolve("certification/examples/run_date=" + java.time.LocalDate.now(
                 java.time.ZoneOffset.UTC) + "/run_id=u2")), c.out());
+    }
+
+    /**
+     * train.seed seeds the model (initialisation, shuffles) and data.seed the split and shards, so a seed
+     * study trains on the same examples: the recorded training-data fingerprint follows data.seed only.
+     */
+    @Test
+    void theModelSeedLeavesTheSplitAndTheDataSeedMovesIt() throws Exception {
+        String outDir = tmp.resolve("seeds").toString();
+        String[][] runs = {{"s7"}, {"s8", "train.seed=8"}, {"d8", "data.seed=8"}};
+        for (String[] extra : runs) {
+            List<String> args = new java.util.ArrayList<>(List.of("train", "data.trainLimit=300", "data.validation=60",
+                    "net.hidden=[8]", "train.epochs=1", "output.runId=" + extra[0], "output.dir=" + outDir));
+            args.addAll(List.of(extra).subList(1, extra.length));
+            Result r = run(args.toArray(String[]::new));
+            assertEquals(0, r.code(), r.err() + r.out());
+        }
+        com.fasterxml.jackson.databind.JsonNode[] prov = new com.fasterxml.jackson.databind.JsonNode[runs.length];
+        org.nd4j.linalg.api.ndarray.INDArray[] params = new org.nd4j.linalg.api.ndarray.INDArray[runs.length];
+        for (int i = 0; i < runs.length; i++) {
+            Path model = Path.of(outDir, "models", runs[i][0]);
+            prov[i] = ModelIO.provenance(model);
+            params[i] = ModelIO.load(model).params();
+        }
+        assertEquals(prov[0].path("dataFingerprint").asText(), prov[1].path("dataFingerprint").asText());
+        assertFalse(prov[0].path("dataFingerprint").asText().isEmpty());
+        assertNotEquals(prov[0].path("dataFingerprint").asText(), prov[2].path("dataFingerprint").asText());
+        assertEquals(8, prov[1].path("config").path("train.seed").asLong());
+        assertEquals(7, prov[1].path("config").path("data.seed").asLong());
+        assertNotEquals(params[0], params[1], "another model seed, another model");
     }
 
     @Test

@@ -52,6 +52,19 @@ class SweepGridTest {
         assertNotEquals(g.baseline().id(), g.points().get(0).id());
     }
 
+    /** A seed study: train.seed is swept (the model's seed); the split and shards keep data.seed. */
+    @Test
+    void aSeedStudySweepsTheModelsSeedOnly() {
+        SweepGrid g = SweepGrid.of(Map.of("train.seed", List.of(1, 2, 3), "loss.lambda", List.of(2)), BASE, 256);
+        assertEquals(3, g.points().size());
+        assertEquals(Map.of("loss.lambda", 2.0, "train.seed", 3L), g.points().get(2).settings());
+        JobConfig point = BASE.with(g.points().get(2).settings());
+        assertEquals(3L, point.seed());
+        assertEquals(BASE.dataSeed(), point.dataSeed());
+        assertEquals("7", point.dataSpec().string("seed", null)); // generated data: data.seed, default 7
+        assertEquals("5", point.with(Map.of("data.seed", 5)).dataSpec().string("seed", null));
+    }
+
     @Test
     void badGridsAreSettingErrorsNamingTheCulprit() {
         assertMessage(Map.of(), "empty");
@@ -60,7 +73,7 @@ class SweepGridTest {
         assertMessage(Map.of("output.dir", List.of("a", "b")), "roll.output.dir");
         assertMessage(Map.of("loss.type", List.of("roll", "vanilla")), "roll.loss.type");
         assertMessage(Map.of("data.validation", List.of(10, 20)), "roll.data.validation");
-        assertMessage(Map.of("train.seed", List.of(1, 2)), "roll.train.seed");
+        assertMessage(Map.of("data.seed", List.of(1, 2)), "roll.data.seed");
         assertMessage(Map.of("loss.lambda", List.of(1, 1.0)), "twice");
         assertMessage(Map.of("loss.c", List.of(1), "roll.loss.c", List.of(2)), "twice");
         assertMessage(Map.of("loss.c", java.util.Arrays.asList(1, null)), "null");
