@@ -353,7 +353,7 @@ public final class JobConfig {
         double[] mean = get(Settings.DATA_MEAN).stream().mapToDouble(Double::doubleValue).toArray();
         double[] std = get(Settings.DATA_STD).stream().mapToDouble(Double::doubleValue).toArray();
         try {
-            return new Normalization(mean, std);
+            return Normalization.float32(mean, std);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("roll.data.mean / roll.data.std: " + e.getMessage(), e);
         }

@@ -45,7 +45,7 @@ public final class BatchNorm extends Layer {
             throw bad("batchnorm", in, "eps must be > 0 and momentum in (0, 1]; got eps " + eps + ", momentum " + momentum);
         }
         this.channels = in[0];
-        this.eps = eps;
+        this.eps = (float) eps; // a float32 constant, as ONNX's epsilon attribute and the weights (see Activation)
         this.momentum = momentum;
         this.out = in.clone();
         this.gamma = new Param("gamma", Role.ONES, 0, channels);

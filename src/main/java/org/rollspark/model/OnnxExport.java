@@ -21,7 +21,10 @@ import org.rollspark.util.Host;
  * {@code BatchNormalization}, {@code AveragePool} and {@code GlobalAveragePool}, the logits as the output.
  * residual blocks as their branches joined by {@code Add} and the block's activation, a recurrent layer as
  * {@code Transpose} to (T, N, F), {@code RNN} (Relu or LeakyRelu) and its last state {@code Y_h} squeezed to
- * (N, H). Opset 17, float32, a dynamic batch dimension. A recurrent network trained on padded sequences is
+ * (N, H). Opset 17, float32, a dynamic batch dimension. Every constant is stored as the network holds it: the
+ * parameters and slopes are float32 values (an export of a float64 network that float32 cannot hold is refused), a
+ * normalisation that float32 cannot hold is written in float64 between {@code Cast}s; so the file computes the
+ * network that was certified, and {@link OnnxImport} reads it back bit for bit. A recurrent network trained on padded sequences is
  * written with a second input, {@code lengths} (int32, one per example), the RNN's {@code sequence_lens}: the
  * state then stops at each sequence's end, as it does here.
  */
@@ -57,10 +60,28 @@ public final class OnnxExport {
         Onnx.GraphProto.Builder g = Onnx.GraphProto.newBuilder().setName("roll-spark " + net.describe());
         long[] normDims = net.normalization().isScalar() ? new long[] {1}
                 : java.util.Arrays.stream(shape).asLongStream().toArray();
-        g.addInitializer(tensor("input.mean", net.normalization().mean(), normDims));
-        g.addInitializer(tensor("input.std", net.normalization().std(), normDims));
-        g.addNode(node("Sub", "normalize.sub", List.of("x", "input.mean"), "x.centred"));
-        g.addNode(node("Div", "normalize.div", List.of("x.centred", "input.std"), "x.normalized"));
+        for (int i = 0; i < params.length; i++) {
+            if ((float) params[i] != params[i]) {
+                throw new IllegalArgumentException("ONNX export: parameter " + tensorOf(tensors, i) + " holds " + params[i]
+                        + ", which float32 cannot hold exactly (a net.dtype = float64 network): a float32 ONNX model "
+                        + "would be another function than the one certified here");
+            }
+        }
+        if (net.normalization().isFloat32()) {
+            g.addInitializer(tensor("input.mean", net.normalization().mean(), normDims, false));
+            g.addInitializer(tensor("input.std", net.normalization().std(), normDims, false));
+            g.addNode(node("Sub", "normalize.sub", List.of("x", "input.mean"), "x.centred"));
+            g.addNode(node("Div", "normalize.div", List.of("x.centred", "input.std"), "x.normalized"));
+        } else {
+            // constants float32 cannot hold (a model folder from before they were float32, an imported Mul): the
+            // normalisation in float64 between Casts, so the file computes what is certified
+            g.addInitializer(tensor("input.mean", net.normalization().mean(), normDims, true));
+            g.addInitializer(tensor("input.std", net.normalization().std(), normDims, true));
+            g.addNode(cast("normalize.widen", "x", "x.float64", Onnx.TensorProto.DataType.DOUBLE_VALUE));
+            g.addNode(node("Sub", "normalize.sub", List.of("x.float64", "input.mean"), "x.centred"));
+            g.addNode(node("Div", "normalize.div", List.of("x.centred", "input.std"), "x.normalized64"));
+            g.addNode(cast("normalize.narrow", "x.normalized64", "x.normalized", Onnx.TensorProto.DataType.FLOAT_VALUE));
+        }
         Chain c = new Chain(g, params, tensors);
         c.current = "x.normalized";
         if (lengths) {
@@ -157,7 +178,7 @@ public final class OnnxExport {
         /** Adds the next parameter tensor as an initializer of the given dims (same values); its name. */
         String param(long[] dims) {
             Network.Tensor t = tensors.get(next++);
-            g.addInitializer(tensor(t.name(), slice(params, t), dims));
+            g.addInitializer(tensor(t.name(), slice(params, t), dims, false));
             return t.name();
         }
 
@@ -171,7 +192,7 @@ public final class OnnxExport {
             String r = param(new long[] {1, hidden, hidden});
             Network.Tensor bt = tensors.get(next++);
             double[] b = java.util.Arrays.copyOf(slice(params, bt), 2 * hidden);
-            g.addInitializer(tensor(bt.name(), b, new long[] {1, 2L * hidden}));
+            g.addInitializer(tensor(bt.name(), b, new long[] {1, 2L * hidden}, false));
             Onnx.NodeProto.Builder n = Onnx.NodeProto.newBuilder().setOpType("RNN").setName(name)
                     .addAllInput(List.of(current, w, r, bt.name(), lengths == null ? "" : lengths))
                     .addOutput("").addOutput(name + ".state")
@@ -263,14 +284,30 @@ public final class OnnxExport {
         return Onnx.NodeProto.newBuilder().setOpType(op).setName(name).addAllInput(inputs).addOutput(output).build();
     }
 
-    /** A float32 initializer (raw_data, little endian). */
-    private static Onnx.TensorProto tensor(String name, double[] v, long[] dims) {
-        ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
+    private static Onnx.NodeProto cast(String name, String input, String output, int to) {
+        return node("Cast", name, List.of(input), output).toBuilder().addAttribute(Onnx.AttributeProto.newBuilder()
+                .setName("to").setI(to).setType(Onnx.AttributeProto.AttributeType.INT)).build();
+    }
+
+    /** The name of the parameter tensor that holds flat index {@code i}. */
+    private static String tensorOf(List<Network.Tensor> tensors, int i) {
+        return tensors.stream().filter(t -> i >= t.offset() && i < t.offset() + t.size()).map(Network.Tensor::name)
+                .findFirst().orElse("#" + i);
+    }
+
+    /** A float32 or float64 initializer (raw_data, little endian). */
+    private static Onnx.TensorProto tensor(String name, double[] v, long[] dims, boolean float64) {
+        ByteBuffer b = ByteBuffer.allocate((float64 ? 8 : 4) * v.length).order(ByteOrder.LITTLE_ENDIAN);
         for (double x : v) {
-            b.putFloat((float) x);
+            if (float64) {
+                b.putDouble(x);
+            } else {
+                b.putFloat((float) x);
+            }
         }
         Onnx.TensorProto.Builder t = Onnx.TensorProto.newBuilder().setName(name)
-                .setDataType(Onnx.TensorProto.DataType.FLOAT_VALUE).setRawData(ByteString.copyFrom(b.array()));
+                .setDataType(float64 ? Onnx.TensorProto.DataType.DOUBLE_VALUE : Onnx.TensorProto.DataType.FLOAT_VALUE)
+                .setRawData(ByteString.copyFrom(b.array()));
         for (long dim : dims) {
             t.addDims(dim);
         }

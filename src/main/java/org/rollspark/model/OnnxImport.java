@@ -7,7 +7,6 @@ import static org.rollspark.model.OnnxTensors.attrString;
 import static org.rollspark.model.OnnxTensors.attribute;
 import static org.rollspark.model.OnnxTensors.constant;
 import static org.rollspark.model.OnnxTensors.constantTensor;
-import static org.rollspark.model.OnnxTensors.decimal;
 import static org.rollspark.model.OnnxTensors.inlineExternal;
 import static org.rollspark.model.OnnxTensors.matrix;
 import static org.rollspark.model.OnnxTensors.values;
@@ -212,6 +211,14 @@ public final class OnnxImport {
                 constants.put(n.getOutput(0), values(t, where));
                 continue;
             }
+            if (op.equals("Identity") && init.containsKey(n.getInput(0))) {
+                // a constant under another name (exporters alias a tensor that two layers share)
+                init.put(n.getOutput(0), init.get(n.getInput(0)));
+                if (constants.containsKey(n.getInput(0))) {
+                    constants.put(n.getOutput(0), constants.get(n.getInput(0)));
+                }
+                continue;
+            }
             String fromRnn = n.getInputList().stream().filter(rnnOutputs::containsKey).findFirst().orElse(null);
             if (fromRnn != null) {
                 OnnxRnn.RnnOutput narrowed = rnnOutputs.get(fromRnn).through(n, where, init, constants);
@@ -288,6 +295,17 @@ public final class OnnxImport {
             }
             switch (op) {
                 case "Identity", "Dropout", "Flatten" -> current = n.getOutput(0);
+                case "Cast" -> {
+                    // around the normalisation only: float64 constants (what OnnxExport writes for a normalisation
+                    // float32 cannot hold) between a widening Cast and a Cast back to float32
+                    long to = attrInt(n, "to", -1);
+                    if (!parts.isEmpty() || to != Onnx.TensorProto.DataType.FLOAT_VALUE
+                            && to != Onnx.TensorProto.DataType.DOUBLE_VALUE) {
+                        throw new IllegalArgumentException(where + ": a Cast is imported only to float32 or float64 and "
+                                + "only before the first layer (around the input normalisation)");
+                    }
+                    current = n.getOutput(0);
+                }
                 case "Pad" -> {
                     // exporters write a zero Pad before AveragePool; any other padding belongs inside a Conv
                     double[] pads = n.getInputCount() > 1 && !n.getInput(1).isEmpty()
@@ -313,12 +331,9 @@ public final class OnnxImport {
                                 + "first layer (as the input normalisation)");
                     }
                     String other = n.getInput(0).equals(current) ? n.getInput(1) : n.getInput(0);
-                    // float32 constants as the decimals they were written from (0.1307f as 0.1307), so a normalisation
-                    // exported from a model folder comes back exactly
+                    // the stored values, widened exactly (float32) or as they are (float64): the certified network is
+                    // the one the file computes
                     double[] c = constant(other, init, constants, where);
-                    if (init.containsKey(other) && init.get(other).getDataType() == Onnx.TensorProto.DataType.FLOAT_VALUE) {
-                        c = java.util.Arrays.stream(c).map(v -> decimal((float) v)).toArray();
-                    }
                     if (op.equals("Sub")) {
                         meanT = init.get(other);
                         if (!n.getInput(0).equals(current) || scale != null) {
@@ -486,7 +501,8 @@ public final class OnnxImport {
                         + WHY.getOrDefault(op, "not a piecewise-linear layer this importer knows") + ". Supported: Gemm, "
                         + "MatMul + Add, Conv, BatchNormalization, AveragePool, GlobalAveragePool, Relu, LeakyRelu, PRelu "
                         + "(scalar), Flatten, Reshape (N, -1), Identity, Dropout, a zero Pad, RNN (Relu / LeakyRelu, forward) "
-                        + "as the first layer, a leading Sub / Div (or Mul) by constants, a trailing Softmax / LogSoftmax");
+                        + "as the first layer, a leading Sub / Div (or Mul) by constants (with Casts to float64 and back around "
+                        + "them), a trailing Softmax / LogSoftmax");
             }
         }
         if (!rnnOutputs.isEmpty()) {
@@ -516,6 +532,7 @@ public final class OnnxImport {
             throw new IllegalArgumentException("the layers hold " + values.size() + " parameter tensors, the network "
                     + tensors.size());
         }
+        boolean float32 = true;
         for (int t = 0; t < tensors.size(); t++) {
             double[] v = values.get(t);
             if (v.length != tensors.get(t).size()) {
@@ -523,15 +540,22 @@ public final class OnnxImport {
                         + "the layer takes " + tensors.get(t).size() + " (shapes " + java.util.Arrays.toString(inputShape)
                         + " at the input)");
             }
-            for (double x : v) {
-                if (!Double.isFinite(x)) {
+            for (int k = 0; k < v.length; k++) {
+                if (!Double.isFinite(v[k])) {
                     throw new IllegalArgumentException("parameter " + tensors.get(t).name() + ": a weight is not finite "
                             + "(NaN or infinity)");
+                }
+                if ((float) v[k] != v[k] && float32) {
+                    float32 = false;
+                    notes.add("parameter " + tensors.get(t).name() + " holds " + v[k] + ", which float32 cannot hold "
+                            + "(float64 weights, or an RNN's two biases added): the network keeps float64 parameters, "
+                            + "so it is the function the file computes");
                 }
             }
             System.arraycopy(v, 0, flat, Math.toIntExact(tensors.get(t).offset()), v.length);
         }
-        return new Imported(shape.withParams(Host.array(flat, DataType.FLOAT, flat.length)), notes);
+        return new Imported(shape.withParams(Host.array(flat, float32 ? DataType.FLOAT : DataType.DOUBLE, flat.length)),
+                notes);
     }
 
     /** Operators that only compute shapes (for a Reshape, or an RNN's initial state) when they do not read data. */

@@ -4,7 +4,6 @@ import static org.rollspark.model.OnnxTensors.attrInt;
 import static org.rollspark.model.OnnxTensors.attrInts;
 import static org.rollspark.model.OnnxTensors.attrString;
 import static org.rollspark.model.OnnxTensors.constant;
-import static org.rollspark.model.OnnxTensors.decimal;
 import static org.rollspark.model.OnnxTensors.longs;
 import static org.rollspark.model.OnnxTensors.values;
 
@@ -48,7 +47,7 @@ final class OnnxRnn {
             alpha = 0.01;
             for (Onnx.AttributeProto a : n.getAttributeList()) {
                 if (a.getName().equals("activation_alpha") && a.getFloatsCount() > 0) {
-                    alpha = decimal(a.getFloats(0));
+                    alpha = a.getFloats(0); // the stored float32, widened exactly
                 }
             }
         }

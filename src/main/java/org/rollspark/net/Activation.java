@@ -3,10 +3,15 @@ package org.rollspark.net;
 /**
  * A piecewise-linear activation: {@code act(z) = z} for {@code z > 0}, {@code alpha * z} otherwise.
  * ReLU is {@code alpha = 0}. A unit with {@code z = 0} counts as inactive (METHOD.md section 2).
+ *
+ * <p>The slope is a float32 value, like every constant of a network (its weights, a batch norm's epsilon, ONNX's
+ * {@code alpha} attribute): a decimal names the nearest float32 ({@code leaky_relu:0.01} is 0.009999999776...), so the
+ * network certified in float64 is the one trained in float32 and the one an ONNX export stores.
  */
 public record Activation(String name, double alpha) implements java.io.Serializable {
 
     public Activation {
+        alpha = (float) alpha;
         if (!"relu".equals(name) && !"leaky_relu".equals(name)) {
             throw new IllegalArgumentException("activation '" + name
                     + "' is not piecewise linear or not supported: use relu or leaky_relu"
@@ -50,7 +55,8 @@ public record Activation(String name, double alpha) implements java.io.Serializa
         return z > 0 ? 1.0 : alpha;
     }
 
+    /** {@code relu} or {@code leaky_relu:ALPHA}, the slope as its shortest float32 decimal (parses back to it). */
     public String spec() {
-        return alpha == 0 ? name : name + ":" + alpha;
+        return alpha == 0 ? name : name + ":" + (float) alpha;
     }
 }

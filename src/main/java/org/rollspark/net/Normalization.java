@@ -5,6 +5,11 @@ import java.util.Arrays;
 /**
  * Input normalisation {@code x_norm = (x_raw - mean) / std}, with one scalar pair or one pair per
  * input feature. The network sees normalised inputs; margins are reported in raw units.
+ *
+ * <p>The values are what the network computes with, exactly: a certificate is about {@code (x - mean) / std} with
+ * these doubles. The tool's own sources (settings, statistics of the data, {@link #mnist()}) give float32 values
+ * ({@link #float32}), like the weights, so an ONNX export stores them as they are; a model folder or an imported
+ * graph may hold any double (an export then keeps it in float64: {@link #isFloat32()}).
  */
 public record Normalization(double[] mean, double[] std) implements java.io.Serializable {
 
@@ -31,9 +36,27 @@ public record Normalization(double[] mean, double[] std) implements java.io.Seri
         return new Normalization(new double[] {mean}, new double[] {std});
     }
 
-    /** MNIST's statistics, as the paper uses them (inputs scaled to [0, 1] first). */
+    /** The nearest float32 values to {@code mean} and {@code std} (0.1307 as 0.13070000708...), as PyTorch holds them. */
+    public static Normalization float32(double[] mean, double[] std) {
+        return new Normalization(nearestFloat32(mean), nearestFloat32(std));
+    }
+
+    private static double[] nearestFloat32(double[] v) {
+        double[] out = new double[v.length];
+        for (int i = 0; i < v.length; i++) {
+            out[i] = (float) v[i];
+        }
+        return out;
+    }
+
+    /** MNIST's statistics, as the paper uses them (inputs scaled to [0, 1] first), as float32 values. */
     public static Normalization mnist() {
-        return scalar(0.1307, 0.3081);
+        return float32(new double[] {0.1307}, new double[] {0.3081});
+    }
+
+    /** Whether every value is a float32 (so float32 ONNX constants hold it exactly). */
+    public boolean isFloat32() {
+        return Arrays.equals(mean, nearestFloat32(mean)) && Arrays.equals(std, nearestFloat32(std));
     }
 
     public boolean isScalar() {

@@ -180,7 +180,7 @@ public final class DataPipeline {
      * Input normalisation from the training split's statistics, computed on the executors (sums per
      * feature, padded steps left out): {@code scalar} one mean and std over every value, {@code channel}
      * one per channel of (C, H, W) images or per feature of (T, F) sequences, {@code feature} one per
-     * input feature. A constant feature gets std 1.
+     * input feature. A constant feature gets std 1. The values are float32, like every constant of a network.
      */
     public static org.rollspark.net.Normalization statistics(ShardedData train, String mode) {
         double[][] sums = train.shards().map(LabeledData::featureSums).reduce((a, b) -> {
@@ -235,7 +235,7 @@ public final class DataPipeline {
             std[g] = var > 1e-12 ? Math.sqrt(var) : 1;
         }
         if (groups == 1 || groups == d) {
-            return new org.rollspark.net.Normalization(mean, std);
+            return org.rollspark.net.Normalization.float32(mean, std);
         }
         double[] fm = new double[d];
         double[] fs = new double[d];
@@ -243,7 +243,7 @@ public final class DataPipeline {
             fm[i] = mean[group[i]];
             fs[i] = std[group[i]];
         }
-        return new org.rollspark.net.Normalization(fm, fs);
+        return org.rollspark.net.Normalization.float32(fm, fs);
     }
 
     private static int[] shape(int[] shape, int steps) {

@@ -106,7 +106,7 @@ class LayerTest {
             for (int n = 0; n < 5; n++) {
                 for (int p = 0; p < 4; p++) {
                     int at = (n * 2 + ch) * 4 + p;
-                    assertEquals((pooled[at] - mean) / Math.sqrt(sq + 1e-5), z[at], 1e-12);
+                    assertEquals((pooled[at] - mean) / Math.sqrt(sq + (double) 1e-5f), z[at], 1e-12); // eps is a float32
                 }
             }
         }

@@ -95,7 +95,7 @@ class ModelIOTest {
             for (int k = 0; k < 3; k++) {
                 z += w0[o][k] * (x[k] - 0.5) / std[k];
             }
-            h[o] = z > 0 ? z : 0.1 * z;
+            h[o] = z > 0 ? z : (double) 0.1f * z; // a slope is a float32 (Activation)
         }
         double[] f = new double[2];
         for (int o = 0; o < 2; o++) {

@@ -104,6 +104,23 @@ class OnnxImportTest {
         }
     }
 
+    /**
+     * Every constant is the stored float32, widened exactly: 0.1307f is 0.13070000708103180, not 0.1307, and a
+     * LeakyRelu's alpha 0.05f is 0.05000000074505806. The certified network is the one the file computes.
+     */
+    @Test
+    void storedFloat32ConstantsAreWidenedExactly() throws IOException {
+        Network mlp = OnnxImport.load(DIR.resolve("mnist_mlp.onnx")).network();
+        for (double m : mlp.normalization().mean()) {
+            assertEquals(0.13070000708103180, m, 0.0);
+        }
+        for (double s : mlp.normalization().std()) {
+            assertEquals((double) 0.3081f, s, 0.0);
+        }
+        Network conv = OnnxImport.load(DIR.resolve("conv_bn_pool.onnx")).network();
+        assertTrue(conv.architecture().toString().contains("\"alpha\":" + (double) 0.05f), conv.architecture().toString());
+    }
+
     /** LeakyRelu 0.1 and Dropout at opset 9; the trailing Softmax is dropped: softmax of the logits is PyTorch's. */
     @Test
     void aTrailingSoftmaxIsDroppedWithANote() throws IOException {
