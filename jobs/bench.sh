@@ -11,6 +11,10 @@ rounds=${1:-3}
 secs=${2:-2}
 mvn -q -B -DskipTests compile dependency:build-classpath -Dmdep.outputFile=target/classpath.txt >/dev/null
 cp="target/classes:$(cat target/classpath.txt)"
+# ours under the OpenBLAS core type the tool chooses here (README, "BLAS kernels"), as run-cluster.sh runs the jobs;
+# the reference keeps the environment it was given
+core=$(java -cp "$cp" org.rollspark.cli.Kernel --pick 2>/dev/null)
+echo "ours: OPENBLAS_CORETYPE=$core (the tool's choice); reference: OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
 ref=../shared/bench/roll_reference.py
 have_torch=0
 if [ -f "$ref" ] && /usr/bin/python3 -c 'import torch' 2>/dev/null; then have_torch=1; fi
@@ -18,7 +22,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 for threads in 1 2; do
   for r in $(seq "$rounds"); do
-    OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads OMP_WAIT_POLICY=PASSIVE \
+    OPENBLAS_CORETYPE=$core OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads OMP_WAIT_POLICY=PASSIVE \
       java -Xmx4g -cp "$cp" org.rollspark.bench.CoreBench 5 "$secs" 2>/dev/null | tail -1 >> "$out/ours-$threads"
     if [ $have_torch = 1 ]; then
       BENCH_THREADS=$threads OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 "$ref" 2>/dev/null | tail -1 >> "$out/torch-$threads"

@@ -89,11 +89,24 @@ public final class Provenance {
         return id + (Boolean.parseBoolean(p.getProperty("git.dirty")) ? "-dirty" : "");
     }
 
+    private static volatile String blas;
+
+    /**
+     * Records the BLAS this JVM computes with ("OpenBLAS 0.3.19, core SkylakeX"), once its self-test passed: float
+     * results depend on the kernel as much as on the platform.
+     */
+    public static void recordBlas(String description) {
+        blas = description;
+    }
+
     public static Map<String, Object> versions() {
         Map<String, Object> v = new LinkedHashMap<>();
         v.put("rollSpark", VERSION);
         v.put("commit", COMMIT);
         v.put("nd4j", ND4J_VERSION);
+        if (blas != null) {
+            v.put("blas", blas);
+        }
         v.put("java", System.getProperty("java.version"));
         v.put("javaVendor", System.getProperty("java.vendor"));
         v.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version"));

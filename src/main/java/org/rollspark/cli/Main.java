@@ -17,6 +17,7 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.rollspark.Provenance;
+import org.rollspark.blas.KernelCheck;
 import org.rollspark.data.LabeledData;
 import org.rollspark.net.Network;
 import org.rollspark.model.ModelIO;
@@ -59,6 +60,11 @@ public final class Main implements Callable<Integer> {
         cl.setExecutionExceptionHandler((e, line, parsed) -> {
             int code = exitCode(e);
             Throwable t = cause(e);
+            String blas = blasFailure(e);
+            if (blas != null) {
+                err.println("roll: " + blas);
+                return 1;
+            }
             if (code == INPUT) {
                 err.println("roll: input error: " + t.getMessage());
             } else if (code == USAGE) {
@@ -76,6 +82,40 @@ public final class Main implements Callable<Integer> {
     public Integer call() {
         CommandLine.usage(this, System.out);
         return USAGE;
+    }
+
+    /**
+     * The driver's BLAS check, before any computation ({@link KernelCheck}): the self-test, and the core type
+     * {@code blas.coreType} forces, which OpenBLAS must already run (it reads OPENBLAS_CORETYPE once, when it loads).
+     */
+    static void checkBlas(JobConfig cfg) {
+        org.rollspark.blas.OpenBlas.Info info = KernelCheck.ensure("driver");
+        String forced = cfg.get(Settings.BLAS_CORE_TYPE);
+        if (!forced.equals("auto") && !org.rollspark.blas.CoreTypes.canonical(forced).equalsIgnoreCase(info.coreType())) {
+            throw new KernelCheck.KernelException("blas.coreType=" + forced + ", but this JVM runs OpenBLAS's "
+                    + info.coreType() + " kernels (" + KernelCheck.VARIABLE + "="
+                    + (KernelCheck.requested().isEmpty() ? "unset" : KernelCheck.requested()) + "): OpenBLAS reads "
+                    + KernelCheck.VARIABLE + " once, when it loads. Launch through run-cluster.sh, which sets it, or set "
+                    + KernelCheck.VARIABLE + "=" + forced + " (and spark.executorEnv." + KernelCheck.VARIABLE + ") yourself");
+        }
+    }
+
+    /** The message of a BLAS check that failed anywhere (the driver, or an executor: inside Spark's), or null. */
+    static String blasFailure(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof KernelCheck.KernelException) {
+                return t.getMessage();
+            }
+            String m = t.getMessage();
+            String marker = KernelCheck.KernelException.class.getName() + ": ";
+            int at = m == null ? -1 : m.indexOf(marker);
+            if (at >= 0) {
+                String rest = m.substring(at + marker.length());
+                int trace = rest.indexOf("\n\tat ");
+                return trace < 0 ? rest : rest.substring(0, trace);
+            }
+        }
+        return null;
     }
 
     /** Refuses to replace an existing output file unless --force was given (a setting error: exit 2). */
@@ -131,6 +171,7 @@ public final class Main implements Callable<Integer> {
                             + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x1000, 0x10000))
                     : cfg.runIdOrEmpty();
             checkSettings(cfg);
+            checkBlas(cfg);
             SparkConf conf = new SparkConf().setAppName("roll " + spec.name() + " " + runId);
             if (!conf.contains("spark.master")) {
                 conf.setMaster(cfg.string("spark.master"));

@@ -304,6 +304,20 @@ public final class Settings {
                     + "in flight (Ray Tune's fail_fast). By default a failed point is recorded with its error and the others "
                     + "go on; a rerun tries it again. A failed baseline always stops the sweep: the selection compares with it."));
 
+    // ------------------------------------------------------------------------------------ blas
+    public static final Setting<String> BLAS_CORE_TYPE = def(Setting.of("blas.coreType", STRING, "auto",
+            "The OpenBLAS core type (kernels) every JVM computes with (README, \"BLAS kernels\"). auto: "
+                    + "run-cluster.sh probes the core types this CPU runs, each self-tested and timed once per machine "
+                    + "(cached), and sets the fastest that passes as OPENBLAS_CORETYPE for the driver and, through "
+                    + "spark.executorEnv, the executors; an OPENBLAS_CORETYPE the user set is kept if it passes and "
+                    + "refused if not. A name (SkylakeX, Haswell, Zen, ...) forces that core type, refused if it fails "
+                    + "the self-test. Every JVM self-tests its BLAS before computing either way.",
+            v -> {
+                if (!v.equals("auto") && !v.matches("[A-Za-z][A-Za-z0-9]*")) {
+                    throw new IllegalArgumentException("must be auto or an OpenBLAS core type name such as SkylakeX");
+                }
+            }).main());
+
     /** The sections of reference.conf, in order, with their heading comments. */
     private static final Map<String, String> SECTIONS = sections();
 
@@ -429,6 +443,7 @@ public final class Settings {
         m.put("sweep", "Hyper-parameter sweeps (the sweep command) and the paper's model selection.");
         m.put("report", "The HTML report (the report command, and compare's report).");
         m.put("output", "Where models, checkpoints and tables go.");
+        m.put("blas", "Which OpenBLAS kernels compute, chosen and self-tested (README, \"BLAS kernels\").");
         return m;
     }
 

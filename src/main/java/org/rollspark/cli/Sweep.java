@@ -215,10 +215,13 @@ final class Sweep extends Main.Job {
         return p.index() < 0 ? "vanilla" : p.id();
     }
 
-    /** The hash of a point's resolved settings, without where results go and without the grid itself. */
+    /**
+     * The hash of a point's resolved settings, without where results go, without the grid itself and without the
+     * BLAS kernel (an execution choice, like the master; provenance records the kernel each model ran on).
+     */
     static String settingsHash(JobConfig pc) {
         Map<String, Object> m = new TreeMap<>(pc.toMap());
-        m.keySet().removeIf(k -> k.startsWith("output.") || k.startsWith("sweep."));
+        m.keySet().removeIf(k -> k.startsWith("output.") || k.startsWith("sweep.") || k.startsWith("blas."));
         return Provenance.configHash(m);
     }
 

@@ -68,14 +68,15 @@ public final class TrainingCheckpoints {
 
     /**
      * The settings a checkpoint must match to resume: the resolved {@code config} without where output goes
-     * ({@code output.*}, {@code sweep.*}, {@code spark.master}, {@code spark.checkpointDir}), how rounds run
+     * ({@code output.*}, {@code sweep.*}, {@code spark.master}, {@code spark.checkpointDir}), the BLAS kernel
+     * ({@code blas.*}: an execution choice; provenance records the kernel), how rounds run
      * ({@code spark.rounds}), the epoch count and the checkpoint interval (none of these changes a bit of the
      * epochs trained: a finished run may continue with more epochs), plus the training data's fingerprint.
      */
     public static <V> SortedMap<String, V> relevant(Map<String, ? extends V> config, V dataFingerprint) {
         SortedMap<String, V> m = new TreeMap<>();
         config.forEach((k, v) -> {
-            if (!k.startsWith("output.") && !k.startsWith("sweep.") && !IGNORED.contains(k)) {
+            if (!k.startsWith("output.") && !k.startsWith("sweep.") && !k.startsWith("blas.") && !IGNORED.contains(k)) {
                 m.put(k, v);
             }
         });

@@ -35,6 +35,7 @@ record RegionMap(int[] region, int regions, List<double[]> boundary) {
         NetState state = NetState.of(net);
         double step = (hi - lo) / (side - 1);
         List<Object[]> parts = new ArrayList<>(sc.parallelize(blocks, blocks.size()).map(b -> {
+            org.rollspark.spark.TaskThreads.apply(); // the executor's BLAS check before it computes
             Network n = state.toNet();
             int count = (b[1] - b[0]) * side;
             float[] xy = new float[2 * count];

@@ -7,6 +7,7 @@ import org.apache.spark.SparkConf;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.nd4j.linalg.factory.Nd4j;
+import org.rollspark.blas.KernelCheck;
 
 /**
  * How many threads each task's ND4J (libnd4j's OpenMP and thread pool) and OpenBLAS use: the cores the task
@@ -86,13 +87,29 @@ public final class TaskThreads {
         return c.threads();
     }
 
-    /** In a task: sizes ND4J's and OpenBLAS's threads to the stage's count (nothing when none was set). */
+    /**
+     * In a task, before it computes: the executor's BLAS check (once per executor JVM; {@link KernelCheck}), then
+     * ND4J's and OpenBLAS's threads sized to the stage's count (nothing when none was set).
+     */
     public static void apply() {
+        KernelCheck.ensure(executor());
         TaskContext context = TaskContext.get();
         String v = context == null ? null : context.getLocalProperty(PROPERTY);
         if (v != null) {
             set(parse(v, 0));
         }
+    }
+
+    /** "executor 3 on host-a" (in local mode: "executor driver on ..."), for the BLAS check's log and errors. */
+    static String executor() {
+        org.apache.spark.SparkEnv env = org.apache.spark.SparkEnv.get();
+        String host;
+        try {
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            host = "an unknown host";
+        }
+        return "executor " + (env == null ? "?" : env.executorId()) + " on " + host;
     }
 
     /** Sets the threads of ND4J and OpenBLAS in this JVM (process-wide: every task of a stage sets the same). */

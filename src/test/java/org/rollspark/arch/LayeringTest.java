@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The package rules of docs/ARCHITECTURE.md, checked on the compiled main classes: data flows one
- * way (util, data, net, graph, dense, region and loss, train, model, spark, report, cli), the math packages
+ * way (util, data, net, graph, dense, region and loss, train, blas, model, spark, report, cli), the math packages
  * know nothing of Spark, Hadoop or the command line, and no two packages depend on each other.
  */
 class LayeringTest {
@@ -66,6 +66,9 @@ class LayeringTest {
                 .resideInAnyPackage(ROOT + ".region..", ROOT + ".train..").check(classes);
         noClasses().that().resideInAnyPackage(ROOT + ".model..").should().dependOnClassesThat()
                 .resideInAnyPackage(ROOT + ".spark..", ROOT + ".cli..").check(classes);
+        noClasses().that().resideInAnyPackage(ROOT + ".blas..").should().dependOnClassesThat()
+                .resideInAnyPackage(ROOT + ".model..", ROOT + ".spark..", ROOT + ".cli..", ROOT + ".report..",
+                        ROOT + ".bench..", "org.apache.spark..", "org.apache.hadoop..").check(classes);
         noClasses().that().resideInAnyPackage(ROOT + ".spark..").should().dependOnClassesThat()
                 .resideInAnyPackage(ROOT + ".cli..", ROOT + ".report..").check(classes);
         noClasses().that().resideInAnyPackage(ROOT + ".report..").should().dependOnClassesThat()

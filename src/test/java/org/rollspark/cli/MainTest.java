@@ -47,6 +47,9 @@ class MainTest {
         for (String m : new String[] {"vanilla", "roll"}) {
             Path model = Path.of(outDir, "models", "t1-" + m);
             assertEquals(m, ModelIO.provenance(model).path("config").path("loss.type").asText());
+            // the kernel it was trained on: float results depend on it
+            assertEquals(org.rollspark.blas.OpenBlas.info().describe(), ModelIO.provenance(model).path("versions")
+                    .path("blas").asText());
             assertTrue(Files.isDirectory(Path.of(outDir, "checkpoints", "t1-" + m, "epoch-2")));
             assertTrue(Files.isRegularFile(Path.of(outDir, "certification/runs/run_date=2026-11-24/run_id=t1-" + m, "_run.json")));
             assertTrue(Files.isRegularFile(Path.of(outDir, "training/_runs/run_date=2026-11-24/run_id=t1-" + m, "_run.json")));

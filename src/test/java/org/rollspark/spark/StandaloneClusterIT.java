@@ -114,13 +114,37 @@ class StandaloneClusterIT {
                     out.resolve("certification/runs/run_date=2026-11-25/run_id=nightly/_run.json").toFile()).path("status").asText());
             assertOneRowPerExample(out, "it-cert-a", 1000);
 
+            // F: a BLAS that fails its self-test. As the user's OPENBLAS_CORETYPE, run-cluster.sh refuses it before
+            // any job starts; given to the executors only, the first executor task stops the job, naming the host
+            String core = org.rollspark.blas.OpenBlas.info().coreType();
+            Run f1 = runAllowingFailure(work.resolve("blas-refused.log"), java.util.Map.of("OPENBLAS_CORETYPE", core,
+                    "ROLL_TEST_BLAS_FAULT", core), command(submit, trainArgs, "output.runId=it-f1"));
+            assertEquals(1, f1.code(), f1.text());
+            assertTrue(f1.text().contains("roll: OPENBLAS_CORETYPE=" + core + " (set in the environment) fails the BLAS "
+                    + "self-test on this machine"), f1.text());
+            assertTrue(!Files.exists(out.resolve("models/it-f1")) && !Files.exists(out.resolve("checkpoints/it-f1")));
+            String[] faultyExecutors = command(submit, List.of("--conf", "spark.executorEnv.ROLL_TEST_BLAS_FAULT=*"));
+            Run f2 = runAllowingFailure(work.resolve("blas-executor.log"), java.util.Map.of(),
+                    command(faultyExecutors, certArgs, "output.runId=it-cert-f"));
+            assertEquals(1, f2.code(), f2.text());
+            assertTrue(f2.text().contains("roll: BLAS self-test failed on executor ") && f2.text().contains(" on "
+                    + java.net.InetAddress.getLocalHost().getHostName() + ": OpenBLAS "), f2.text());
+            assertTrue(f2.text().contains("float32 product"), f2.text());
+            assertNoRows(out, "it-cert-f");
+
             try (var logs = Files.walk(work.resolve("worker"))) {
                 boolean memoryLogged = false;
+                boolean blasLogged = false;
                 for (Path f : logs.filter(q -> q.getFileName().toString().equals("stderr")).toList()) {
-                    memoryLogged |= Files.readString(f).contains("roll executor memory: ND4J off-heap limit");
+                    String text = Files.readString(f);
+                    memoryLogged |= text.contains("roll executor memory: ND4J off-heap limit");
+                    blasLogged |= text.contains("OPENBLAS_CORETYPE=" + core + ") on ") && text.contains("BLAS self-test "
+                            + "passed");
                 }
                 assertTrue(memoryLogged, "executors log their off-heap limits");
+                assertTrue(blasLogged, "executors log their BLAS, its core type and the self-test");
             }
+            assertTrue(trainLog.contains("driver: " + org.rollspark.blas.OpenBlas.info().describe()), trainLog);
             String workerLog = Files.readString(work.resolve("worker.log"));
             assertTrue(workerLog.contains("\"--cores\" \"1\""), workerLog);
         } finally {
@@ -239,12 +263,10 @@ class StandaloneClusterIT {
         return pb.start();
     }
 
-    /** Runs a command to completion (10 minutes at most); returns its output; fails on a non-zero exit. */
-    private static String run(Path log, String... cmd) throws Exception {
-        return run(log, java.util.Map.of(), cmd);
-    }
+    record Run(int code, String text) {}
 
-    private static String run(Path log, java.util.Map<String, String> env, String... cmd) throws Exception {
+    /** Runs a command to completion (10 minutes at most); its exit code and output. */
+    private static Run runAllowingFailure(Path log, java.util.Map<String, String> env, String... cmd) throws Exception {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
         pb.environment().putAll(env);
@@ -256,9 +278,29 @@ class StandaloneClusterIT {
         } finally {
             stop(p);
         }
-        String text = Files.readString(log);
-        assertEquals(0, p.exitValue(), String.join(" ", cmd) + " failed:\n" + text);
-        return text;
+        return new Run(p.exitValue(), Files.readString(log));
+    }
+
+    private static void assertNoRows(Path out, String runId) {
+        SparkSession spark = SparkSession.builder().master("local[1]").appName("it-check")
+                .config("spark.ui.enabled", "false").getOrCreate();
+        try {
+            assertEquals(0, spark.read().parquet(out.resolve("certification/examples").toString())
+                    .where("run_id = '" + runId + "'").count(), "no rows of a run whose executors failed their BLAS check");
+        } finally {
+            spark.stop();
+        }
+    }
+
+    /** Runs a command to completion (10 minutes at most); returns its output; fails on a non-zero exit. */
+    private static String run(Path log, String... cmd) throws Exception {
+        return run(log, java.util.Map.of(), cmd);
+    }
+
+    private static String run(Path log, java.util.Map<String, String> env, String... cmd) throws Exception {
+        Run r = runAllowingFailure(log, env, cmd);
+        assertEquals(0, r.code(), String.join(" ", cmd) + " failed:\n" + r.text());
+        return r.text();
     }
 
     private static void stop(Process p) throws InterruptedException {
