@@ -35,16 +35,17 @@ public final class KernelCheck {
     /**
      * Checks this JVM's BLAS (once; later calls return at once, or throw the same failure).
      *
-     * @param where who is checking, for the log and the error: "driver", "executor 3 on host-a"
+     * @param where who is checking, for the log and the error: "driver", "executor 3 on host-a" (asked only the
+     *     first time)
      * @return the library and the core type in use
      * @throws KernelException if the CPU cannot run the requested core type or the self-test fails
      */
-    public static OpenBlas.Info ensure(String where) {
+    public static OpenBlas.Info ensure(java.util.function.Supplier<String> where) {
         Outcome o = outcome;
         if (o == null) {
             synchronized (KernelCheck.class) {
                 if (outcome == null) {
-                    outcome = check(where);
+                    outcome = check(where.get());
                 }
                 o = outcome;
             }

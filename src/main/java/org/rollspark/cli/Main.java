@@ -89,7 +89,7 @@ public final class Main implements Callable<Integer> {
      * {@code blas.coreType} forces, which OpenBLAS must already run (it reads OPENBLAS_CORETYPE once, when it loads).
      */
     static void checkBlas(JobConfig cfg) {
-        org.rollspark.blas.OpenBlas.Info info = KernelCheck.ensure("driver");
+        org.rollspark.blas.OpenBlas.Info info = KernelCheck.ensure(() -> "driver");
         String forced = cfg.get(Settings.BLAS_CORE_TYPE);
         if (!forced.equals("auto") && !org.rollspark.blas.CoreTypes.canonical(forced).equalsIgnoreCase(info.coreType())) {
             throw new KernelCheck.KernelException("blas.coreType=" + forced + ", but this JVM runs OpenBLAS's "

@@ -288,7 +288,7 @@ public final class DataPipeline {
         JavaRDD<LabeledData> raw = sc.parallelize(parts, parts.size()).map(p -> {
             // an executor's first task: its BLAS is checked before ND4J loads OpenBLAS here (a core type its CPU
             // cannot run would stop the JVM with an illegal instruction instead of a clear error)
-            org.rollspark.blas.KernelCheck.ensure(TaskThreads.executor());
+            org.rollspark.blas.KernelCheck.ensure(TaskThreads::executor);
             LabeledData d = format.read(p, settings);
             for (int i = 0; numClasses > 0 && i < d.size(); i++) {
                 if (d.label(i) >= numClasses) {

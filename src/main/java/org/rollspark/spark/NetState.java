@@ -40,7 +40,7 @@ public record NetState(String architecture, Normalization normalization, boolean
 
     /** A network over a fresh copy of these parameters. */
     public Network toNet() {
-        org.rollspark.blas.KernelCheck.ensure(TaskThreads.executor()); // before ND4J loads OpenBLAS here
+        org.rollspark.blas.KernelCheck.ensure(TaskThreads::executor); // before ND4J loads OpenBLAS here
         ExecutorInfo.logOnce();
         try {
             return org.rollspark.model.Architectures.of(new ObjectMapper().readTree(architecture), normalization,

@@ -92,7 +92,7 @@ public final class TaskThreads {
      * ND4J's and OpenBLAS's threads sized to the stage's count (nothing when none was set).
      */
     public static void apply() {
-        KernelCheck.ensure(executor());
+        KernelCheck.ensure(TaskThreads::executor);
         TaskContext context = TaskContext.get();
         String v = context == null ? null : context.getLocalProperty(PROPERTY);
         if (v != null) {
