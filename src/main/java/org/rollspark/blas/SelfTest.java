@@ -27,9 +27,10 @@ import org.rollspark.util.Host;
  * {@code 2 k u sum_l |a_il| |b_lj|} of the exact product (u the unit roundoff): the worst case of any
  * summation order, so a correct BLAS never fails it, and a kernel that loses precision (the 0.9 % gradient error
  * of OpenBLAS 0.3.19's Cooperlake kernels on AVX-512 CPUs) does;</li>
- * <li>exact ROLL steps (lambda 2, C 0.25) in float32 against the same steps in float64: a 784-300-300-10 ReLU net
- * on 8 examples (gradient within 1e-4 relative; a correct kernel gives about 1e-6) and the 60-40-30-30-10 net of
- * {@code RollLossGradientTest} on 32 (within 1e-5, as that test asks); losses within 1e-5.</li>
+ * <li>training steps in float32 against the same steps in float64: an exact ROLL step (lambda 2, C 0.25) of a
+ * 784-300-300-10 ReLU net on 8 examples (gradient within 1e-4 relative; a correct kernel gives about 1e-6), and the
+ * four steps of {@code RollLossGradientTest} on its 60-40-30-30-10 net and 32 examples (vanilla and ROLL, ReLU and
+ * LeakyReLU, mean and top-40 % aggregation; within 1e-5, as that test asks); losses within 1e-5.</li>
  * </ul>
  * About a second on a JVM that just started, 0.4 s once it is warm, on one core.
  */
@@ -71,8 +72,18 @@ public final class SelfTest {
                 products(s[0], s[1], s[2], (t & 1) != 0, (t & 2) != 0, r, fault, failures);
             }
         }
-        double stepError = Math.max(step(new int[] {784, 300, 300, 10}, 8, STEP_GRADIENT_TOLERANCE, failures),
-                step(new int[] {60, 40, 30, 30, 10}, 32, SMALL_STEP_GRADIENT_TOLERANCE, failures));
+        double stepError = step(new int[] {784, 300, 300, 10}, Activation.relu(), RollLoss.roll(2, 0.25), 8,
+                STEP_GRADIENT_TOLERANCE, failures);
+        // RollLossGradientTest's four steps: a kernel this passes passes that test too
+        int[] small = {60, 40, 30, 30, 10};
+        stepError = Math.max(stepError, step(small, Activation.relu(), RollLoss.vanilla(), 32,
+                SMALL_STEP_GRADIENT_TOLERANCE, failures));
+        stepError = Math.max(stepError, step(small, Activation.leakyRelu(0.1), RollLoss.vanilla(), 32,
+                SMALL_STEP_GRADIENT_TOLERANCE, failures));
+        stepError = Math.max(stepError, step(small, Activation.relu(), RollLoss.roll(2, 0.25), 32,
+                SMALL_STEP_GRADIENT_TOLERANCE, failures));
+        stepError = Math.max(stepError, step(small, Activation.leakyRelu(0.1), new RollLoss(1, 0.5,
+                org.rollspark.loss.Aggregation.top(40)), 32, SMALL_STEP_GRADIENT_TOLERANCE, failures));
         return new Result(List.copyOf(failures), stepError, (System.nanoTime() - t0) / 1e9);
     }
 
@@ -186,10 +197,10 @@ public final class SelfTest {
         return v;
     }
 
-    /** A float32 ROLL step against float64; its relative gradient error. */
-    private static double step(int[] sizes, int batch, double tolerance, List<String> failures) {
-        DenseNet net64 = DenseNet.init(sizes, Activation.relu(), Normalization.mnist(), Init.UNIFORM_FAN_IN, 21,
-                DataType.DOUBLE);
+    /** A float32 training step against float64; its relative gradient error. */
+    private static double step(int[] sizes, Activation act, RollLoss loss, int batch, double tolerance,
+            List<String> failures) {
+        DenseNet net64 = DenseNet.init(sizes, act, Normalization.mnist(), Init.UNIFORM_FAN_IN, 21, DataType.DOUBLE);
         DenseNet net32 = net64.castTo(DataType.FLOAT);
         SplittableRandom r = new SplittableRandom(5);
         int d = sizes[0];
@@ -202,7 +213,6 @@ public final class SelfTest {
         for (int i = 0; i < batch; i++) {
             y[i] = r.nextInt(classes);
         }
-        RollLoss loss = RollLoss.roll(2, 0.25);
         INDArray g64 = Nd4j.create(DataType.DOUBLE, net64.params().length());
         INDArray g32 = Nd4j.create(DataType.FLOAT, net32.params().length());
         LossValue v64 = loss.valueAndGradient(net64, Host.array(x, DataType.DOUBLE, batch, d), y, g64);
@@ -217,13 +227,14 @@ public final class SelfTest {
         }
         double err = Math.sqrt(diff / norm);
         String net = java.util.Arrays.stream(sizes).mapToObj(Integer::toString).collect(java.util.stream.Collectors
-                .joining("-")) + ", " + batch + " examples";
+                .joining("-")) + " " + act.spec() + ", " + (loss.lambda() == 0 ? "vanilla" : "ROLL") + ", " + batch
+                + " examples";
         if (!(err <= tolerance)) {
-            failures.add(String.format(Locale.ROOT, "float32 ROLL step against float64 (%s): ||g32 - g64|| / ||g64|| = "
+            failures.add(String.format(Locale.ROOT, "float32 step against float64 (%s): ||g32 - g64|| / ||g64|| = "
                     + "%.3g, allowed %.0g", net, err, tolerance));
         }
         if (!(Math.abs(v32.total() - v64.total()) <= STEP_LOSS_TOLERANCE * Math.max(1, Math.abs(v64.total())))) {
-            failures.add(String.format(Locale.ROOT, "float32 ROLL step against float64 (%s): loss %.9g against %.9g",
+            failures.add(String.format(Locale.ROOT, "float32 step against float64 (%s): loss %.9g against %.9g",
                     net, v32.total(), v64.total()));
         }
         return err;

@@ -92,8 +92,8 @@ public final class Main implements Callable<Integer> {
         org.rollspark.blas.OpenBlas.Info info = KernelCheck.ensure(() -> "driver");
         String forced = cfg.get(Settings.BLAS_CORE_TYPE);
         if (!forced.equals("auto") && !org.rollspark.blas.CoreTypes.canonical(forced).equalsIgnoreCase(info.coreType())) {
-            throw new KernelCheck.KernelException("blas.coreType=" + forced + ", but this JVM runs OpenBLAS's "
-                    + info.coreType() + " kernels (" + KernelCheck.VARIABLE + "="
+            throw new KernelCheck.KernelException(Settings.BLAS_CORE_TYPE.key() + "=" + forced + ", but this JVM runs "
+                    + "OpenBLAS's " + info.coreType() + " kernels (" + KernelCheck.VARIABLE + "="
                     + (KernelCheck.requested().isEmpty() ? "unset" : KernelCheck.requested()) + "): OpenBLAS reads "
                     + KernelCheck.VARIABLE + " once, when it loads. Launch through run-cluster.sh, which sets it, or set "
                     + KernelCheck.VARIABLE + "=" + forced + " (and spark.executorEnv." + KernelCheck.VARIABLE + ") yourself");
