@@ -134,12 +134,18 @@ class OnnxExportTest {
     /** A float64 network whose parameters float32 cannot hold is refused: the file would be another function. */
     @Test
     void aFloat64NetworkFloat32CannotHoldIsRefused() {
+        assertRefused(DataType.DOUBLE, false, "float32 cannot hold exactly");
+    }
+
+    /** Exporting a small dense net of {@code type} is refused with a message holding {@code why}; no file is left. */
+    private void assertRefused(DataType type, boolean lengths, String why) {
         Network net = Architectures.init(Architectures.dense(new int[] {4, 3, 2}, Activation.relu()),
-                Normalization.identity(), org.rollspark.net.Init.HE_NORMAL, 1, DataType.DOUBLE);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> OnnxExport.write(net, tmp.resolve("f64.onnx"), false));
-        assertTrue(e.getMessage().contains("float32 cannot hold exactly"), e.getMessage());
-        assertTrue(!java.nio.file.Files.exists(tmp.resolve("f64.onnx")));
+                Normalization.identity(), org.rollspark.net.Init.HE_NORMAL, 1, type);
+        Path file = tmp.resolve("refused.onnx");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> OnnxExport.write(net, file,
+                lengths));
+        assertTrue(e.getMessage().contains(why), e.getMessage());
+        assertTrue(!java.nio.file.Files.exists(file));
     }
 
     @Test
@@ -226,11 +232,6 @@ class OnnxExportTest {
 
     @Test
     void lengthsAreAnInputOfRecurrentNetsOnly() {
-        Network dense = Architectures.init(Architectures.dense(new int[] {4, 3, 2}, Activation.relu()),
-                Normalization.identity(), org.rollspark.net.Init.HE_NORMAL, 1, DataType.FLOAT);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> OnnxExport.write(dense, tmp.resolve("d.onnx"), true));
-        assertTrue(e.getMessage().contains("recurrent networks only"), e.getMessage());
-        assertTrue(!java.nio.file.Files.exists(tmp.resolve("d.onnx")));
+        assertRefused(DataType.FLOAT, true, "recurrent networks only");
     }
 }
