@@ -189,7 +189,8 @@ public final class JobConfig {
         Map<String, String> opts = new TreeMap<>();
         for (Setting<?> s : List.of(Settings.DATA_IMAGE_MODE, Settings.DATA_LABEL_COLUMN, Settings.DATA_SEQUENCE_COLUMN,
                 Settings.DATA_NOISE, Settings.DATA_CHANNELS, Settings.DATA_COUNT, Settings.DATA_IMAGE_SIZE,
-                Settings.DATA_CLASSES, Settings.DATA_SPEAKER_BLOCKS, Settings.DATA_NUM_CLASSES)) {
+                Settings.DATA_CLASSES, Settings.DATA_SPEAKER_BLOCKS, Settings.DATA_NUM_CLASSES, Settings.DATA_SOURCE,
+                Settings.DATA_FEATURES_COLUMN, Settings.DATA_ID_COLUMN, Settings.DATA_SHAPE)) {
             Object v = get(s);
             opts.put(s.key().substring("data.".length()), v instanceof List<?> l
                     ? String.join(",", l.stream().map(String::valueOf).toList()) : String.valueOf(v));

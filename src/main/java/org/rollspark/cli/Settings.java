@@ -87,7 +87,21 @@ public final class Settings {
             "images: channels, 1 (grey) or 3 (RGB)."));
     public static final Setting<String> DATA_LABEL_COLUMN = def(Setting.of("data.labelColumn", STRING, "",
             "csv / csv_sequence: the label column, by header name or 0-based index (default: csv the last "
-                    + "column, csv_sequence 1)."));
+                    + "column, csv_sequence 1). table: the label column's name (default label): integer labels, or "
+                    + "strings (classes in sorted order, stored with the model)."));
+    public static final Setting<String> DATA_SOURCE = def(Setting.of("data.source", STRING, "parquet",
+            "table: the Spark DataFrameReader source data.train and data.test are read with (parquet, orc, json, or any "
+                    + "source on the classpath), or catalog: they name catalog tables (spark.table, e.g. "
+                    + "warehouse.scans)."));
+    public static final Setting<String> DATA_FEATURES_COLUMN = def(Setting.of("data.featuresColumn", STRING, "features",
+            "table: the features column: array<float> or array<double>, or a Spark ML vector (dense or sparse)."));
+    public static final Setting<String> DATA_ID_COLUMN = def(Setting.of("data.idColumn", STRING, "",
+            "table: a column of primitive type whose values identify the rows (unique); carried into every "
+                    + "certification row as id, and the split and shards are drawn on it. Empty: rows are identified by "
+                    + "their content (label and features), and two identical rows are an input error."));
+    public static final Setting<List<Integer>> DATA_SHAPE = def(Setting.of("data.shape", INTS, List.of(),
+            "table: the shape of every row's features: [channels, height, width] for images, [steps, features] for "
+                    + "sequences; empty: a flat vector of the array's length."));
     public static final Setting<String> DATA_SEQUENCE_COLUMN = def(Setting.of("data.sequenceColumn", STRING, "",
             "csv_sequence: the sequence-id column, by header name or 0-based index (default 0)."));
     public static final Setting<Integer> DATA_NUM_CLASSES = def(Setting.of("data.numClasses", INT, 0,

@@ -56,6 +56,42 @@ public final class DataDigest implements Serializable {
         return of(d, 0, d.size());
     }
 
+    /**
+     * An order-free digest of {@code d}'s examples, ids included: each example's hash is added rather than folded, so
+     * a table's rows give the same digest however Spark cuts them into partitions ({@link #plus} combines parts).
+     */
+    public static DataDigest ofSet(LabeledData d) {
+        DataDigest g = new DataDigest();
+        MessageDigest md = Provenance.digest();
+        int f = d.numFeatures();
+        float[] x = d.featureArray();
+        ByteBuffer b = ByteBuffer.allocate(16 + 4 * f);
+        for (int i = 0; i < d.size(); i++) {
+            b.clear();
+            b.putLong(d.id(i)).putInt(d.label(i)).putInt(d.length(i));
+            for (int k = 0; k < f; k++) {
+                b.putInt(Float.floatToIntBits(x[i * f + k]));
+            }
+            md.update(b.array(), 0, b.position());
+            ByteBuffer h = ByteBuffer.wrap(md.digest());
+            for (int l = 0; l < 2; l++) {
+                g.lanes[l] = add(g.lanes[l], (h.getLong() >>> 3) % P);
+            }
+            g.count++;
+        }
+        return g;
+    }
+
+    /** The order-free digest of this digest's examples and {@code other}'s ({@link #ofSet} digests only). */
+    public DataDigest plus(DataDigest other) {
+        DataDigest g = new DataDigest();
+        g.count = count + other.count;
+        for (int l = 0; l < 2; l++) {
+            g.lanes[l] = add(lanes[l], other.lanes[l]);
+        }
+        return g;
+    }
+
     /** This digest's examples followed by {@code later}'s (neither is changed). */
     public DataDigest then(DataDigest later) {
         DataDigest g = new DataDigest();

@@ -24,7 +24,7 @@ public abstract class Format implements Serializable {
 
     /** Formats by name, as {@code roll.data.format} spells them. */
     public static final List<String> NAMES = List.of("idx", "cifar10", "images", "vowels", "ts", "csv", "csv_sequence",
-            "synthetic2d");
+            "synthetic2d", "table");
 
     public static Format of(DataSpec spec) {
         return switch (spec.format()) {
@@ -36,6 +36,7 @@ public abstract class Format implements Serializable {
             case "csv" -> new CsvFormat(spec, false);
             case "csv_sequence" -> new CsvFormat(spec, true);
             case "synthetic2d" -> new SyntheticFormat(spec);
+            case "table" -> new TableFormat(spec);
             default -> throw new IllegalArgumentException("roll.data.format: unknown format '" + spec.format() + "'; one of "
                     + String.join(", ", NAMES));
         };

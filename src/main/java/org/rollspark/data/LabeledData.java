@@ -21,6 +21,8 @@ public final class LabeledData implements java.io.Serializable {
     private final long[] ids;
     private final int[] shape;
     private final int[] lengths;
+    /** The user's key of each example (a table's id column), or null for data without keys. */
+    private final String[] keys;
 
     public LabeledData(String name, float[] features, int[] labels, int numFeatures, int numClasses) {
         this(name, features, labels, numFeatures, numClasses, null);
@@ -63,6 +65,7 @@ public final class LabeledData implements java.io.Serializable {
         }
         this.shape = shape.clone();
         this.lengths = lengths;
+        this.keys = null;
         if (numFeatures < 1 || features.length != (long) labels.length * numFeatures) {
             throw new IllegalArgumentException(name + ": " + features.length + " feature values for "
                     + labels.length + " examples of " + numFeatures + " features");
@@ -153,6 +156,61 @@ public final class LabeledData implements java.io.Serializable {
         return ids == null ? i : ids[i];
     }
 
+    /**
+     * The same examples, each with the user's key (a table's id column, carried into the certification rows).
+     *
+     * @throws IllegalArgumentException if there is not one key per example
+     */
+    public LabeledData withKeys(String[] newKeys) {
+        if (newKeys != null && newKeys.length != size()) {
+            throw new IllegalArgumentException(name + ": " + newKeys.length + " keys for " + size() + " examples");
+        }
+        if (newKeys == keys) {
+            return this;
+        }
+        return new LabeledData(this, newKeys);
+    }
+
+    /** {@code d}'s examples with other keys (nothing to check again). */
+    private LabeledData(LabeledData d, String[] keys) {
+        this.name = d.name;
+        this.features = d.features;
+        this.labels = d.labels;
+        this.numFeatures = d.numFeatures;
+        this.numClasses = d.numClasses;
+        this.ids = d.ids;
+        this.shape = d.shape;
+        this.lengths = d.lengths;
+        this.keys = keys;
+    }
+
+    /** The user's key of example i, or null when the data has none. */
+    public String key(int i) {
+        return keys == null ? null : keys[i];
+    }
+
+    /** Whether the examples carry the user's keys. */
+    public boolean hasKeys() {
+        return keys != null;
+    }
+
+    /** The examples in id order (this when they already are). */
+    public LabeledData sortedById() {
+        boolean sorted = true;
+        for (int i = 1; i < size() && sorted; i++) {
+            sorted = id(i - 1) <= id(i);
+        }
+        if (sorted) {
+            return this;
+        }
+        Integer[] order = new Integer[size()];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        java.util.Arrays.sort(order, (a, b) -> Long.compare(id(a), id(b)));
+        return subset(name, java.util.Arrays.stream(order).mapToInt(Integer::intValue).toArray());
+    }
+
     public int label(int i) {
         return labels[i];
     }
@@ -216,12 +274,16 @@ public final class LabeledData implements java.io.Serializable {
         float[] x = new float[idx.length * numFeatures];
         int[] y = new int[idx.length];
         long[] id = new long[idx.length];
+        String[] k = keys == null ? null : new String[idx.length];
         for (int r = 0; r < idx.length; r++) {
             System.arraycopy(features, idx[r] * numFeatures, x, r * numFeatures, numFeatures);
             y[r] = labels[idx[r]];
             id[r] = id(idx[r]);
+            if (k != null) {
+                k[r] = keys[idx[r]];
+            }
         }
-        return new LabeledData(subsetName, x, y, shape, numClasses, id, lengths(idx, 0, idx.length));
+        return new LabeledData(subsetName, x, y, shape, numClasses, id, lengths(idx, 0, idx.length)).withKeys(k);
     }
 
     /**
@@ -312,7 +374,7 @@ public final class LabeledData implements java.io.Serializable {
 
     /** The same examples with another name and class count (labels must fit). */
     public LabeledData withClasses(String newName, int classes) {
-        return new LabeledData(newName, features, labels, shape, classes, ids, lengths);
+        return new LabeledData(newName, features, labels, shape, classes, ids, lengths).withKeys(keys);
     }
 
     /** The first n examples. */
@@ -349,13 +411,13 @@ public final class LabeledData implements java.io.Serializable {
             }
         }
         if (t == steps) {
-            return lengths != null ? this : new LabeledData(name, features, labels, shape, numClasses, ids, len);
+            return lengths != null ? this : new LabeledData(name, features, labels, shape, numClasses, ids, len).withKeys(keys);
         }
         float[] x = new float[size() * steps * f];
         for (int i = 0; i < size(); i++) {
             System.arraycopy(features, i * t * f, x, i * steps * f, len[i] * f);
         }
-        return new LabeledData(name, x, labels, new int[] {steps, f}, numClasses, ids, len.clone());
+        return new LabeledData(name, x, labels, new int[] {steps, f}, numClasses, ids, len.clone()).withKeys(keys);
     }
 
     /** Images (C, H, W) read row by row as H time steps of C * W features (a sequential view). */
@@ -376,7 +438,7 @@ public final class LabeledData implements java.io.Serializable {
                 }
             }
         }
-        return new LabeledData(name, x, labels, new int[] {h, c * w}, numClasses, ids, null);
+        return new LabeledData(name, x, labels, new int[] {h, c * w}, numClasses, ids, null).withKeys(keys);
     }
 
     /** The examples of several pieces with the same shape, in the given order. */
@@ -395,6 +457,7 @@ public final class LabeledData implements java.io.Serializable {
         int[] y = new int[n];
         long[] id = new long[n];
         int[] len = anyLengths ? new int[n] : null;
+        String[] keys = pieces.stream().anyMatch(LabeledData::hasKeys) ? new String[n] : null;
         int at = 0;
         for (LabeledData p : pieces) {
             if (!java.util.Arrays.equals(p.shape, shape)) {
@@ -408,10 +471,13 @@ public final class LabeledData implements java.io.Serializable {
                 if (len != null) {
                     len[at + i] = p.lengths == null ? shape[0] : p.lengths[i];
                 }
+                if (keys != null) {
+                    keys[at + i] = p.key(i);
+                }
             }
             at += p.size();
         }
-        return new LabeledData(name, x, y, shape, classes, id, len);
+        return new LabeledData(name, x, y, shape, classes, id, len).withKeys(keys);
     }
 
     /** Examples' real values only: per feature sum, sum of squares (float64) and count; padded steps left out. */

@@ -55,7 +55,9 @@ public final class CertificationTables {
             .add("grad_dist_max", DataTypes.DoubleType, true)
             .add("dir_pos", DataTypes.createArrayType(DataTypes.DoubleType, false), true)
             .add("dir_neg", DataTypes.createArrayType(DataTypes.DoubleType, false), true)
-            .add("status", DataTypes.StringType, false);
+            .add("status", DataTypes.StringType, false)
+            // the user's key of the example (a table's id column: README, "Tables"); null for files
+            .add("id", DataTypes.StringType, true);
 
     /** The four columns that name a run and its data, leading both tables. */
     public record RunKey(String runId, String modelId, String dataset, String split) implements java.io.Serializable {}
@@ -94,8 +96,8 @@ public final class CertificationTables {
     }
 
     /** One example's row: its certificates, soundness report, gradient stability (or null) and status. */
-    static Row exampleRow(RunKey key, long id, int label, Certification c, int i, SoundnessCheck.Report sound,
-            GradientStability.Result grad) {
+    static Row exampleRow(RunKey key, long id, String userKey, int label, Certification c, int i,
+            SoundnessCheck.Report sound, GradientStability.Result grad) {
         boolean bounded = Double.isFinite(c.margin(Norm.L2, i));
         return RowFactory.create(key.runId(), key.modelId(), key.dataset(), key.split(), id, label, c.pred(i),
                 c.pred(i) == label, c.logitGap(i), c.margin(Norm.L1, i), c.margin(Norm.L2, i), c.margin(Norm.LINF, i),
@@ -105,7 +107,7 @@ public final class CertificationTables {
                 c.bindingLayer(Norm.L2, i), c.bindingUnit(Norm.L2, i), c.bindingLayer(Norm.LINF, i),
                 c.bindingUnit(Norm.LINF, i), c.pattern(i).hash(), c.jacobianHash(i), (int) sound.points(),
                 (int) sound.violations(), grad == null ? null : grad.expected(), grad == null ? null : grad.maximum(),
-                half(c.coordinateBounds(i), 0), half(c.coordinateBounds(i), 1), bounded ? "ok" : "unbounded");
+                half(c.coordinateBounds(i), 0), half(c.coordinateBounds(i), 1), bounded ? "ok" : "unbounded", userKey);
     }
 
     /**

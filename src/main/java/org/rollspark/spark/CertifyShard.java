@@ -134,7 +134,7 @@ final class CertifyShard implements Function2<Integer, Iterator<LabeledData>, It
                         ? check.verify(Arrays.copyOfRange(xs, k * d, (k + 1) * d), c, k, data.label(i), data.id(i),
                                 lengths == null ? 0 : lengths[k])
                         : new SoundnessCheck.Report(0, 0, 0);
-                rows.add(CertificationTables.exampleRow(key, data.id(i), data.label(i), c, k, sound, grad));
+                rows.add(CertificationTables.exampleRow(key, data.id(i), data.key(i), data.label(i), c, k, sound, grad));
             }
             return rows;
         }

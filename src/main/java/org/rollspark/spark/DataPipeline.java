@@ -22,6 +22,7 @@ import org.rollspark.data.DataFormatException;
 import org.rollspark.data.DataSpec;
 import org.rollspark.data.Format;
 import org.rollspark.data.LabeledData;
+import org.rollspark.data.TableFormat;
 import scala.Tuple2;
 
 /**
@@ -81,10 +82,17 @@ public final class DataPipeline {
         ShardedData test = null;
         try {
             int numClasses = r.spec().integer("numClasses", 0);
-            tr = r.train() == null ? null : read(sc, format, r.train(), settings, r.sequential(), r.trainLimit(), "train",
-                    numClasses);
-            te = r.test() == null ? null : read(sc, format, r.test(), settings, r.sequential(), r.testLimit(), "test",
-                    numClasses);
+            if (format instanceof TableFormat table) {
+                tr = r.train() == null ? null : TableSource.read(sc, table, r.train(), r.sequential(), r.trainLimit(),
+                        "train", null);
+                te = r.test() == null ? null : TableSource.read(sc, table, r.test(), r.sequential(), r.testLimit(), "test",
+                        tr == null ? null : tr.classNames);
+            } else {
+                tr = r.train() == null ? null : read(sc, format, r.train(), settings, r.sequential(), r.trainLimit(),
+                        "train", numClasses);
+                te = r.test() == null ? null : read(sc, format, r.test(), settings, r.sequential(), r.testLimit(), "test",
+                        numClasses);
+            }
             if (tr != null && te != null && (tr.shape.length != te.shape.length
                     || (tr.shape.length == 2 ? tr.shape[1] != te.shape[1] : !Arrays.equals(tr.shape, te.shape)))) {
                 throw new DataFormatException(r.test().data(), "", "examples of shape " + Arrays.toString(te.shape)
@@ -149,7 +157,8 @@ public final class DataPipeline {
                 JavaRDD<LabeledData> all = shuffle(sc, te.chunks, ids, target, parts, te.shape, testClasses, steps);
                 test = ShardedData.of(te.name, all, shape(te.shape, steps), testClasses, lengths, te.fingerprint);
             }
-            return new Loaded(train, validation, test, format.classNames());
+            return new Loaded(train, validation, test, format instanceof TableFormat ? (tr != null ? tr : te).classNames
+                    : format.classNames());
         } catch (IOException | RuntimeException e) {
             new Loaded(train, validation, test, null).unpersist();
             throw e;
@@ -251,7 +260,7 @@ public final class DataPipeline {
     }
 
     /** The parts of one location read on the executors, and what the driver knows of them. */
-    private static final class Source {
+    static final class Source {
         String name;
         JavaRDD<LabeledData> chunks;
         int[] shape;
@@ -259,7 +268,12 @@ public final class DataPipeline {
         boolean lengths;
         String fingerprint;
         String longest; // the file with the longest sequences
+        List<String> classNames; // a table's string labels' classes (null otherwise)
 
+        /**
+         * Every example's id and label, in id order: the split and the shards are drawn on positions in this order,
+         * so they depend on the examples, not on how they were cut into parts (files come in id order already).
+         */
         Tuple2<long[], int[]> idsAndLabels() {
             List<Tuple2<long[], int[]>> parts = chunks.map(c -> new Tuple2<>(c.ids(), c.labels())).collect();
             int n = 0;
@@ -274,8 +288,31 @@ public final class DataPipeline {
                 System.arraycopy(p._2(), 0, labels, at, p._2().length);
                 at += p._1().length;
             }
+            return sortedById(ids, labels);
+        }
+    }
+
+    /** Ids and labels in id order (the arrays themselves when they are). */
+    static Tuple2<long[], int[]> sortedById(long[] ids, int[] labels) {
+        boolean sorted = true;
+        for (int i = 1; i < ids.length && sorted; i++) {
+            sorted = ids[i - 1] <= ids[i];
+        }
+        if (sorted) {
             return new Tuple2<>(ids, labels);
         }
+        Integer[] order = new Integer[ids.length];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        Arrays.sort(order, (a, b) -> Long.compare(ids[a], ids[b]));
+        long[] i2 = new long[ids.length];
+        int[] l2 = new int[ids.length];
+        for (int i = 0; i < order.length; i++) {
+            i2[i] = ids[order[i]];
+            l2[i] = labels[order[i]];
+        }
+        return new Tuple2<>(i2, l2);
     }
 
     private static Source read(JavaSparkContext sc, Format format, Format.Location loc, DataFiles.Settings settings,
@@ -488,7 +525,8 @@ public final class DataPipeline {
                     List<LabeledData> list = new ArrayList<>();
                     it.forEachRemaining(t -> list.add(t._2()));
                     list.sort((a, b) -> Long.compare(a.id(0), b.id(0)));
-                    return List.of(LabeledData.concat("shard" + p, list, outShape, classes)).iterator();
+                    // in id order: the pieces of a table's partitions may interleave (a file's never do)
+                    return List.of(LabeledData.concat("shard" + p, list, outShape, classes).sortedById()).iterator();
                 }, true).persist(StorageLevel.MEMORY_AND_DISK());
         // no checkpoint and the broadcasts kept: shards lost with an executor are rebuilt from the files
         shards.count();
