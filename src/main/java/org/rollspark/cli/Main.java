@@ -161,6 +161,7 @@ public final class Main implements Callable<Integer> {
         CommandLine.Model.CommandSpec spec;
         PrintWriter out;
         String runId;
+        Map<String, Object> tables; // what the job's tables were read from (empty for files)
 
         @Override
         public Integer call() throws Exception {
@@ -252,6 +253,7 @@ public final class Main implements Callable<Integer> {
                     cfg.integer("data.validation"), cfg.bool("data.stratified"), cfg.dataSeed(), cfg.bool("data.sequential"),
                     cfg.integer("spark.numWorkers"), cfg.integer("certify.partitions"), testSteps());
             DataPipeline.Loaded splits = DataPipeline.load(sc, r);
+            tables = splits.tables();
             Normalization norm = cfg.normalization();
             if (train && !cfg.normalizeMode().equals("config")) {
                 norm = DataPipeline.statistics(splits.train(), cfg.normalizeMode());
@@ -354,12 +356,27 @@ public final class Main implements Callable<Integer> {
             }
         }
 
+        /** The provenance key of what tables were read from (their names, readers and files' snapshot). */
+        static final String DATA_TABLES = "data.tables";
+
+        /** The settings as provenance records them, with what the job's tables were read from. */
+        org.rollspark.Provenance.Settings settings(JobConfig cfg) {
+            org.rollspark.Provenance.Settings s = cfg.provenance();
+            if (tables != null && !tables.isEmpty()) {
+                s.put(DATA_TABLES, tables);
+            }
+            return s;
+        }
+
         /** What a model trained with {@code cfg} records as its configuration: the settings, architecture and classes. */
         static Map<String, Object> provenance(JobConfig cfg, Network net, Data data) {
             Map<String, Object> prov = cfg.provenance();
             prov.put("net.architecture", net.architecture().toString());
             if (data.splits().classNames() != null) {
                 prov.put("data.classNames", data.splits().classNames());
+            }
+            if (!data.splits().tables().isEmpty()) {
+                prov.put(DATA_TABLES, data.splits().tables());
             }
             return prov;
         }
@@ -385,7 +402,7 @@ public final class Main implements Callable<Integer> {
             String id = runId + (name.isEmpty() ? "" : "-" + name);
             CertificationJob.Result r = CertificationJob.run(spark, net, modelId, test, dataset,
                     cfg.string("certify.split"), RemoteFolders.join(cfg.string("output.dir"), "certification"),
-                    cfg.runDate(), id, cfg.provenance(), cfg.radii(), cfg.certifyOptions());
+                    cfg.runDate(), id, settings(cfg), cfg.radii(), cfg.certifyOptions());
             log(String.format(Locale.ROOT, "certified %d examples of %s into %s (summary %s, manifest %s)", r.rows(),
                     test.name(), r.examplesPath(), r.summaryPath(), r.manifestPath()));
             Row s = r.summary();

@@ -94,14 +94,17 @@ public final class Settings {
                     + "source on the classpath), or catalog: they name catalog tables (spark.table, e.g. "
                     + "warehouse.scans)."));
     public static final Setting<String> DATA_FEATURES_COLUMN = def(Setting.of("data.featuresColumn", STRING, "features",
-            "table: the features column: array<float> or array<double>, or a Spark ML vector (dense or sparse)."));
+            "table: the features column: array<float> or array<double>, a Spark ML vector (dense or sparse), a sequence "
+                    + "array<array<float>> (steps of features, any number of steps), an image of Spark's image source, "
+                    + "or an encoded image (binary: PNG, JPEG, BMP, GIF, as Spark's binaryFile source gives)."));
     public static final Setting<String> DATA_ID_COLUMN = def(Setting.of("data.idColumn", STRING, "",
             "table: a column of primitive type whose values identify the rows (unique); carried into every "
                     + "certification row as id, and the split and shards are drawn on it. Empty: rows are identified by "
                     + "their content (label and features), and two identical rows are an input error."));
     public static final Setting<List<Integer>> DATA_SHAPE = def(Setting.of("data.shape", INTS, List.of(),
             "table: the shape of every row's features: [channels, height, width] for images, [steps, features] for "
-                    + "sequences; empty: a flat vector of the array's length."));
+                    + "sequences (steps: the most a sequence may have); empty: a flat vector of the array's length, an "
+                    + "image's own size, sequences padded to the longest."));
     public static final Setting<String> DATA_SEQUENCE_COLUMN = def(Setting.of("data.sequenceColumn", STRING, "",
             "csv_sequence: the sequence-id column, by header name or 0-based index (default 0)."));
     public static final Setting<Integer> DATA_NUM_CLASSES = def(Setting.of("data.numClasses", INT, 0,

@@ -173,7 +173,7 @@ final class Sweep extends Main.Job {
                     selected.get(r.id()), r.error(), testFigures));
         }
         String path = SweepTable.write(spark, root, cfg.runDate(), runId, sweptKeys, grid.points().size(), table,
-                cfg.provenance(), data.train().fingerprint());
+                settings(cfg), data.train().fingerprint());
         log(String.format(Locale.ROOT, "sweep table: %d points and the baseline, %d failed, at %s", grid.points().size(),
                 grid.points().size() - candidates.size(), path));
         if (candidates.isEmpty()) {

@@ -58,18 +58,21 @@ public final class DataDigest implements Serializable {
 
     /**
      * An order-free digest of {@code d}'s examples, ids included: each example's hash is added rather than folded, so
-     * a table's rows give the same digest however Spark cuts them into partitions ({@link #plus} combines parts).
+     * a table's rows give the same digest however Spark cuts them into partitions ({@link #plus} combines parts); a
+     * padded sequence's padding is left out, as its length depends on the partition's longest.
      */
     public static DataDigest ofSet(LabeledData d) {
         DataDigest g = new DataDigest();
         MessageDigest md = Provenance.digest();
         int f = d.numFeatures();
+        int stepSize = d.hasLengths() ? d.shape()[1] : 0;
         float[] x = d.featureArray();
         ByteBuffer b = ByteBuffer.allocate(16 + 4 * f);
         for (int i = 0; i < d.size(); i++) {
             b.clear();
             b.putLong(d.id(i)).putInt(d.label(i)).putInt(d.length(i));
-            for (int k = 0; k < f; k++) {
+            int real = stepSize > 0 ? d.length(i) * stepSize : f; // a sequence's padding left out
+            for (int k = 0; k < real; k++) {
                 b.putInt(Float.floatToIntBits(x[i * f + k]));
             }
             md.update(b.array(), 0, b.position());

@@ -8,7 +8,6 @@ import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import javax.imageio.ImageIO;
 
 /**
  * A folder with one sub-folder per class of JPEG, PNG, BMP or GIF files (the layout of Caltech-256
@@ -104,7 +103,7 @@ final class ImageFolderFormat extends Format {
             String file = part.files().get(i);
             BufferedImage img;
             try (InputStream in = DataFiles.open(file, settings)) {
-                img = decode(in, file);
+                img = Images.decode(in, file);
             } catch (DataFormatException e) {
                 throw e;
             } catch (IOException | RuntimeException e) {
@@ -118,30 +117,6 @@ final class ImageFolderFormat extends Format {
         }
         return new LabeledData(DataFiles.name(part.files().get(0)), x, y, new int[] {channels, height, width},
                 part.label() + 1, ids(part.index(), n), null);
-    }
-
-    /** Images larger than this many pixels are refused before decoding (a corrupt header can claim any size). */
-    static final long MAX_PIXELS = 1L << 26;
-
-    private static BufferedImage decode(InputStream in, String file) throws IOException {
-        try (javax.imageio.stream.ImageInputStream iis = ImageIO.createImageInputStream(in)) {
-            java.util.Iterator<javax.imageio.ImageReader> readers = iis == null ? null : ImageIO.getImageReaders(iis);
-            if (readers == null || !readers.hasNext()) {
-                return null;
-            }
-            javax.imageio.ImageReader r = readers.next();
-            try {
-                r.setInput(iis, true, true);
-                long pixels = (long) r.getWidth(0) * r.getHeight(0);
-                if (pixels > MAX_PIXELS) {
-                    throw new DataFormatException(file, "", r.getWidth(0) + " x " + r.getHeight(0) + " pixels, more than "
-                            + MAX_PIXELS + " (corrupt header?)");
-                }
-                return r.read(0);
-            } finally {
-                r.dispose();
-            }
-        }
     }
 
     /** The image scaled (and for crop, centre-cut) to height x width, as RGB. */

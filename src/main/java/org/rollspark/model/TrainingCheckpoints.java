@@ -71,7 +71,9 @@ public final class TrainingCheckpoints {
      * ({@code output.*}, {@code sweep.*}, {@code spark.master}, {@code spark.checkpointDir}), the BLAS kernel
      * ({@code blas.*}: an execution choice; provenance records the kernel), how rounds run
      * ({@code spark.rounds}), the epoch count and the checkpoint interval (none of these changes a bit of the
-     * epochs trained: a finished run may continue with more epochs), plus the training data's fingerprint.
+     * epochs trained: a finished run may continue with more epochs), and the files a table was read from
+     * ({@code data.tables}: their modification times change when the same rows are rewritten), plus the training
+     * data's fingerprint (the rows themselves).
      */
     public static <V> SortedMap<String, V> relevant(Map<String, ? extends V> config, V dataFingerprint) {
         SortedMap<String, V> m = new TreeMap<>();
@@ -85,7 +87,7 @@ public final class TrainingCheckpoints {
     }
 
     private static final Set<String> IGNORED = Set.of("spark.master", "spark.checkpointDir", "spark.rounds", "train.epochs",
-            "spark.checkpointRounds");
+            "spark.checkpointRounds", "data.tables");
 
     /** Where training stands: after {@code round} rounds of {@code epoch} ({@code round = -1}: the whole epoch). */
     public record State(int epoch, int round, LossValue epochLoss, List<EpochStats> history, int bestEpoch, double bestLoss,

@@ -8,6 +8,7 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import org.apache.spark.HashPartitioner;
 import org.apache.spark.api.java.JavaPairRDD;
@@ -53,10 +54,12 @@ public final class DataPipeline {
             implements Serializable {}
 
     /**
-     * The loaded splits (train and validation null when no training location was requested), and the
-     * class names of formats whose classes have names (null otherwise).
+     * The loaded splits (train and validation null when no training location was requested), the
+     * class names of formats whose classes have names (null otherwise), and for tables what each was read from
+     * ("train", "test": name, reader, files and their modification times; empty for files).
      */
-    public record Loaded(ShardedData train, ShardedData validation, ShardedData test, List<String> classNames) {
+    public record Loaded(ShardedData train, ShardedData validation, ShardedData test, List<String> classNames,
+            Map<String, Object> tables) {
         public void unpersist() {
             for (ShardedData d : new ShardedData[] {train, validation, test}) {
                 if (d != null) {
@@ -157,10 +160,16 @@ public final class DataPipeline {
                 JavaRDD<LabeledData> all = shuffle(sc, te.chunks, ids, target, parts, te.shape, testClasses, steps);
                 test = ShardedData.of(te.name, all, shape(te.shape, steps), testClasses, lengths, te.fingerprint);
             }
+            Map<String, Object> tables = new java.util.TreeMap<>();
+            for (Source s : new Source[] {tr, te}) {
+                if (s != null && s.snapshot != null) {
+                    tables.put(s.name, s.snapshot);
+                }
+            }
             return new Loaded(train, validation, test, format instanceof TableFormat ? (tr != null ? tr : te).classNames
-                    : format.classNames());
+                    : format.classNames(), tables);
         } catch (IOException | RuntimeException e) {
-            new Loaded(train, validation, test, null).unpersist();
+            new Loaded(train, validation, test, null, Map.of()).unpersist();
             throw e;
         } finally {
             for (Source s : new Source[] {tr, te}) {
@@ -269,6 +278,7 @@ public final class DataPipeline {
         String fingerprint;
         String longest; // the file with the longest sequences
         List<String> classNames; // a table's string labels' classes (null otherwise)
+        Map<String, Object> snapshot; // what a table was read from (null for files)
 
         /**
          * Every example's id and label, in id order: the split and the shards are drawn on positions in this order,

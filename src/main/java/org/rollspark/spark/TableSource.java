@@ -11,10 +11,10 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import org.rollspark.data.DataDigest;
@@ -50,43 +50,51 @@ final class TableSource {
         Dataset<Row> df;
         try {
             df = f.source().equals(TableFormat.CATALOG) ? spark.table(table) : spark.read().format(f.source()).load(table);
-        } catch (RuntimeException e) { // AnalysisException: no such path or table, an unknown source
+        } catch (Exception e) { // AnalysisException (checked in Java's eyes): no such path or table, an unknown source
             throw new DataFormatException(table, "", "cannot be read as a " + (f.source().equals(TableFormat.CATALOG)
                     ? "catalog table" : f.source() + " table") + " (roll.data.source): " + firstLine(e.getMessage()), e);
         }
-        StructType schema = df.schema();
         String[] columns = {f.featuresColumn(), f.labelColumn(), f.idColumn()};
-        DataType features = column(schema, table, columns[0], "roll.data.featuresColumn").dataType();
-        boolean vector = features.equals(org.apache.spark.ml.linalg.SQLDataTypes.VectorType());
-        if (!vector && !(features instanceof ArrayType a && (a.elementType().equals(DataTypes.FloatType)
-                || a.elementType().equals(DataTypes.DoubleType)))) {
+        DataType features = column(df, table, columns[0], "roll.data.featuresColumn");
+        TableChunks.Kind kind = kind(features);
+        if (kind == null) {
             throw new DataFormatException(table, "column " + columns[0], "is " + features.simpleString() + "; the features "
-                    + "must be array<float>, array<double> or a Spark ML vector (roll.data.featuresColumn)");
+                    + "must be array<float>, array<double>, a Spark ML vector, a sequence array<array<float>> or "
+                    + "array<array<double>>, an image of Spark's image source, or an encoded image (binary) "
+                    + "(roll.data.featuresColumn)");
         }
-        DataType label = column(schema, table, columns[1], "roll.data.labelColumn").dataType();
+        int[] shape = f.shape();
+        if (kind == TableChunks.Kind.SEQUENCE && shape.length != 0 && shape.length != 2
+                || (kind == TableChunks.Kind.IMAGE || kind == TableChunks.Kind.ENCODED) && shape.length != 0
+                        && shape.length != 3) {
+            throw new DataFormatException(table, "column " + columns[0], "holds " + (kind == TableChunks.Kind.SEQUENCE
+                    ? "sequences: roll.data.shape must be [steps, features] or empty" : "images: roll.data.shape must be "
+                            + "[channels, height, width] or empty") + ", got " + Arrays.toString(shape));
+        }
+        DataType label = column(df, table, columns[1], "roll.data.labelColumn");
         boolean strings = label.equals(DataTypes.StringType);
         if (!strings && !(label.equals(DataTypes.IntegerType) || label.equals(DataTypes.LongType)
                 || label.equals(DataTypes.ShortType) || label.equals(DataTypes.ByteType))) {
             throw new DataFormatException(table, "column " + columns[1], "is " + label.simpleString() + "; labels must be "
                     + "integers or strings (roll.data.labelColumn)");
         }
-        List<String> selected = new ArrayList<>(List.of(columns[0], columns[1]));
+        List<org.apache.spark.sql.Column> selected = new ArrayList<>(List.of(functions.col(columns[0]),
+                functions.col(columns[1])));
         if (!columns[2].isEmpty()) {
-            DataType id = column(schema, table, columns[2], "roll.data.idColumn").dataType();
+            DataType id = column(df, table, columns[2], "roll.data.idColumn");
             if (id instanceof ArrayType || id instanceof StructType || id instanceof org.apache.spark.sql.types.MapType
                     || id.equals(DataTypes.BinaryType) || id instanceof org.apache.spark.sql.types.UserDefinedType) {
                 throw new DataFormatException(table, "column " + columns[2], "is " + id.simpleString() + "; an id column "
                         + "must be of a primitive type (roll.data.idColumn)");
             }
-            selected.add(columns[2]);
+            selected.add(functions.col(columns[2]));
         }
-        Dataset<Row> rows = df.select(selected.stream().map(org.apache.spark.sql.functions::col)
-                .toArray(org.apache.spark.sql.Column[]::new));
+        Dataset<Row> rows = df.select(selected.toArray(org.apache.spark.sql.Column[]::new));
         List<String> classNames = null;
         Map<String, Integer> classIndex = null;
         if (strings) {
             classNames = !f.classes().isEmpty() ? f.classes() : trainClasses != null ? trainClasses
-                    : rows.select(columns[1]).where(org.apache.spark.sql.functions.col(columns[1]).isNotNull()).distinct()
+                    : df.select(functions.col(columns[1])).where(functions.col(columns[1]).isNotNull()).distinct()
                             .collectAsList().stream().map(r -> r.getString(0)).sorted().toList();
             classIndex = new LinkedHashMap<>();
             for (int i = 0; i < classNames.size(); i++) {
@@ -95,14 +103,15 @@ final class TableSource {
         }
         int numClasses = f.numClasses();
         sc.setJobDescription("roll: read " + what + " table " + table);
-        JavaRDD<LabeledData> chunks = rows.javaRDD().mapPartitionsWithIndex(new TableChunks(table, columns, f.shape(),
-                vector, classIndex, numClasses), false).map(c -> sequential ? c.sequential() : c)
+        JavaRDD<LabeledData> chunks = rows.javaRDD().mapPartitionsWithIndex(new TableChunks(table, columns, shape,
+                kind, classIndex, numClasses), false).map(c -> sequential ? c.sequential() : c)
                 .persist(StorageLevel.MEMORY_AND_DISK());
         try {
             DataPipeline.Source s = describe(chunks, table, limit, what, !columns[2].isEmpty());
             s.classNames = classNames;
             s.classes = strings ? Math.max(2, classNames.size()) : numClasses > 0 ? numClasses : s.classes;
-            logSnapshot(df, table, what);
+            s.snapshot = snapshot(df, table, f.source());
+            LOG.info("{} table {}: {}", what, table, s.snapshot);
             return s;
         } catch (IOException | RuntimeException e) {
             chunks.unpersist(false);
@@ -110,15 +119,41 @@ final class TableSource {
         }
     }
 
-    private static StructField column(StructType schema, String table, String name, String setting)
-            throws DataFormatException {
-        for (StructField field : schema.fields()) {
-            if (field.name().equals(name)) {
-                return field;
+    /** The type of column {@code name} (a top-level column, or a field of a struct column as image.origin). */
+    private static DataType column(Dataset<Row> df, String table, String name, String setting) throws DataFormatException {
+        try {
+            return df.select(functions.col(name)).schema().fields()[0].dataType();
+        } catch (Exception e) { // AnalysisException (checked in Java's eyes): no such column
+            throw new DataFormatException(table, "column " + name, "no such column (" + setting + "); the table has "
+                    + Arrays.toString(df.schema().fieldNames()));
+        }
+    }
+
+    /** What a features column of this type holds, or null for a type the pipeline cannot read. */
+    private static TableChunks.Kind kind(DataType t) {
+        if (t.equals(org.apache.spark.ml.linalg.SQLDataTypes.VectorType())) {
+            return TableChunks.Kind.VECTOR;
+        }
+        if (t.equals(DataTypes.BinaryType)) {
+            return TableChunks.Kind.ENCODED;
+        }
+        if (t instanceof StructType st && Arrays.asList(st.fieldNames()).containsAll(List.of("origin", "height", "width",
+                "nChannels", "data"))) {
+            return TableChunks.Kind.IMAGE;
+        }
+        if (t instanceof ArrayType a) {
+            if (numeric(a.elementType())) {
+                return TableChunks.Kind.ARRAY;
+            }
+            if (a.elementType() instanceof ArrayType inner && numeric(inner.elementType())) {
+                return TableChunks.Kind.SEQUENCE;
             }
         }
-        throw new DataFormatException(table, "column " + name, "no such column (" + setting + "); the table has "
-                + Arrays.toString(schema.fieldNames()));
+        return null;
+    }
+
+    private static boolean numeric(DataType t) {
+        return t.equals(DataTypes.FloatType) || t.equals(DataTypes.DoubleType);
     }
 
     /** The chunks' metadata, checked; repeated ids refused; the limit applied; the order-free fingerprint. */
@@ -131,9 +166,16 @@ final class TableSource {
         }
         DataPipeline.Source s = new DataPipeline.Source();
         s.name = what;
-        s.shape = metas.get(0).shape();
+        s.shape = metas.get(0).shape().clone();
+        s.longest = table;
         for (DataPipeline.Meta m : metas) {
-            if (!Arrays.equals(m.shape(), s.shape)) {
+            if (m.lengths() && m.shape()[1] == s.shape[1]) { // sequences: the longest partition's steps
+                s.lengths = true;
+                if (m.shape()[0] > s.shape[0]) {
+                    s.shape = m.shape();
+                    s.longest = table;
+                }
+            } else if (!Arrays.equals(m.shape(), s.shape)) {
                 throw new DataFormatException(table, "", "rows whose features have " + Arrays.stream(m.shape()).reduce(1,
                         (x, y) -> x * y) + " values and rows with " + Arrays.stream(s.shape).reduce(1, (x, y) -> x * y)
                         + " (set roll.data.shape, or fix the table)");
@@ -172,6 +214,9 @@ final class TableSource {
                     DataDigest.ofSet(c))).collect();
             chunks.unpersist(false);
             chunks = limited;
+            if (s.lengths) { // padded to the limit's longest sequence
+                s.shape[0] = metas.stream().mapToInt(m -> m.shape()[0]).max().orElse(s.shape[0]);
+            }
         }
         DataDigest digest = new DataDigest();
         for (DataPipeline.Meta m : metas) {
@@ -182,21 +227,51 @@ final class TableSource {
         return s;
     }
 
-    /** Logs the files a path-based table was read from: how many, and the newest modification time. */
-    private static void logSnapshot(Dataset<Row> df, String table, String what) {
+    /** Files listed in a snapshot record by name (beyond this many, their count and digest only). */
+    static final int LISTED_FILES = 100;
+
+    /**
+     * What the table was read from, for provenance: its name (path or catalog name), the reader, and the snapshot of
+     * its files: how many, their total size, the newest modification time, a SHA-256 over every file's path, size
+     * and modification time (in path order), and the first {@link #LISTED_FILES} of them with their times.
+     */
+    static Map<String, Object> snapshot(Dataset<Row> df, String table, String source) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("table", table);
+        m.put("source", source);
         try {
-            String[] files = df.inputFiles();
-            long newest = 0;
+            String[] files = df.inputFiles().clone();
+            Arrays.sort(files);
             org.apache.hadoop.conf.Configuration conf = df.sparkSession().sparkContext().hadoopConfiguration();
+            java.security.MessageDigest md = org.rollspark.Provenance.digest();
+            List<Map<String, Object>> listed = new ArrayList<>();
+            long newest = 0;
+            long bytes = 0;
             for (String file : files) {
                 org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(file);
-                newest = Math.max(newest, p.getFileSystem(conf).getFileStatus(p).getModificationTime());
+                org.apache.hadoop.fs.FileStatus st = p.getFileSystem(conf).getFileStatus(p);
+                newest = Math.max(newest, st.getModificationTime());
+                bytes += st.getLen();
+                String modified = java.time.Instant.ofEpochMilli(st.getModificationTime()).toString();
+                md.update((file + "\t" + st.getLen() + "\t" + st.getModificationTime() + "\n")
+                        .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                if (listed.size() < LISTED_FILES) {
+                    Map<String, Object> e = new LinkedHashMap<>();
+                    e.put("path", file);
+                    e.put("bytes", st.getLen());
+                    e.put("modified", modified);
+                    listed.add(e);
+                }
             }
-            LOG.info("{} table {}: {} files, newest modified {}", what, table, files.length,
-                    java.time.Instant.ofEpochMilli(newest));
+            m.put("files", files.length);
+            m.put("bytes", bytes);
+            m.put("newestModified", java.time.Instant.ofEpochMilli(newest).toString());
+            m.put("listing", "sha256:" + java.util.HexFormat.of().formatHex(md.digest()));
+            m.put("listed", listed);
         } catch (IOException | RuntimeException e) {
-            LOG.info("{} table {}: its files could not be listed ({})", what, table, e.getMessage());
+            m.put("files", "not listed: " + e.getMessage());
         }
+        return m;
     }
 
     private static String firstLine(String message) {

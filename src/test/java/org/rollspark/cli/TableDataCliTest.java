@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -113,9 +114,11 @@ class TableDataCliTest {
                 "output.dir=" + out, "output.runDate=2026-12-07");
         assertEquals(0, i.code(), i.err() + i.out());
         Map<String, double[]> byId = new HashMap<>();
+        Map<String, String> patterns = new HashMap<>();
         for (Row r : session().read().parquet(out + "/certification/examples").where("run_id = 'c'")
-                .select("id", "eps_l2", "label", "pred").collectAsList()) {
+                .select("id", "eps_l2", "label", "pred", "pattern_hash").collectAsList()) {
             byId.put(r.getString(0), new double[] {r.getDouble(1), r.getInt(2), r.getInt(3)});
+            patterns.put(r.getString(0), r.getString(4));
         }
         assertEquals(300, byId.size(), "one row per table row, each with its id");
         int compared = 0;
@@ -144,6 +147,142 @@ class TableDataCliTest {
             assertEquals(byId.get(r.getString(0))[0], r.getDouble(1), 0.0, r.getString(0));
         }
         assertEquals("sha256", ModelIO.provenance(model).path("dataFingerprint").asText().substring(0, 6));
+        JsonNode table = ModelIO.provenance(model).path("config").path("data.tables").path("train");
+        assertEquals(tmp.resolve("train.parquet").toString(), table.path("table").asText(), table.toString());
+        assertEquals("parquet", table.path("source").asText());
+        assertEquals(3, table.path("files").asInt(), "the snapshot lists the table's files: " + table);
+        assertTrue(table.path("listing").asText().startsWith("sha256:") && table.path("listed").get(0).has("modified"));
+
+        // the same images as PNG files in label=k folders, through Spark's image source and its binaryFile source
+        Path pngs = tmp.resolve("pngs");
+        LabeledData test = LabeledData.bundledMnist(Path.of(""))[1];
+        double[] x = Host.pull(test.allFeatures());
+        for (int e = 0; e < 300; e++) {
+            java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(28, 28,
+                    java.awt.image.BufferedImage.TYPE_BYTE_GRAY);
+            for (int p = 0; p < 784; p++) {
+                img.getRaster().setSample(p % 28, p / 28, 0, (int) Math.round(x[e * 784 + p] * 255));
+            }
+            Path f = pngs.resolve("label=" + test.label(e)).resolve("test-" + e + ".png");
+            Files.createDirectories(f.getParent());
+            assertTrue(javax.imageio.ImageIO.write(img, "png", f.toFile()));
+        }
+        String[][] sources = {{"img", "data.source=image", "data.featuresColumn=image", "data.idColumn=image.origin"},
+            {"bin", "data.source=binaryFile", "data.featuresColumn=content", "data.idColumn=path"}};
+        for (String[] src : sources) {
+            List<String> args = new ArrayList<>(List.of(concat("certify", "--model", model.toString(), common(out,
+                    "output.runId=" + src[0]))));
+            args.replaceAll(a -> a.startsWith("data.test=") ? "data.test=" + pngs : a);
+            args.addAll(List.of(src).subList(1, src.length));
+            MainTest.Result m = run(args.toArray(String[]::new));
+            assertEquals(0, m.code(), src[0] + ": " + m.err() + m.out());
+            List<Row> rows = session().read().parquet(out + "/certification/examples").where("run_id = '" + src[0] + "'")
+                    .select("id", "eps_l2", "label", "pattern_hash").collectAsList();
+            assertEquals(300, rows.size(), src[0]);
+            for (Row r : rows) {
+                String key = r.getString(0).replaceAll(".*/(test-[0-9]+)\\.png$", "$1");
+                assertTrue(r.getString(0).startsWith("file:") && byId.containsKey(key), src[0] + ": id " + r.getString(0));
+                assertEquals(byId.get(key)[1], r.getInt(2), 0.0, src[0] + ": the label of " + key + " from its folder");
+                // the same float32 pixels as the table's: the same activation pattern, the margin to the rounding of
+                // the batched products (the examples are batched differently)
+                assertEquals(patterns.get(key), r.getString(3), src[0] + ": the activation pattern of " + key);
+                assertEquals(byId.get(key)[0], r.getDouble(1), 1e-12 * byId.get(key)[0], src[0] + ": eps_l2 of " + key);
+            }
+        }
+        // a file that is no image, among the encoded ones: exit 3 naming the table, the column and the file
+        Path notImage = pngs.resolve("label=1").resolve("notes.png");
+        Files.writeString(notImage, "not a picture");
+        List<String> args = new ArrayList<>(List.of(concat("certify", "--model", model.toString(), common(out,
+                "output.runId=bad-bin"))));
+        args.replaceAll(a -> a.startsWith("data.test=") ? "data.test=" + pngs : a);
+        args.addAll(List.of(sources[1]).subList(1, 4));
+        MainTest.Result m = run(args.toArray(String[]::new));
+        assertEquals(Main.INPUT, m.code(), m.err());
+        assertTrue(m.err().contains(pngs + ": row with path = file:" + notImage + ": column content holds 13 bytes that "
+                + "are not a JPEG, PNG, BMP or GIF image"), m.err());
+        Files.delete(notImage);
+    }
+
+    @Test
+    void colourImagesReadTheSameFromTheImageSourceAndFromTheirFiles() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("colour"));
+        java.util.SplittableRandom r = new java.util.SplittableRandom(7);
+        for (int t : new int[] {java.awt.image.BufferedImage.TYPE_INT_RGB, java.awt.image.BufferedImage.TYPE_INT_ARGB}) {
+            java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(5, 3, t);
+            for (int i = 0; i < 15; i++) {
+                img.setRGB(i % 5, i / 5, r.nextInt() | (t == java.awt.image.BufferedImage.TYPE_INT_RGB ? 0xff000000 : 0));
+            }
+            assertTrue(javax.imageio.ImageIO.write(img, "png", dir.resolve("t" + t + ".png").toFile()));
+        }
+        List<Row> rows = session().read().format("image").load(dir.toString()).collectAsList();
+        assertEquals(2, rows.size());
+        for (Row row : rows) {
+            Row img = row.getStruct(0);
+            String file = img.getString(0);
+            float[] fromSource = org.rollspark.data.Images.chw((byte[]) img.get(5), img.getInt(1), img.getInt(2),
+                    img.getInt(3));
+            float[] fromFile = org.rollspark.data.Images.chw(javax.imageio.ImageIO.read(new java.io.File(
+                    java.net.URI.create(file))));
+            assertEquals(3 * 15, fromFile.length, file);
+            assertArrayEquals(fromFile, fromSource, 0f, file + " (" + img.getInt(3) + " channels in the source)");
+        }
+    }
+
+    /** Sequences of 1 to 4 steps of 2 features, as csv_sequence rows and as a table of array<array<float>>. */
+    @Test
+    void sequencesOfDifferentLengthsReadAsTheSameExamplesAsFromCsv() throws Exception {
+        StringBuilder csv = new StringBuilder("id,label,f1,f2\n");
+        List<Row> rows = new ArrayList<>();
+        java.util.SplittableRandom r = new java.util.SplittableRandom(4);
+        for (int i = 0; i < 80; i++) {
+            List<Float[]> steps = new ArrayList<>();
+            for (int t = 0; t <= i % 4; t++) {
+                String a = String.format(java.util.Locale.ROOT, "%.3f", (i % 2) + 0.1 * t);
+                String b = String.format(java.util.Locale.ROOT, "%.3f", r.nextDouble());
+                csv.append("q").append(i).append(',').append(i % 2).append(',').append(a).append(',').append(b).append('\n');
+                steps.add(new Float[] {Float.parseFloat(a), Float.parseFloat(b)});
+            }
+            rows.add(RowFactory.create(steps.toArray(Float[][]::new), i % 2, "q" + i));
+        }
+        Path seqCsv = tmp.resolve("seq.csv");
+        Files.writeString(seqCsv, csv.toString());
+        StructType schema = new StructType().add("steps", DataTypes.createArrayType(DataTypes.createArrayType(
+                DataTypes.FloatType))).add("label", DataTypes.IntegerType).add("key", DataTypes.StringType);
+        Path seqTable = tmp.resolve("seq.parquet");
+        session().createDataFrame(rows, schema).repartition(3).write().parquet(seqTable.toString());
+        String out = tmp.resolve("runs-e").toString();
+        MainTest.Result t = run("train", "data.format=csv_sequence", "data.train=" + seqCsv, "data.test=" + seqCsv,
+                "data.validation=10", "net.type=graph", "net.inputShape=[4, 2]", String.format(java.util.Locale.ROOT,
+                        DataFormatsCliTest.RNN, 2), "train.epochs=1", "output.dir=" + out, "output.runId=q");
+        assertEquals(0, t.code(), t.err() + t.out());
+        Path model = Path.of(out, "models", "q");
+        String[] table = {"data.format=table", "data.test=" + seqTable, "data.featuresColumn=steps", "data.idColumn=key",
+            "output.dir=" + out};
+        MainTest.Result c = run(concat("certify", "--model", model.toString(), concat("output.runId=qt", table)));
+        assertEquals(0, c.code(), c.err() + c.out());
+        MainTest.Result f = run("certify", "--model", model.toString(), "data.format=csv_sequence", "data.test=" + seqCsv,
+                "output.dir=" + out, "output.runId=qf");
+        assertEquals(0, f.code(), f.err() + f.out());
+        Map<String, Double> fromTable = new HashMap<>();
+        for (Row row : session().read().parquet(out + "/certification/examples").where("run_id = 'qt'")
+                .select("id", "eps_l2").collectAsList()) {
+            fromTable.put(row.getString(0), row.getDouble(1));
+        }
+        List<Row> fromFile = session().read().parquet(out + "/certification/examples").where("run_id = 'qf'")
+                .select("example_id", "eps_l2").collectAsList();
+        assertEquals(80, fromFile.size());
+        assertEquals(80, fromTable.size());
+        for (Row row : fromFile) {
+            assertEquals(row.getDouble(1), fromTable.get("q" + row.getLong(0)), 0.0, "sequence q" + row.getLong(0));
+        }
+        // a step with three features among sequences of two: exit 3 naming the table, the column and the row
+        rows.add(RowFactory.create(new Float[][] {{0f, 1f}, {0f, 1f, 2f}}, 1, "q-bad"));
+        Path bad = tmp.resolve("seq-bad.parquet");
+        session().createDataFrame(rows, schema).repartition(2).write().parquet(bad.toString());
+        table[1] = "data.test=" + bad;
+        MainTest.Result b = run(concat("certify", "--model", model.toString(), concat("output.runId=qb", table)));
+        assertEquals(Main.INPUT, b.code(), b.err());
+        assertTrue(b.err().contains(bad + ": row with key = q-bad: column steps holds 3 features at step 1"), b.err());
     }
 
     /** A table of the first n bundled images with string labels (the digits' names) and other feature types. */
