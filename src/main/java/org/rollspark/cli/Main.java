@@ -14,6 +14,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ThreadLocalRandom;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.rollspark.Provenance;
@@ -154,6 +155,9 @@ public final class Main implements Callable<Integer> {
         }
     }
 
+    /** Spark's setting for how often Java serialization streams forget the objects they wrote. */
+    static final String STREAM_RESET = "spark.serializer.objectStreamReset";
+
     abstract static class Job implements Callable<Integer> {
         @CommandLine.Mixin
         JobOptions options = new JobOptions();
@@ -162,6 +166,8 @@ public final class Main implements Callable<Integer> {
         PrintWriter out;
         String runId;
         Map<String, Object> tables; // what the job's tables were read from (empty for files)
+        Dataset<Row> trainFrame; // a Spark program's training rows (fit), or null
+        java.util.Set<Long> heldIds; // the ids of its rows marked for validation, or null
 
         @Override
         public Integer call() throws Exception {
@@ -176,6 +182,13 @@ public final class Main implements Callable<Integer> {
             SparkConf conf = new SparkConf().setAppName("roll " + spec.name() + " " + runId);
             if (!conf.contains("spark.master")) {
                 conf.setMaster(cfg.string("spark.master"));
+            }
+            if (!conf.contains(STREAM_RESET)) {
+                // Java serialization keeps every object a stream wrote referenced until it resets (every 100 by
+                // default): the shuffle that cuts a table's partition of many chunks into shards writes one stream
+                // per shard, and 100 pieces held per stream exhausted a 512 MB executor on 1M rows. Each of our
+                // records is large, so resetting after each costs nothing measurable
+                conf.set(STREAM_RESET, "1");
             }
             SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
             Data data = null;
@@ -249,10 +262,10 @@ public final class Main implements Callable<Integer> {
             JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
             boolean train = needsTrain();
             DataPipeline.Request r = new DataPipeline.Request(cfg.dataSpec(classNames()), train ? cfg.dataLocation(true) : null,
-                    cfg.dataLocation(false), cfg.integer("data.trainLimit"), cfg.integer("data.testLimit"),
+                    trainFrame != null ? null : cfg.dataLocation(false), cfg.integer("data.trainLimit"), cfg.integer("data.testLimit"),
                     cfg.integer("data.validation"), cfg.bool("data.stratified"), cfg.dataSeed(), cfg.bool("data.sequential"),
                     cfg.integer("spark.numWorkers"), cfg.integer("certify.partitions"), testSteps());
-            DataPipeline.Loaded splits = DataPipeline.load(sc, r);
+            DataPipeline.Loaded splits = DataPipeline.load(sc, r, trainFrame, null, heldIds);
             tables = splits.tables();
             Normalization norm = cfg.normalization();
             if (train && !cfg.normalizeMode().equals("config")) {
@@ -260,7 +273,8 @@ public final class Main implements Callable<Integer> {
             }
             if (train) {
                 log(String.format(Locale.ROOT, "data: %s, %d train / %d validation / %d test examples of shape %s, %d classes%s",
-                        cfg.string("data.format"), splits.train().size(), splits.validation().size(), splits.test().size(),
+                        cfg.string("data.format"), splits.train().size(), splits.validation().size(),
+                        splits.test() == null ? 0 : splits.test().size(),
                         java.util.Arrays.toString(splits.train().shape()), splits.train().numClasses(),
                         splits.train().hasLengths() ? " (padded sequences with lengths)" : ""));
             }
@@ -454,6 +468,40 @@ public final class Main implements Callable<Integer> {
         return b.toString();
     }
 
+    /** A model trained for a Spark program: the network (best epoch), where it was saved, and its provenance. */
+    public record Fitted(Network net, String model, JsonNode provenance, List<String> classNames) {}
+
+    /**
+     * Trains one model on a Spark program's DataFrame exactly as {@code train} trains on a table (the same data
+     * pipeline, trainer and model folder): for {@code org.rollspark.ml.RollClassifier}. The session keeps running.
+     *
+     * @param settings job-file settings as KEY=VALUE, the table's columns among them (data.format = table)
+     * @param rows     the training rows (validation rows are held out of them as data.validation says)
+     * @param heldIds  the ids of the rows to hold out for validation instead (data.validation of them), or null
+     * @param log      receives the training log
+     */
+    public static Fitted fit(SparkSession spark, List<String> settings, Dataset<Row> rows, java.util.Set<Long> heldIds,
+            PrintWriter log) throws IOException {
+        Train job = new Train();
+        job.out = log;
+        JobConfig cfg = JobConfig.load(null, settings);
+        job.runId = cfg.runIdOrEmpty().isEmpty() ? "fit-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern(
+                "yyyyMMdd-HHmmss")) + "-" + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x1000, 0x10000))
+                : cfg.runIdOrEmpty();
+        job.checkSettings(cfg);
+        checkBlas(cfg);
+        job.trainFrame = rows;
+        job.heldIds = heldIds;
+        Job.Data data = job.loadData(cfg, spark);
+        try {
+            Job.Trained t = job.train(cfg, spark, data, "");
+            return new Fitted(t.net(), t.model(), ModelIO.load(t.model(), spark.sparkContext().hadoopConfiguration())
+                    .provenance(), data.splits().classNames());
+        } finally {
+            data.splits().unpersist();
+        }
+    }
+
     @Command(name = "train", mixinStandardHelpOptions = true,
             description = "Train one model (roll.loss.type) with parameter averaging; save it and its checkpoints.")
     static final class Train extends Job {
@@ -476,14 +524,8 @@ public final class Main implements Callable<Integer> {
 
         @Override
         void checkSettings(JobConfig cfg) throws IOException {
-            if (model.toLowerCase(Locale.ROOT).endsWith(".onnx")) {
-                org.rollspark.model.OnnxImport.Imported m = org.rollspark.model.OnnxImport.load(Path.of(model));
-                m.notes().forEach(n -> spec.commandLine().getOut().println("[roll] " + model + ": " + n));
-                net = m.network();
-                provenance = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
-                return;
-            }
-            ModelIO.Loaded m = ModelIO.load(model, new org.apache.hadoop.conf.Configuration());
+            ModelIO.Loaded m = ModelIO.loadAny(model, new org.apache.hadoop.conf.Configuration(),
+                    n -> spec.commandLine().getOut().println("[roll] " + model + ": " + n));
             net = m.network();
             provenance = m.provenance();
         }

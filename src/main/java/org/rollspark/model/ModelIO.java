@@ -192,6 +192,20 @@ public final class ModelIO {
     /** A model folder's network and provenance, from a location on any Hadoop file system. */
     public record Loaded(Network network, JsonNode provenance) {}
 
+    /**
+     * A model folder (on any Hadoop file system) or a local ONNX file ({@code .onnx}: an empty provenance; the
+     * import's notes go to {@code notes}).
+     */
+    public static Loaded loadAny(String location, org.apache.hadoop.conf.Configuration conf,
+            java.util.function.Consumer<String> notes) throws IOException {
+        if (location.toLowerCase(java.util.Locale.ROOT).endsWith(".onnx")) {
+            OnnxImport.Imported m = OnnxImport.load(Path.of(location));
+            m.notes().forEach(notes);
+            return new Loaded(m.network(), com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode());
+        }
+        return load(location, conf);
+    }
+
     public static Loaded load(String location, org.apache.hadoop.conf.Configuration conf) throws IOException {
         Path local = RemoteFolders.localPath(location);
         if (local != null) {

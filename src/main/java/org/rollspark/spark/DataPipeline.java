@@ -76,6 +76,19 @@ public final class DataPipeline {
     record Meta(int count, int[] shape, int classes, boolean lengths, DataDigest digest) implements Serializable {}
 
     public static Loaded load(JavaSparkContext sc, Request r) throws IOException {
+        return load(sc, r, null, null, null);
+    }
+
+    /**
+     * Loads the splits, the training and test rows taken from a Spark program's DataFrames where they are given
+     * (data.format = table; the request's locations then only name them).
+     *
+     * @param heldIds the ids of the training rows to hold out for validation (a Spark program's validation
+     *     indicator, {@link Scoring#rowId}), or null: the request's seeded hold-out
+     */
+    public static Loaded load(JavaSparkContext sc, Request r, org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> trainFrame,
+            org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> testFrame, java.util.Set<Long> heldIds)
+            throws IOException {
         Format format = Format.of(r.spec());
         DataFiles.Settings settings = DataFiles.Settings.of(sc.hadoopConfiguration());
         Source tr = null;
@@ -86,10 +99,10 @@ public final class DataPipeline {
         try {
             int numClasses = r.spec().integer("numClasses", 0);
             if (format instanceof TableFormat table) {
-                tr = r.train() == null ? null : TableSource.read(sc, table, r.train(), r.sequential(), r.trainLimit(),
-                        "train", null);
-                te = r.test() == null ? null : TableSource.read(sc, table, r.test(), r.sequential(), r.testLimit(), "test",
-                        tr == null ? null : tr.classNames);
+                tr = r.train() == null ? null : TableSource.read(sc, table, r.train(), trainFrame, r.sequential(),
+                        r.trainLimit(), "train", null);
+                te = r.test() == null ? null : TableSource.read(sc, table, r.test(), testFrame, r.sequential(),
+                        r.testLimit(), "test", tr == null ? null : tr.classNames);
             } else {
                 tr = r.train() == null ? null : read(sc, format, r.train(), settings, r.sequential(), r.trainLimit(),
                         "train", numClasses);
@@ -124,7 +137,8 @@ public final class DataPipeline {
                     throw new IllegalArgumentException(r.train().data() + ": cannot hold out " + r.validation() + " of "
                             + ids.length + " examples for validation (roll.data.validation)");
                 }
-                boolean[] held = validationMask(labels, classes, r.validation(), r.stratified(), r.seed());
+                boolean[] held = heldIds != null ? marked(ids, heldIds, r.validation(), r.train())
+                        : validationMask(labels, classes, r.validation(), r.stratified(), r.seed());
                 checkClasses(labels, held, r.train());
                 int nTrain = ids.length - r.validation();
                 int trainShards = Math.max(1, Math.min(r.workers(), nTrain));
@@ -279,12 +293,16 @@ public final class DataPipeline {
         String longest; // the file with the longest sequences
         List<String> classNames; // a table's string labels' classes (null otherwise)
         Map<String, Object> snapshot; // what a table was read from (null for files)
+        Tuple2<long[], int[]> known; // every example's id and label in id order, when already collected (tables)
 
         /**
          * Every example's id and label, in id order: the split and the shards are drawn on positions in this order,
          * so they depend on the examples, not on how they were cut into parts (files come in id order already).
          */
         Tuple2<long[], int[]> idsAndLabels() {
+            if (known != null) {
+                return known;
+            }
             List<Tuple2<long[], int[]>> parts = chunks.map(c -> new Tuple2<>(c.ids(), c.labels())).collect();
             int n = 0;
             for (Tuple2<long[], int[]> p : parts) {
@@ -300,6 +318,22 @@ public final class DataPipeline {
             }
             return sortedById(ids, labels);
         }
+    }
+
+    /** The validation mask of rows marked by id; every marked id must be one of the rows. */
+    private static boolean[] marked(long[] ids, java.util.Set<Long> heldIds, int count, Format.Location train)
+            throws DataFormatException {
+        boolean[] held = new boolean[ids.length];
+        int n = 0;
+        for (int i = 0; i < ids.length; i++) {
+            held[i] = heldIds.contains(ids[i]);
+            n += held[i] ? 1 : 0;
+        }
+        if (n != count || n != heldIds.size()) {
+            throw new DataFormatException(train.data(), "", heldIds.size() + " rows are marked for validation, but "
+                    + n + " of the rows read have their ids");
+        }
+        return held;
     }
 
     /** Ids and labels in id order (the arrays themselves when they are). */

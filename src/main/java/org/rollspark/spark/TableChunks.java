@@ -31,6 +31,7 @@ final class TableChunks implements Function2<Integer, Iterator<Row>, Iterator<La
     private final Kind kind;
     private final java.util.HashMap<String, Integer> classIndex;
     private final int numClasses;
+    private final boolean sortById;
 
     /**
      * @param table       the table's name for errors (its path or catalog name)
@@ -42,6 +43,13 @@ final class TableChunks implements Function2<Integer, Iterator<Row>, Iterator<La
      */
     TableChunks(String table, String[] columns, int[] shape, Kind kind, Map<String, Integer> classIndex,
             int numClasses) {
+        this(table, columns, shape, kind, classIndex, numClasses, true);
+    }
+
+    /** @param sortById each chunk in id order (the pipeline's); false: in the rows' order (scoring a DataFrame) */
+    TableChunks(String table, String[] columns, int[] shape, Kind kind, Map<String, Integer> classIndex,
+            int numClasses, boolean sortById) {
+        this.sortById = sortById;
         this.table = table;
         this.columns = columns.clone();
         this.shape = shape.clone();
@@ -81,7 +89,7 @@ final class TableChunks implements Function2<Integer, Iterator<Row>, Iterator<La
      * @param rowShape the shape every row must have (set from the first row when data.shape is empty)
      * @param read     the partition's rows read so far (a row's place in errors), advanced
      */
-    private LabeledData chunk(int partition, Iterator<Row> rows, int[][] rowShape, int[] read)
+    LabeledData chunk(int partition, Iterator<Row> rows, int[][] rowShape, int[] read)
             throws DataFormatException {
         boolean keyed = !columns[2].isEmpty();
         boolean sequences = kind == Kind.SEQUENCE;
@@ -121,7 +129,7 @@ final class TableChunks implements Function2<Integer, Iterator<Row>, Iterator<La
             }
             int[] want = rowShape[0];
             boolean fits = sequences ? mine[1] == want[1] && (shape.length == 0 || mine[0] <= shape[0])
-                    : java.util.Arrays.equals(mine, want) || kind.flat() && x.length == size(want);
+                    : java.util.Arrays.equals(mine, want) || (kind.flat() || want.length == 1) && x.length == size(want);
             if (!fits) {
                 throw new DataFormatException(table, at, "column " + columns[0] + " holds " + describe(mine) + ", but "
                         + (shape.length == 0 ? "other rows hold " + describe(want) : "roll.data.shape "
@@ -158,7 +166,7 @@ final class TableChunks implements Function2<Integer, Iterator<Row>, Iterator<La
         int classes = classIndex != null ? classIndex.size() : numClasses > 0 ? numClasses : Math.max(2, maxLabel + 1);
         LabeledData chunk = new LabeledData(table, all, y, outShape, classes, ids, lengths)
                 .withKeys(keyed ? keys.toArray(String[]::new) : null);
-        return chunk.sortedById();
+        return sortById ? chunk.sortedById() : chunk;
     }
 
     /** What a features column holds. */

@@ -16,12 +16,13 @@ import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
-import org.apache.spark.storage.StorageLevel;
 import org.rollspark.data.DataDigest;
 import org.rollspark.data.DataFormatException;
 import org.rollspark.data.Format;
 import org.rollspark.data.LabeledData;
 import org.rollspark.data.TableFormat;
+import scala.Tuple2;
+import scala.Tuple3;
 
 /**
  * A table read for the pipeline (data.format = table): planned on the driver with Spark SQL (a DataFrameReader
@@ -45,11 +46,21 @@ final class TableSource {
      */
     static DataPipeline.Source read(JavaSparkContext sc, TableFormat f, Format.Location loc, boolean sequential,
             int limit, String what, List<String> trainClasses) throws IOException {
+        return read(sc, f, loc, null, sequential, limit, what, trainClasses);
+    }
+
+    /**
+     * Reads a table, or the rows of {@code given} (a Spark program's DataFrame, named by {@code loc} in errors and
+     * provenance) when it is not null.
+     */
+    static DataPipeline.Source read(JavaSparkContext sc, TableFormat f, Format.Location loc, Dataset<Row> given,
+            boolean sequential, int limit, String what, List<String> trainClasses) throws IOException {
         String table = loc.data();
         SparkSession spark = SparkSession.builder().sparkContext(sc.sc()).getOrCreate();
         Dataset<Row> df;
         try {
-            df = f.source().equals(TableFormat.CATALOG) ? spark.table(table) : spark.read().format(f.source()).load(table);
+            df = given != null ? given : f.source().equals(TableFormat.CATALOG) ? spark.table(table)
+                    : spark.read().format(f.source()).load(table);
         } catch (Exception e) { // AnalysisException (checked in Java's eyes): no such path or table, an unknown source
             throw new DataFormatException(table, "", "cannot be read as a " + (f.source().equals(TableFormat.CATALOG)
                     ? "catalog table" : f.source() + " table") + " (roll.data.source): " + firstLine(e.getMessage()), e);
@@ -103,20 +114,18 @@ final class TableSource {
         }
         int numClasses = f.numClasses();
         sc.setJobDescription("roll: read " + what + " table " + table);
+        // not cached: read twice (described, then shuffled into shards), streamed chunk by chunk each time. A table's
+        // partition may hold far more rows than an executor's memory (Spark plans up to 128 MB of compressed Parquet
+        // into one); kept in memory it would be unrolled whole, and written to disk by Java serialization every chunk
+        // would stay referenced until the stream resets (every 100 objects: 800 MB of chunks)
         JavaRDD<LabeledData> chunks = rows.javaRDD().mapPartitionsWithIndex(new TableChunks(table, columns, shape,
-                kind, classIndex, numClasses), false).map(c -> sequential ? c.sequential() : c)
-                .persist(StorageLevel.MEMORY_AND_DISK());
-        try {
-            DataPipeline.Source s = describe(chunks, table, limit, what, !columns[2].isEmpty());
-            s.classNames = classNames;
-            s.classes = strings ? Math.max(2, classNames.size()) : numClasses > 0 ? numClasses : s.classes;
-            s.snapshot = snapshot(df, table, f.source());
-            LOG.info("{} table {}: {}", what, table, s.snapshot);
-            return s;
-        } catch (IOException | RuntimeException e) {
-            chunks.unpersist(false);
-            throw e;
-        }
+                kind, classIndex, numClasses), false).map(c -> sequential ? c.sequential() : c);
+        DataPipeline.Source s = describe(chunks, table, limit, what, !columns[2].isEmpty());
+        s.classNames = classNames;
+        s.classes = strings ? Math.max(2, classNames.size()) : numClasses > 0 ? numClasses : s.classes;
+        s.snapshot = snapshot(df, table, given != null ? "DataFrame" : f.source());
+        LOG.info("{} table {}: {}", what, table, s.snapshot);
+        return s;
     }
 
     /** The type of column {@code name} (a top-level column, or a field of a struct column as image.origin). */
@@ -130,7 +139,7 @@ final class TableSource {
     }
 
     /** What a features column of this type holds, or null for a type the pipeline cannot read. */
-    private static TableChunks.Kind kind(DataType t) {
+    static TableChunks.Kind kind(DataType t) {
         if (t.equals(org.apache.spark.ml.linalg.SQLDataTypes.VectorType())) {
             return TableChunks.Kind.VECTOR;
         }
@@ -156,24 +165,28 @@ final class TableSource {
         return t.equals(DataTypes.FloatType) || t.equals(DataTypes.DoubleType);
     }
 
-    /** The chunks' metadata, checked; repeated ids refused; the limit applied; the order-free fingerprint. */
+    /**
+     * The chunks' metadata, checked; repeated ids refused; the limit applied; the order-free fingerprint; every
+     * example's id and label, in id order. One pass over the table (two with a limit: the fingerprint of the rows
+     * kept); the pipeline's shuffle is the next.
+     */
     private static DataPipeline.Source describe(JavaRDD<LabeledData> chunks, String table, int limit, String what,
             boolean keyed) throws IOException {
-        List<DataPipeline.Meta> metas = chunks.map(c -> new DataPipeline.Meta(c.size(), c.shape(), c.numClasses(),
-                c.hasLengths(), DataDigest.ofSet(c))).collect();
-        if (metas.isEmpty()) {
+        List<Tuple3<DataPipeline.Meta, long[], int[]>> parts = chunks.map(c -> new Tuple3<>(new DataPipeline.Meta(c.size(),
+                c.shape(), c.numClasses(), c.hasLengths(), DataDigest.ofSet(c)), c.ids(), c.labels())).collect();
+        if (parts.isEmpty()) {
             throw new DataFormatException(table, "", "no rows (an empty table)");
         }
+        List<DataPipeline.Meta> metas = parts.stream().map(Tuple3::_1).toList();
         DataPipeline.Source s = new DataPipeline.Source();
         s.name = what;
         s.shape = metas.get(0).shape().clone();
         s.longest = table;
         for (DataPipeline.Meta m : metas) {
-            if (m.lengths() && m.shape()[1] == s.shape[1]) { // sequences: the longest partition's steps
+            if (m.lengths() && m.shape()[1] == s.shape[1]) { // sequences: the longest chunk's steps
                 s.lengths = true;
                 if (m.shape()[0] > s.shape[0]) {
-                    s.shape = m.shape();
-                    s.longest = table;
+                    s.shape = m.shape().clone();
                 }
             } else if (!Arrays.equals(m.shape(), s.shape)) {
                 throw new DataFormatException(table, "", "rows whose features have " + Arrays.stream(m.shape()).reduce(1,
@@ -182,7 +195,17 @@ final class TableSource {
             }
             s.classes = Math.max(s.classes, m.classes());
         }
-        long[] ids = chunks.map(LabeledData::ids).collect().stream().flatMapToLong(Arrays::stream).sorted().toArray();
+        int n = parts.stream().mapToInt(p -> p._2().length).sum();
+        long[] ids = new long[n];
+        int[] labels = new int[n];
+        int at = 0;
+        for (Tuple3<DataPipeline.Meta, long[], int[]> p : parts) {
+            System.arraycopy(p._2(), 0, ids, at, p._2().length);
+            System.arraycopy(p._3(), 0, labels, at, p._3().length);
+            at += p._2().length;
+        }
+        Tuple2<long[], int[]> sorted = DataPipeline.sortedById(ids, labels);
+        ids = sorted._1();
         for (int i = 1; i < ids.length; i++) {
             if (ids[i] == ids[i - 1]) {
                 long twice = ids[i];
@@ -201,19 +224,19 @@ final class TableSource {
                                 + "them apart");
             }
         }
+        s.known = sorted;
         if (limit > 0 && limit < ids.length) {
             long last = ids[limit - 1]; // the limit's examples: those with the smallest ids
-            JavaRDD<LabeledData> limited = chunks.map(c -> {
-                int n = 0;
-                while (n < c.size() && c.id(n) <= last) {
-                    n++; // a chunk is in id order
+            chunks = chunks.map(c -> {
+                int k = 0;
+                while (k < c.size() && c.id(k) <= last) {
+                    k++; // a chunk is in id order
                 }
-                return c.head(n);
-            }).filter(c -> c.size() > 0).persist(StorageLevel.MEMORY_AND_DISK());
-            metas = limited.map(c -> new DataPipeline.Meta(c.size(), c.shape(), c.numClasses(), c.hasLengths(),
+                return c.head(k);
+            }).filter(c -> c.size() > 0);
+            metas = chunks.map(c -> new DataPipeline.Meta(c.size(), c.shape(), c.numClasses(), c.hasLengths(),
                     DataDigest.ofSet(c))).collect();
-            chunks.unpersist(false);
-            chunks = limited;
+            s.known = new Tuple2<>(Arrays.copyOf(ids, limit), Arrays.copyOf(sorted._2(), limit));
             if (s.lengths) { // padded to the limit's longest sequence
                 s.shape[0] = metas.stream().mapToInt(m -> m.shape()[0]).max().orElse(s.shape[0]);
             }
