@@ -85,10 +85,6 @@ public final class OnnxExport {
         Chain c = new Chain(g, params, tensors);
         c.current = "x.normalized";
         if (lengths) {
-            if (!net.architecture().toString().contains("\"rnn\"")) {
-                throw new IllegalArgumentException("ONNX export: sequence lengths are an input of recurrent networks only; "
-                        + "this one has no rnn layer");
-            }
             c.lengths = LENGTHS;
         }
         if (type.equals("dense")) {
@@ -102,6 +98,10 @@ public final class OnnxExport {
             }
         } else {
             emit(c, net.architecture().path("layers"), "layer", new boolean[] {shape.length == 3});
+        }
+        if (lengths && !c.recurrent) { // known once the layers are written, whichever name their specs use
+            throw new IllegalArgumentException("ONNX export: sequence lengths are an input of recurrent networks only; "
+                    + "this one has no rnn layer");
         }
         if (c.next != tensors.size()) {
             throw new IllegalArgumentException("ONNX export: " + (tensors.size() - c.next) + " parameter tensors left over");
@@ -163,6 +163,8 @@ public final class OnnxExport {
         int next;
         /** The sequence-lengths input the RNN reads, or null (every sequence full length). */
         String lengths;
+        /** Whether a recurrent layer was written. */
+        boolean recurrent;
 
         Chain(Onnx.GraphProto.Builder g, double[] params, List<Network.Tensor> tensors) {
             this.g = g;
@@ -187,6 +189,7 @@ public final class OnnxExport {
          * B (1, 2H) = [b, 0], then Y_h (1, N, H) squeezed to (N, H).
          */
         void rnn(String name, int hidden, double alpha) {
+            recurrent = true;
             g.addNode(add("Transpose", name + ".time_major", List.of(current)).addAttribute(ints("perm", 1, 0, 2)));
             String w = param(new long[] {1, hidden, tensors.get(next).shape()[1]});
             String r = param(new long[] {1, hidden, hidden});

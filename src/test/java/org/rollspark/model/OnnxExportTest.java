@@ -195,9 +195,14 @@ class OnnxExportTest {
 
     /** A recurrent net of {@code steps} x 3 inputs: rnn (the given activation, IRNN-initialised), ReLU, dense. */
     static Network recurrent(String activation, Normalization norm, long seed) {
+        return recurrent("rnn", activation, norm, seed);
+    }
+
+    /** The same with the recurrent layer's type spelt {@code type} (rnn, or its alias recurrent). */
+    static Network recurrent(String type, String activation, Normalization norm, long seed) {
         com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
         com.fasterxml.jackson.databind.node.ArrayNode layers = json.createArrayNode();
-        layers.add(json.createObjectNode().put("type", "rnn").put("hidden", 6).put("activation", activation)
+        layers.add(json.createObjectNode().put("type", type).put("hidden", 6).put("activation", activation)
                 .put("recurrent_init", "identity"));
         layers.add(json.createObjectNode().put("type", "dense").put("units", 5));
         layers.add(json.createObjectNode().put("type", "relu"));
@@ -228,6 +233,8 @@ class OnnxExportTest {
         check(recurrent("relu", new Normalization(mean, std), 7), tmp.resolve("rnn.onnx"), 7);
         check(recurrent("leaky_relu:0.05", Normalization.scalar(0.125, 0.5), 8), tmp.resolve("rnn-leaky.onnx"), 8);
         check(recurrent("relu", Normalization.identity(), 9), tmp.resolve("rnn-padded.onnx"), 9, true);
+        // the layer's alias: the export's own vocabulary decides that the net is recurrent, not a string search
+        check(recurrent("recurrent", "relu", Normalization.identity(), 10), tmp.resolve("recurrent-padded.onnx"), 10, true);
     }
 
     @Test
