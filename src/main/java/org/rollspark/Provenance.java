@@ -18,6 +18,22 @@ import java.util.TreeMap;
  * platforms, so the platform is part of the record).
  */
 public final class Provenance {
+    /** The provenance config key of a model's class names (string labels, image folders), in class order. */
+    public static final String CLASS_NAMES = "data.classNames";
+    /** The provenance config key of what a job's tables were read from (names, readers, files' snapshot). */
+    public static final String TABLES = "data.tables";
+
+    /** The class names a provenance record's {@code config} holds ({@link #CLASS_NAMES}), or null for none. */
+    public static List<String> classNames(com.fasterxml.jackson.databind.JsonNode config) {
+        com.fasterxml.jackson.databind.JsonNode names = config.path(CLASS_NAMES);
+        if (!names.isArray()) {
+            return null;
+        }
+        List<String> out = new java.util.ArrayList<>();
+        names.forEach(n -> out.add(n.asText()));
+        return out;
+    }
+
     /** This project's version. */
     public static final String VERSION = "0.1.0-SNAPSHOT";
     public static final String ND4J_VERSION = "1.0.0-M2.1";

@@ -262,7 +262,7 @@ public final class Main implements Callable<Integer> {
             JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
             boolean train = needsTrain();
             DataPipeline.Request r = new DataPipeline.Request(cfg.dataSpec(classNames()), train ? cfg.dataLocation(true) : null,
-                    trainFrame != null ? null : cfg.dataLocation(false), cfg.integer("data.trainLimit"), cfg.integer("data.testLimit"),
+                    trainFrame != null ? null : cfg.dataLocation(false), cfg.get(Settings.DATA_TRAIN_LIMIT), cfg.get(Settings.DATA_TEST_LIMIT),
                     cfg.integer("data.validation"), cfg.bool("data.stratified"), cfg.dataSeed(), cfg.bool("data.sequential"),
                     cfg.integer("spark.numWorkers"), cfg.integer("certify.partitions"), testSteps());
             DataPipeline.Loaded splits = DataPipeline.load(sc, r, trainFrame, null, heldIds);
@@ -273,7 +273,7 @@ public final class Main implements Callable<Integer> {
             }
             if (train) {
                 log(String.format(Locale.ROOT, "data: %s, %d train / %d validation / %d test examples of shape %s, %d classes%s",
-                        cfg.string("data.format"), splits.train().size(), splits.validation().size(),
+                        cfg.get(Settings.DATA_FORMAT), splits.train().size(), splits.validation().size(),
                         splits.test() == null ? 0 : splits.test().size(),
                         java.util.Arrays.toString(splits.train().shape()), splits.train().numClasses(),
                         splits.train().hasLengths() ? " (padded sequences with lengths)" : ""));
@@ -370,14 +370,11 @@ public final class Main implements Callable<Integer> {
             }
         }
 
-        /** The provenance key of what tables were read from (their names, readers and files' snapshot). */
-        static final String DATA_TABLES = "data.tables";
-
         /** The settings as provenance records them, with what the job's tables were read from. */
         org.rollspark.Provenance.Settings settings(JobConfig cfg) {
             org.rollspark.Provenance.Settings s = cfg.provenance();
             if (tables != null && !tables.isEmpty()) {
-                s.put(DATA_TABLES, tables);
+                s.put(Provenance.TABLES, tables);
             }
             return s;
         }
@@ -387,10 +384,10 @@ public final class Main implements Callable<Integer> {
             Map<String, Object> prov = cfg.provenance();
             prov.put("net.architecture", net.architecture().toString());
             if (data.splits().classNames() != null) {
-                prov.put("data.classNames", data.splits().classNames());
+                prov.put(Provenance.CLASS_NAMES, data.splits().classNames());
             }
             if (!data.splits().tables().isEmpty()) {
-                prov.put(DATA_TABLES, data.splits().tables());
+                prov.put(Provenance.TABLES, data.splits().tables());
             }
             return prov;
         }
@@ -554,13 +551,7 @@ public final class Main implements Callable<Integer> {
 
         @Override
         List<String> classNames() {
-            JsonNode names = provenance.path("config").path("data.classNames");
-            if (!names.isArray()) {
-                return null;
-            }
-            List<String> out = new ArrayList<>();
-            names.forEach(n -> out.add(n.asText()));
-            return out;
+            return Provenance.classNames(provenance.path("config"));
         }
 
         @Override

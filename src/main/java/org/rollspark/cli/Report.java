@@ -91,9 +91,7 @@ final class Report implements Callable<Integer> {
                     recorded.put("data.seed", config.path("train.seed").asLong()); // recorded before data.seed existed
                 }
                 JobConfig cfg = base.with(recorded);
-                List<String> classes = config.path("data.classNames").isArray()
-                        ? json.convertValue(config.path("data.classNames"),
-                        new com.fasterxml.jackson.core.type.TypeReference<List<String>>() { }) : null;
+                List<String> classes = org.rollspark.Provenance.classNames(config);
                 DataPipeline.Request r = new DataPipeline.Request(cfg.dataSpec(classes), null, cfg.dataLocation(false), 0,
                         cfg.integer("data.testLimit"), 0, false, cfg.dataSeed(), cfg.bool("data.sequential"), 1,
                         cfg.integer("certify.partitions"), 0);

@@ -134,14 +134,7 @@ public final class RollClassificationModel extends Model<RollClassificationModel
             public RollClassificationModel load(String path) {
                 try {
                     ModelIO.Loaded m = ModelIO.loadAny(path, sc().hadoopConfiguration(), n -> { });
-                    List<String> names = null;
-                    JsonNode cn = m.provenance().path("config").path("data.classNames");
-                    if (cn.isArray()) {
-                        names = new ArrayList<>();
-                        for (JsonNode n : cn) {
-                            names.add(n.asText());
-                        }
-                    }
+                    List<String> names = org.rollspark.Provenance.classNames(m.provenance().path("config"));
                     Path metadata = new Path(path, "metadata");
                     boolean spark = !path.toLowerCase(java.util.Locale.ROOT).endsWith(".onnx")
                             && metadata.getFileSystem(sc().hadoopConfiguration()).exists(metadata);

@@ -19,6 +19,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.StructType;
 import org.rollspark.cli.Main;
+import org.rollspark.cli.Settings;
 import org.rollspark.spark.Scoring;
 
 /**
@@ -82,36 +83,36 @@ public final class RollClassifier extends Estimator<RollClassificationModel>
 
     /** loss.lambda: the weight of the ROLL term. */
     public DoubleParam lambda() {
-        return (DoubleParam) setting("loss.lambda");
+        return (DoubleParam) setting(Settings.LOSS_LAMBDA.key());
     }
 
     /** loss.c: the margin cap of the ROLL term. */
     public DoubleParam c() {
-        return (DoubleParam) setting("loss.c");
+        return (DoubleParam) setting(Settings.LOSS_C.key());
     }
 
     public IntParam epochs() {
-        return (IntParam) setting("train.epochs");
+        return (IntParam) setting(Settings.TRAIN_EPOCHS.key());
     }
 
     public LongParam seed() {
-        return (LongParam) setting("train.seed");
+        return (LongParam) setting(Settings.TRAIN_SEED.key());
     }
 
     public RollClassifier setLambda(double v) {
-        return setSetting("loss.lambda", v);
+        return setSetting(Settings.LOSS_LAMBDA.key(), v);
     }
 
     public RollClassifier setC(double v) {
-        return setSetting("loss.c", v);
+        return setSetting(Settings.LOSS_C.key(), v);
     }
 
     public RollClassifier setEpochs(int v) {
-        return setSetting("train.epochs", v);
+        return setSetting(Settings.TRAIN_EPOCHS.key(), v);
     }
 
     public RollClassifier setSeed(long v) {
-        return setSetting("train.seed", v);
+        return setSetting(Settings.TRAIN_SEED.key(), v);
     }
 
     public RollClassifier setIdCol(String v) {
@@ -127,18 +128,20 @@ public final class RollClassifier extends Estimator<RollClassificationModel>
 
     /** The job-file settings this estimator's Params make (data.format = table and the columns included). */
     List<String> jobSettings(Path tempOutput) {
-        List<String> s = new ArrayList<>(List.of("data.format=table", "data.train=DataFrame",
-                "data.featuresColumn=" + quote(getOrDefault(p.featuresCol)), "data.labelColumn=" + quote(getOrDefault(p.labelCol)),
-                "data.idColumn=" + quote(getOrDefault(p.idCol))));
-        if (!isSet(p.settings.get("output.dir"))) {
-            s.add("output.dir=" + quote(tempOutput.toString()));
+        List<String> s = new ArrayList<>(List.of(entry(Settings.DATA_FORMAT, "table"), entry(Settings.DATA_TRAIN, "DataFrame"),
+                entry(Settings.DATA_FEATURES_COLUMN, getOrDefault(p.featuresCol)),
+                entry(Settings.DATA_LABEL_COLUMN, getOrDefault(p.labelCol)),
+                entry(Settings.DATA_ID_COLUMN, getOrDefault(p.idCol))));
+        if (!isSet(p.settings.get(Settings.OUTPUT_DIR.key()))) {
+            s.add(entry(Settings.OUTPUT_DIR, tempOutput.toString()));
         }
         s.addAll(p.overrides(this));
         return s;
     }
 
-    private static String quote(String v) {
-        return org.rollspark.cli.Setting.Type.STRING.render(v);
+    /** A string setting as the job file's KEY=VALUE. */
+    private static String entry(org.rollspark.cli.Setting<String> setting, String value) {
+        return setting.key() + "=" + setting.type().render(value);
     }
 
     @Override
@@ -161,7 +164,7 @@ public final class RollClassifier extends Estimator<RollClassificationModel>
                 for (Row r : rows.where(functions.col(indicator)).select(functions.col(id)).collectAsList()) {
                     held.add(Scoring.rowId(r.get(0)));
                 }
-                settings.add("data.validation=" + held.size());
+                settings.add(Settings.DATA_VALIDATION.key() + "=" + held.size());
                 rows = rows.drop(indicator);
             }
             Main.Fitted f = Main.fit(dataset.sparkSession(), settings, rows, held,

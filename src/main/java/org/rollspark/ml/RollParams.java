@@ -31,10 +31,12 @@ public final class RollParams implements Serializable {
 
     /** The sections and settings a training run takes (the rest: where data and output go, the CLI's own). */
     static final List<String> SECTIONS = List.of("loss.", "train.", "net.");
-    static final List<String> KEYS = List.of("data.validation", "data.seed", "data.stratified", "data.normalize",
-            "data.mean", "data.std", "data.shape", "data.numClasses", "data.classes", "data.trainLimit",
-            "data.sequential", "spark.numWorkers", "spark.batchSizePerWorker", "spark.averagingFrequency", "spark.rounds",
-            "spark.checkpointRounds", "output.dir", "output.runId", "output.checkpointDir", "output.metricsEveryRounds");
+    static final List<Setting<?>> OTHERS = List.of(Settings.DATA_VALIDATION, Settings.DATA_SEED,
+            Settings.DATA_STRATIFIED, Settings.DATA_NORMALIZE, Settings.DATA_MEAN, Settings.DATA_STD, Settings.DATA_SHAPE,
+            Settings.DATA_NUM_CLASSES, Settings.DATA_CLASSES, Settings.DATA_TRAIN_LIMIT, Settings.DATA_SEQUENTIAL,
+            Settings.SPARK_NUM_WORKERS, Settings.SPARK_BATCH_SIZE_PER_WORKER, Settings.SPARK_AVERAGING_FREQUENCY,
+            Settings.SPARK_ROUNDS, Settings.SPARK_CHECKPOINT_ROUNDS, Settings.OUTPUT_DIR, Settings.OUTPUT_RUN_ID,
+            Settings.OUTPUT_CHECKPOINT_DIR, Settings.OUTPUT_METRICS_EVERY_ROUNDS);
 
     final Param<String> featuresCol;
     final Param<String> labelCol;
@@ -64,7 +66,7 @@ public final class RollParams implements Serializable {
                 + "choose the epoch kept (as MLlib's gradient-boosted trees take it; needs idCol); empty: a seeded "
                 + "hold-out of data.validation rows");
         for (Setting<?> s : Settings.ROLL.all()) {
-            if (SECTIONS.stream().anyMatch(s.key()::startsWith) || KEYS.contains(s.key())) {
+            if (SECTIONS.stream().anyMatch(s.key()::startsWith) || OTHERS.contains(s)) {
                 settings.put(s.key(), param(owner, s));
                 declared.put(s.key(), s);
             }

@@ -87,7 +87,7 @@ public final class TrainingCheckpoints {
     }
 
     private static final Set<String> IGNORED = Set.of("spark.master", "spark.checkpointDir", "spark.rounds", "train.epochs",
-            "spark.checkpointRounds", "data.tables");
+            "spark.checkpointRounds", org.rollspark.Provenance.TABLES);
 
     /** Where training stands: after {@code round} rounds of {@code epoch} ({@code round = -1}: the whole epoch). */
     public record State(int epoch, int round, LossValue epochLoss, List<EpochStats> history, int bestEpoch, double bestLoss,

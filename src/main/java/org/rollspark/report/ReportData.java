@@ -226,7 +226,7 @@ public final class ReportData {
             JsonNode m = manifests.get("run_date=" + date + "/run_id=" + r.getAs("run_id"));
             o.put("config_hash", m == null ? "" : m.path("provenance").path("configHash").asText(""));
             o.put("data_fingerprint", m == null ? "" : m.path("provenance").path("dataFingerprint").asText(""));
-            JsonNode names = m == null ? null : m.path("provenance").path("config").path("data.classNames");
+            JsonNode names = m == null ? null : m.path("provenance").path("config").path(org.rollspark.Provenance.CLASS_NAMES);
             if (names != null && names.isArray()) {
                 o.set("class_names", names);
             }
