@@ -1,5 +1,7 @@
 package org.rollspark.blas;
 
+import static org.rollspark.config.Setting.Type.STRING;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -16,6 +18,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import org.rollspark.config.Setting;
 
 /**
  * Chooses the core type OpenBLAS runs, before the JVMs that compute start (OpenBLAS reads it once, when it loads):
@@ -32,6 +35,22 @@ import java.util.function.Consumer;
  * </ul>
  */
 public final class KernelChoice {
+    /** The settings this component reads, declared here once (the registry: org.rollspark.cli.Settings). */
+    public static final Setting.Group SETTINGS = new Setting.Group();
+
+    public static final Setting<String> CORE_TYPE = SETTINGS.add(Setting.of("blas.coreType", STRING, "auto",
+            "The OpenBLAS core type (kernels) every JVM computes with (README, \"BLAS kernels\"). auto: "
+                    + "run-cluster.sh probes the core types this CPU runs, each self-tested and timed once per machine "
+                    + "(cached), and sets the fastest that passes as OPENBLAS_CORETYPE for the driver and, through "
+                    + "spark.executorEnv, the executors; an OPENBLAS_CORETYPE the user set is kept if it passes and "
+                    + "refused if not. A name (SkylakeX, Haswell, Zen, ...) forces that core type, refused if it fails "
+                    + "the self-test. Every JVM self-tests its BLAS before computing either way.",
+            v -> {
+                if (!v.equals("auto") && !v.matches("[A-Za-z][A-Za-z0-9]*")) {
+                    throw new IllegalArgumentException("must be auto or an OpenBLAS core type name such as SkylakeX");
+                }
+            }).main());
+
     private KernelChoice() {}
 
     /** Bump when the self-test or the timing changes, so cached results are measured again. */

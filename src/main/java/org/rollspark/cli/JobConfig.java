@@ -16,11 +16,12 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.rollspark.loss.Aggregation;
+import org.rollspark.config.Setting;
+import org.rollspark.data.DataSpec;
 import org.rollspark.loss.RollLoss;
-import org.rollspark.net.Activation;
-import org.rollspark.net.Init;
+import org.rollspark.model.Architectures;
 import org.rollspark.net.Normalization;
+import org.rollspark.spark.CertificationJob;
 import org.rollspark.spark.SparkTrainConfig;
 import org.rollspark.train.TrainConfig;
 
@@ -30,7 +31,7 @@ import org.rollspark.train.TrainConfig;
  * values of the wrong type and values a setting's check refuses are errors naming the key and where it
  * was set; cross-setting checks run here, before any work.
  */
-public final class JobConfig {
+public final class JobConfig implements Setting.Values {
     private final Settings settings;
     private final Config config;
 
@@ -109,14 +110,8 @@ public final class JobConfig {
         trainConfig();
         sparkTrainConfig(null);
         normalization();
-        normalizeMode();
         dataSpec();
-        activation();
-        init();
-        dataType();
         runDate();
-        runIdOrEmpty();
-        radii();
         certifyOptions();
     }
 
@@ -132,6 +127,7 @@ public final class JobConfig {
     }
 
     /** A setting's value. */
+    @Override
     public <T> T get(Setting<T> s) {
         if (settings.get(s.key()) != s) {
             throw new IllegalArgumentException(s + " is not a registered setting");
@@ -139,275 +135,84 @@ public final class JobConfig {
         return s.read(config);
     }
 
-    /** The registered setting with this key (without {@code roll.}). */
-    private Setting<?> setting(String key) {
-        Setting<?> s = settings.get(key);
-        if (s == null) {
-            throw new IllegalArgumentException("unknown setting roll." + key + "; see reference.conf for the keys");
-        }
-        return s;
-    }
-
-    public org.rollspark.spark.CertificationJob.Options certifyOptions() {
-        var g = new org.rollspark.spark.CertificationJob.Gradient(get(Settings.CERTIFY_GRADIENT_EXAMPLES),
-                get(Settings.CERTIFY_GRADIENT_EPS), get(Settings.CERTIFY_GRADIENT_BOX_LOW),
-                get(Settings.CERTIFY_GRADIENT_BOX_HIGH), get(Settings.CERTIFY_GRADIENT_SAMPLES),
-                get(Settings.CERTIFY_GRADIENT_POPULATION), get(Settings.CERTIFY_GRADIENT_GENERATIONS),
-                get(Settings.CERTIFY_GRADIENT_SEED));
-        if (!(g.boxLow() < g.boxHigh())) {
-            throw new IllegalArgumentException("roll.certify.gradientBoxLow must be below roll.certify.gradientBoxHigh; got "
-                    + g.boxLow() + " and " + g.boxHigh());
-        }
-        return new org.rollspark.spark.CertificationJob.Options(get(Settings.CERTIFY_SOUNDNESS_EXAMPLES),
-                get(Settings.CERTIFY_SOUNDNESS_POINTS), get(Settings.CERTIFY_COORDINATE_BOUNDS), g,
-                get(Settings.CERTIFY_REPLACE), org.rollspark.data.Format.of(dataSpec()).byteValued());
-    }
-
-    /** A string setting by key (without {@code roll.}). */
-    public String string(String key) {
-        return (String) get(setting(key));
-    }
-
-    /** An integer setting by key. */
-    public int integer(String key) {
-        return (Integer) get(setting(key));
-    }
-
-    /** A boolean setting by key. */
-    public boolean bool(String key) {
-        return (Boolean) get(setting(key));
+    public CertificationJob.Options certifyOptions() {
+        return CertificationJob.Options.of(this, org.rollspark.data.Format.of(dataSpec()).byteValued());
     }
 
     /** The data format and its options, for the readers on the executors. */
-    public org.rollspark.data.DataSpec dataSpec() {
+    public DataSpec dataSpec() {
         return dataSpec(null);
     }
 
     /** {@link #dataSpec()} with the class names fixed (a saved model's) unless roll.data.classes sets them. */
-    public org.rollspark.data.DataSpec dataSpec(List<String> classNames) {
-        String format = get(Settings.DATA_FORMAT);
-        Map<String, String> opts = new TreeMap<>();
-        for (Setting<?> s : List.of(Settings.DATA_IMAGE_MODE, Settings.DATA_LABEL_COLUMN, Settings.DATA_SEQUENCE_COLUMN,
-                Settings.DATA_NOISE, Settings.DATA_CHANNELS, Settings.DATA_COUNT, Settings.DATA_IMAGE_SIZE,
-                Settings.DATA_CLASSES, Settings.DATA_SPEAKER_BLOCKS, Settings.DATA_NUM_CLASSES, Settings.DATA_SOURCE,
-                Settings.DATA_FEATURES_COLUMN, Settings.DATA_ID_COLUMN, Settings.DATA_SHAPE)) {
-            Object v = get(s);
-            opts.put(s.key().substring("data.".length()), v instanceof List<?> l
-                    ? String.join(",", l.stream().map(String::valueOf).toList()) : String.valueOf(v));
+    public DataSpec dataSpec(List<String> classNames) {
+        Map<String, Object> opts = new TreeMap<>();
+        for (Setting<?> s : settings.all()) {
+            if (s.key().startsWith("data.")) {
+                opts.put(s.key().substring("data.".length()), get(s));
+            }
         }
-        opts.put("seed", Long.toString(dataSeed()));
-        if (classNames != null && opts.get("classes").isEmpty()) {
-            opts.put("classes", String.join(",", classNames));
+        if (classNames != null && get(DataSpec.CLASSES).isEmpty()) {
+            opts.put(DataSpec.CLASSES.key().substring("data.".length()), classNames);
         }
-        org.rollspark.data.DataSpec spec = new org.rollspark.data.DataSpec(format, opts);
+        DataSpec spec = new DataSpec(get(DataSpec.FORMAT), opts);
         org.rollspark.data.Format.of(spec); // validates the format's options
         return spec;
     }
 
     /** Where the training (test) data is: data.train (data.test), or for idx the MNIST names in data.dir. */
     public org.rollspark.data.Format.Location dataLocation(boolean train) throws java.io.IOException {
-        String data = string(train ? "data.train" : "data.test");
-        String labels = string(train ? "data.trainLabels" : "data.testLabels");
-        String format = string("data.format");
-        if (format.equals("synthetic2d")) {
-            return new org.rollspark.data.Format.Location(train ? "train" : "test", "");
-        }
-        if (format.equals("idx") && data.isEmpty()) {
-            String prefix = train ? "train" : "t10k";
-            return new org.rollspark.data.Format.Location(find(dataDir(), prefix + "-images-idx3-ubyte"),
-                    labels.isEmpty() ? find(dataDir(), prefix + "-labels-idx1-ubyte") : labels);
-        }
-        if (data.isEmpty()) {
-            throw new IllegalArgumentException("roll.data." + (train ? "train" : "test") + " must name the "
-                    + (train ? "training" : "test") + " data for format " + format);
-        }
-        if (format.equals("idx") && labels.isEmpty()) {
-            throw new IllegalArgumentException("roll.data." + (train ? "trainLabels" : "testLabels")
-                    + " must name the label file of " + data);
-        }
-        return new org.rollspark.data.Format.Location(data, labels);
+        return dataSpec().location(train);
     }
 
-    /** base or base.gz in a folder on any Hadoop file system. */
-    private static String find(String dir, String base) throws java.io.IOException {
-        org.apache.hadoop.conf.Configuration conf = new org.apache.hadoop.conf.Configuration();
-        for (String name : new String[] {base, base + ".gz"}) {
-            String f = org.rollspark.model.RemoteFolders.join(dir, name);
-            if (org.rollspark.model.RemoteFolders.fs(f, conf).exists(new org.apache.hadoop.fs.Path(f))) {
-                return f;
-            }
-        }
-        throw new java.io.FileNotFoundException(dir + ": neither " + base + " nor " + base + ".gz is there (roll.data.dir)");
-    }
-
-    /** How the input is normalised: config (data.mean / data.std), or scalar, channel, feature statistics of the training split. */
-    public String normalizeMode() {
-        return get(Settings.DATA_NORMALIZE);
-    }
-
-    /** The IDX folder (any Hadoop path). */
-    public String dataDir() {
-        return get(Settings.DATA_DIR);
-    }
-
-    public int limit(String key) {
-        int v = integer("data." + key);
-        return v == 0 ? Integer.MAX_VALUE : v;
-    }
-
-    public int[] hidden() {
-        return get(Settings.NET_HIDDEN).stream().mapToInt(Integer::intValue).toArray();
-    }
-
-    /**
-     * A freshly initialised network for {@code features} inputs and {@code classes} outputs:
-     * {@code net.type = dense} (net.hidden, net.activation) or {@code graph} (net.inputShape,
-     * net.layers, whose last dense layer must have one unit per class).
-     */
+    /** {@link Architectures#network}: a fresh network, or train.initModel's, for this many features and classes. */
     public org.rollspark.net.Network network(int features, int classes) {
         return network(features, classes, normalization());
     }
 
-    /**
-     * The network of train.initModel (an ONNX file or a model folder), to fine-tune: its architecture,
-     * weights and input normalisation (the ones it was trained with) as they are; the net.* settings do
-     * not apply. Its input size and classes must be the data's.
-     */
-    private org.rollspark.net.Network pretrained(String location, int features, int classes) {
-        org.rollspark.net.Network net;
-        try {
-            net = location.toLowerCase(java.util.Locale.ROOT).endsWith(".onnx")
-                    ? org.rollspark.model.OnnxImport.load(java.nio.file.Path.of(location)).network()
-                    : org.rollspark.model.ModelIO.load(location, new org.apache.hadoop.conf.Configuration()).network();
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-        if (net.inputSize() != features || net.outputSize() != classes) {
-            throw new IllegalArgumentException("roll.train.initModel " + location + " takes " + net.inputSize()
-                    + " inputs and gives " + net.outputSize() + " classes; the data have " + features + " and " + classes);
-        }
-        return net.castTo(dataType());
-    }
-
     /** {@link #network(int, int)} with the given input normalisation (e.g. statistics of the training data). */
     public org.rollspark.net.Network network(int features, int classes, Normalization normalization) {
-        String init = get(Settings.TRAIN_INIT_MODEL);
-        if (!init.isEmpty()) {
-            return pretrained(init, features, classes);
-        }
-        String type = get(Settings.NET_TYPE);
-        if (type.equals("dense")) {
-            int[] h = hidden();
-            int[] sizes = new int[h.length + 2];
-            sizes[0] = features;
-            System.arraycopy(h, 0, sizes, 1, h.length);
-            sizes[sizes.length - 1] = classes;
-            return org.rollspark.model.Architectures.init(org.rollspark.model.Architectures.dense(sizes, activation()),
-                    normalization, init(), seed(), dataType());
-        }
-        if (!type.equals("graph")) {
-            throw new IllegalArgumentException("roll.net.type must be dense or graph, got '" + type + "'");
-        }
-        int[] shape = get(Settings.NET_INPUT_SHAPE).stream().mapToInt(Integer::intValue).toArray();
-        int size = 1;
-        for (int v : shape) {
-            size *= v;
-        }
-        if (size != features) {
-            throw new IllegalArgumentException("roll.net.inputShape " + java.util.Arrays.toString(shape) + " holds " + size
-                    + " values but the data has " + features + " features per example");
-        }
-        com.fasterxml.jackson.databind.node.ArrayNode layers;
-        try {
-            layers = (com.fasterxml.jackson.databind.node.ArrayNode) new com.fasterxml.jackson.databind.ObjectMapper().readTree(
-                    get(Settings.NET_LAYERS));
-        } catch (java.io.IOException | ClassCastException e) {
-            throw new IllegalArgumentException("roll.net.layers must be a list of layer objects: " + e.getMessage(), e);
-        }
-        org.rollspark.net.Network net;
-        try {
-            net = org.rollspark.model.Architectures.init(org.rollspark.model.Architectures.graph(shape, layers), normalization,
-                    init(), seed(), dataType());
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("roll.net.layers: " + e.getMessage(), e);
-        }
-        if (net.outputSize() != classes) {
-            throw new IllegalArgumentException("roll.net.layers: the last layer gives " + net.outputSize()
-                    + " outputs but the data has " + classes + " classes");
-        }
-        return net;
-    }
-
-    public Activation activation() {
-        return Activation.parse(get(Settings.NET_ACTIVATION));
-    }
-
-    public Init init() {
-        return Init.parse(get(Settings.NET_INIT));
+        return Architectures.network(this, features, classes, normalization);
     }
 
     public DataType dataType() {
-        return get(Settings.NET_DTYPE).equals("float64") ? DataType.DOUBLE : DataType.FLOAT;
+        return Architectures.dataType(this);
     }
 
     public Normalization normalization() {
-        double[] mean = get(Settings.DATA_MEAN).stream().mapToDouble(Double::doubleValue).toArray();
-        double[] std = get(Settings.DATA_STD).stream().mapToDouble(Double::doubleValue).toArray();
-        try {
-            return Normalization.float32(mean, std);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("roll.data.mean / roll.data.std: " + e.getMessage(), e);
-        }
+        return Normalization.of(this);
     }
 
     public RollLoss loss() {
-        if (get(Settings.LOSS_TYPE).equals("vanilla")) {
-            return RollLoss.vanilla();
-        }
-        return new RollLoss(get(Settings.LOSS_LAMBDA), get(Settings.LOSS_C), Aggregation.parse(get(Settings.LOSS_GAMMA)),
-                new org.rollspark.loss.Sampling(get(Settings.LOSS_SAMPLES), get(Settings.LOSS_SAMPLES_PER_CHANNEL)));
+        return RollLoss.of(this);
     }
 
     public long seed() {
-        return get(Settings.TRAIN_SEED);
+        return get(TrainConfig.SEED);
     }
 
     /** The seed of the validation split, the training shards and generated data. */
     public long dataSeed() {
-        return get(Settings.DATA_SEED);
+        return get(DataSpec.SEED);
     }
 
     public TrainConfig trainConfig() {
-        return new TrainConfig(get(Settings.TRAIN_EPOCHS), get(Settings.SPARK_BATCH_SIZE_PER_WORKER), seed(),
-                get(Settings.TRAIN_OPTIMIZER), get(Settings.TRAIN_LR), get(Settings.TRAIN_MOMENTUM), loss(),
-                get(Settings.TRAIN_EVAL_BATCH_SIZE));
+        return TrainConfig.of(this);
     }
 
     public SparkTrainConfig sparkTrainConfig(String checkpointDir) {
-        return new SparkTrainConfig(trainConfig(), get(Settings.SPARK_NUM_WORKERS), get(Settings.SPARK_BATCH_SIZE_PER_WORKER),
-                get(Settings.SPARK_AVERAGING_FREQUENCY), checkpointDir, get(Settings.SPARK_CHECKPOINT_ROUNDS));
+        return SparkTrainConfig.of(this, checkpointDir);
     }
 
     /** Certified-accuracy radii for l1, l2, l_inf. */
     public double[][] radii() {
-        List<List<Double>> r = List.of(get(Settings.CERTIFY_RADII_L1), get(Settings.CERTIFY_RADII_L2),
-                get(Settings.CERTIFY_RADII_LINF));
-        double[][] out = new double[3][];
-        for (int i = 0; i < 3; i++) {
-            out[i] = r.get(i).stream().mapToDouble(Double::doubleValue).toArray();
-        }
-        return out;
+        return CertificationJob.radii(this);
     }
 
     /** The run's date: output.runDate, or today (UTC). */
     public String runDate() {
-        String d = get(Settings.OUTPUT_RUN_DATE);
+        String d = get(Main.OUTPUT_RUN_DATE);
         return (d.isEmpty() ? LocalDate.now(ZoneOffset.UTC) : LocalDate.parse(d)).format(DateTimeFormatter.ISO_LOCAL_DATE);
-    }
-
-    /** The configured run id, validated, or "" when one should be generated. */
-    public String runIdOrEmpty() {
-        return get(Settings.OUTPUT_RUN_ID);
     }
 
     /** This config with some settings replaced (same validation). */

@@ -8,10 +8,10 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import org.rollspark.blas.KernelCheck;
 import org.rollspark.blas.KernelChoice;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine;
 
 /**
  * The kernel command: which OpenBLAS core type the jobs compute with ({@link KernelChoice}). run-cluster.sh runs it
@@ -70,7 +70,7 @@ public final class Kernel implements Callable<Integer> {
             }
         }
         JobConfig cfg = JobConfig.load(file, overrides);
-        KernelChoice.Decision d = KernelChoice.choose(cfg.get(Settings.BLAS_CORE_TYPE), KernelCheck.requested(),
+        KernelChoice.Decision d = KernelChoice.choose(cfg.get(KernelChoice.CORE_TYPE), KernelCheck.requested(),
                 cache != null ? cache : KernelChoice.defaultCache(), refresh, line -> err.println("roll: " + line));
         if (passing) {
             java.util.Set<String> names = new java.util.LinkedHashSet<>(List.of(d.coreType()));

@@ -1,5 +1,7 @@
 package org.rollspark.cli;
 
+import static org.rollspark.config.Setting.Type.STRING;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -19,23 +21,29 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.rollspark.Provenance;
 import org.rollspark.blas.KernelCheck;
+import org.rollspark.blas.KernelChoice;
+import org.rollspark.config.Setting;
+import org.rollspark.data.DataSpec;
 import org.rollspark.data.LabeledData;
-import org.rollspark.net.Network;
+import org.rollspark.loss.RollLoss;
 import org.rollspark.model.ModelIO;
-import org.rollspark.region.RegionCertifier;
-import org.rollspark.region.Norm;
+import org.rollspark.model.RemoteFolders;
+import org.rollspark.net.Network;
 import org.rollspark.net.Normalization;
+import org.rollspark.region.Norm;
+import org.rollspark.region.RegionCertifier;
 import org.rollspark.spark.CertificationJob;
 import org.rollspark.spark.DataPipeline;
-import org.rollspark.spark.ShardedData;
-import org.rollspark.model.RemoteFolders;
 import org.rollspark.spark.ParameterAveragingTrainer;
+import org.rollspark.spark.ShardedData;
+import org.rollspark.spark.SparkTrainConfig;
 import org.rollspark.spark.TrainingLog;
+import org.rollspark.train.TrainConfig;
 import org.rollspark.train.TrainingHistory;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine;
 
 /**
  * Command-line entry points, for {@code spark-submit} (main class of the shaded jar) or a plain JVM
@@ -46,6 +54,34 @@ import picocli.CommandLine.Parameters;
         description = "Train piecewise-linear networks with the ROLL loss on Spark and certify their linear regions.",
         subcommands = {Main.Compare.class, Main.Train.class, Main.Certify.class, Sweep.class, Report.class, Export.class})
 public final class Main implements Callable<Integer> {
+    /** The settings this component reads, declared here once (the registry: org.rollspark.cli.Settings). */
+    public static final Setting.Group SETTINGS = new Setting.Group();
+
+    public static final Setting<String> OUTPUT_DIR = SETTINGS.add(Setting.of("output.dir", STRING, "runs",
+            "Root folder (any Hadoop file system path for the certification tables): models/<run_id>, "
+                    + "checkpoints/<run_id>, certification/{examples,summary,runs}/run_date=.../run_id=...").main());
+    public static final Setting<String> OUTPUT_RUN_ID = SETTINGS.add(Setting.of("output.runId", STRING, "",
+            "Empty: a new id from the time and a random suffix. A rerun with the same runId and settings resumes "
+                    + "training from its newest complete checkpoint; with train.epochs raised it continues a finished run.",
+            v -> {
+                if (!v.isEmpty() && !v.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")) {
+                    throw new IllegalArgumentException("must be letters, digits, '_', '.' or '-' (at most 128)");
+                }
+            }).main());
+    public static final Setting<String> OUTPUT_RUN_DATE = SETTINGS.add(Setting.of("output.runDate", STRING, "",
+            "The run's date in the certification tables (empty: today, UTC).", v -> {
+                if (!v.isEmpty()) {
+                    try {
+                        java.time.LocalDate.parse(v);
+                    } catch (java.time.format.DateTimeParseException e) {
+                        throw new IllegalArgumentException("is not a date like 2026-11-24");
+                    }
+                }
+            }).main());
+    public static final Setting<String> OUTPUT_CHECKPOINT_DIR = SETTINGS.add(Setting.of("output.checkpointDir", STRING, "",
+            "Where resumable checkpoints go (any Hadoop path; <dir>/<run_id>[-name]); empty: output.dir/checkpoints.")
+            .main());
+
     public static final int USAGE = 2;
     public static final int INPUT = 3;
 
@@ -91,9 +127,9 @@ public final class Main implements Callable<Integer> {
      */
     static void checkBlas(JobConfig cfg) {
         org.rollspark.blas.OpenBlas.Info info = KernelCheck.ensure(() -> "driver");
-        String forced = cfg.get(Settings.BLAS_CORE_TYPE);
+        String forced = cfg.get(KernelChoice.CORE_TYPE);
         if (!forced.equals("auto") && !org.rollspark.blas.CoreTypes.canonical(forced).equalsIgnoreCase(info.coreType())) {
-            throw new KernelCheck.KernelException(Settings.BLAS_CORE_TYPE.key() + "=" + forced + ", but this JVM runs "
+            throw new KernelCheck.KernelException(KernelChoice.CORE_TYPE.key() + "=" + forced + ", but this JVM runs "
                     + "OpenBLAS's " + info.coreType() + " kernels (" + KernelCheck.VARIABLE + "="
                     + (KernelCheck.requested().isEmpty() ? "unset" : KernelCheck.requested()) + "): OpenBLAS reads "
                     + KernelCheck.VARIABLE + " once, when it loads. Launch through run-cluster.sh, which sets it, or set "
@@ -102,6 +138,13 @@ public final class Main implements Callable<Integer> {
     }
 
     /** The message of a BLAS check that failed anywhere (the driver, or an executor: inside Spark's), or null. */
+    /** output.runId, or a new id from the time and a random suffix after {@code prefix}. */
+    static String runId(JobConfig cfg, String prefix) {
+        String set = cfg.get(OUTPUT_RUN_ID);
+        return !set.isEmpty() ? set : prefix + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))
+                + "-" + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x1000, 0x10000));
+    }
+
     static String blasFailure(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof KernelCheck.KernelException) {
@@ -173,15 +216,12 @@ public final class Main implements Callable<Integer> {
         public Integer call() throws Exception {
             out = spec.commandLine().getOut();
             JobConfig cfg = options.load();
-            runId = cfg.runIdOrEmpty().isEmpty()
-                    ? LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + "-"
-                            + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x1000, 0x10000))
-                    : cfg.runIdOrEmpty();
+            runId = runId(cfg, "");
             checkSettings(cfg);
             checkBlas(cfg);
             SparkConf conf = new SparkConf().setAppName("roll " + spec.name() + " " + runId);
             if (!conf.contains("spark.master")) {
-                conf.setMaster(cfg.string("spark.master"));
+                conf.setMaster(cfg.get(SparkTrainConfig.MASTER));
             }
             if (!conf.contains(STREAM_RESET)) {
                 // Java serialization keeps every object a stream wrote referenced until it resets (every 100 by
@@ -262,18 +302,18 @@ public final class Main implements Callable<Integer> {
             JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
             boolean train = needsTrain();
             DataPipeline.Request r = new DataPipeline.Request(cfg.dataSpec(classNames()), train ? cfg.dataLocation(true) : null,
-                    trainFrame != null ? null : cfg.dataLocation(false), cfg.get(Settings.DATA_TRAIN_LIMIT), cfg.get(Settings.DATA_TEST_LIMIT),
-                    cfg.integer("data.validation"), cfg.bool("data.stratified"), cfg.dataSeed(), cfg.bool("data.sequential"),
-                    cfg.integer("spark.numWorkers"), cfg.integer("certify.partitions"), testSteps());
+                    trainFrame != null ? null : cfg.dataLocation(false), cfg.get(DataSpec.TRAIN_LIMIT), cfg.get(DataSpec.TEST_LIMIT),
+                    cfg.get(DataPipeline.VALIDATION), cfg.get(DataPipeline.STRATIFIED), cfg.dataSeed(), cfg.get(DataPipeline.SEQUENTIAL),
+                    cfg.get(SparkTrainConfig.NUM_WORKERS), cfg.get(CertificationJob.PARTITIONS), testSteps());
             DataPipeline.Loaded splits = DataPipeline.load(sc, r, trainFrame, null, heldIds);
             tables = splits.tables();
             Normalization norm = cfg.normalization();
-            if (train && !cfg.normalizeMode().equals("config")) {
-                norm = DataPipeline.statistics(splits.train(), cfg.normalizeMode());
+            if (train && !cfg.get(DataPipeline.NORMALIZE).equals("config")) {
+                norm = DataPipeline.statistics(splits.train(), cfg.get(DataPipeline.NORMALIZE));
             }
             if (train) {
                 log(String.format(Locale.ROOT, "data: %s, %d train / %d validation / %d test examples of shape %s, %d classes%s",
-                        cfg.get(Settings.DATA_FORMAT), splits.train().size(), splits.validation().size(),
+                        cfg.get(DataSpec.FORMAT), splits.train().size(), splits.validation().size(),
                         splits.test() == null ? 0 : splits.test().size(),
                         java.util.Arrays.toString(splits.train().shape()), splits.train().numClasses(),
                         splits.train().hasLengths() ? " (padded sequences with lengths)" : ""));
@@ -324,27 +364,27 @@ public final class Main implements Callable<Integer> {
         Trained train(JobConfig cfg, SparkSession spark, Data data, String name) throws IOException {
             Network net = cfg.network(data.train().numFeatures(), data.train().numClasses(), data.normalization());
             String id = runId + (name.isEmpty() ? "" : "-" + name);
-            String ckpt = cfg.string("output.checkpointDir");
+            String ckpt = cfg.get(OUTPUT_CHECKPOINT_DIR);
             var sc = cfg.sparkTrainConfig(RemoteFolders.join(ckpt.isEmpty()
-                    ? RemoteFolders.join(cfg.string("output.dir"), "checkpoints") : ckpt, id));
+                    ? RemoteFolders.join(cfg.get(OUTPUT_DIR), "checkpoints") : ckpt, id));
             Map<String, Object> prov = provenance(cfg, net, data);
             LabeledData probe = data.validation().sample(probeSize(net));
             int[] probeLengths = probe.lengths(LabeledData.identity(probe.size()), 0, probe.size());
             log(String.format(Locale.ROOT, "training %s: %s, %d train / %d validation examples, %d workers x batch %d, "
                     + "averaging every %d minibatches", name.isEmpty() ? "model" : name, net.describe(),
                     data.train().size(), data.validation().size(), sc.numWorkers(), sc.batchSizePerWorker(), sc.averagingFrequency()));
-            String metrics = RemoteFolders.join(cfg.string("output.dir"), "training");
-            TrainingLog metricsLog = new TrainingLog(cfg.get(Settings.OUTPUT_METRICS_EVERY_ROUNDS),
+            String metrics = RemoteFolders.join(cfg.get(OUTPUT_DIR), "training");
+            TrainingLog metricsLog = new TrainingLog(cfg.get(TrainingLog.METRICS_EVERY_ROUNDS),
                     TrainingLog.read(spark, metrics, id))
                     .measuring(s -> new RegionCertifier(net).certify(probe.allFeatures(), probeLengths).quantile(Norm.L2, 0.5));
             metricsLog.onRow(e -> {
                 if (e.round() == null) {
-                    log(epochLine(name, e, cfg.integer("train.epochs")));
+                    log(epochLine(name, e, cfg.get(TrainConfig.EPOCHS)));
                 }
                 writeMetrics(cfg, spark, metrics, id, metricsLog, prov, data);
             });
             TrainingHistory h = new ParameterAveragingTrainer(JavaSparkContext.fromSparkContext(spark.sparkContext()), sc,
-                    this::log, prov).rounds(cfg.get(Settings.SPARK_ROUNDS)).fit(net, data.train(), data.validation(), metricsLog);
+                    this::log, prov).rounds(cfg.get(ParameterAveragingTrainer.ROUNDS)).fit(net, data.train(), data.validation(), metricsLog);
             log(name + " kept epoch " + h.bestEpoch() + " (lowest validation loss, lambda * ROLL term included)");
             String model = save(cfg, spark, data, net, id, prov);
             return new Trained(net, h, model);
@@ -395,7 +435,7 @@ public final class Main implements Callable<Integer> {
         /** Saves a trained model as output.dir/models/ID with its provenance; returns the folder. */
         String save(JobConfig cfg, SparkSession spark, Data data, Network net, String id, Map<String, Object> prov)
                 throws IOException {
-            String model = RemoteFolders.join(cfg.string("output.dir"), "models", id);
+            String model = RemoteFolders.join(cfg.get(OUTPUT_DIR), "models", id);
             ModelIO.save(net, model, spark.sparkContext().hadoopConfiguration(),
                     Provenance.record(prov, cfg.seed(), data.train().fingerprint()));
             log("model saved to " + model);
@@ -412,7 +452,7 @@ public final class Main implements Callable<Integer> {
                 String dataset) throws IOException {
             String id = runId + (name.isEmpty() ? "" : "-" + name);
             CertificationJob.Result r = CertificationJob.run(spark, net, modelId, test, dataset,
-                    cfg.string("certify.split"), RemoteFolders.join(cfg.string("output.dir"), "certification"),
+                    cfg.get(CertificationJob.SPLIT), RemoteFolders.join(cfg.get(OUTPUT_DIR), "certification"),
                     cfg.runDate(), id, settings(cfg), cfg.radii(), cfg.certifyOptions());
             log(String.format(Locale.ROOT, "certified %d examples of %s into %s (summary %s, manifest %s)", r.rows(),
                     test.name(), r.examplesPath(), r.summaryPath(), r.manifestPath()));
@@ -433,7 +473,7 @@ public final class Main implements Callable<Integer> {
             Row[] summary = new Row[2];
             String[] names = {"vanilla", "roll"};
             for (int m = 0; m < 2; m++) {
-                JobConfig c = m == 0 ? cfg.with(Map.of("loss.type", "vanilla")) : cfg.with(Map.of("loss.type", "roll"));
+                JobConfig c = m == 0 ? cfg.with(Map.of(RollLoss.TYPE.key(), "vanilla")) : cfg.with(Map.of(RollLoss.TYPE.key(), "roll"));
                 Network net = train(c, spark, data, names[m]).net();
                 summary[m] = certify(c, spark, net, runId + "-" + names[m], data.test(), names[m]);
             }
@@ -482,9 +522,7 @@ public final class Main implements Callable<Integer> {
         Train job = new Train();
         job.out = log;
         JobConfig cfg = JobConfig.load(null, settings);
-        job.runId = cfg.runIdOrEmpty().isEmpty() ? "fit-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern(
-                "yyyyMMdd-HHmmss")) + "-" + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x1000, 0x10000))
-                : cfg.runIdOrEmpty();
+        job.runId = runId(cfg, "fit-");
         job.checkSettings(cfg);
         checkBlas(cfg);
         job.trainFrame = rows;
@@ -500,7 +538,7 @@ public final class Main implements Callable<Integer> {
     }
 
     @Command(name = "train", mixinStandardHelpOptions = true,
-            description = "Train one model (roll.loss.type) with parameter averaging; save it and its checkpoints.")
+            description = "Train one model (loss.type) with parameter averaging; save it and its checkpoints.")
     static final class Train extends Job {
         @Override
         int run(JobConfig cfg, SparkSession spark, Data data) throws IOException {
@@ -541,7 +579,7 @@ public final class Main implements Callable<Integer> {
         void recordFailure(JobConfig cfg, SparkSession spark, Exception e) {
             try {
                 CertificationJob.recordFailure(spark.sparkContext().hadoopConfiguration(),
-                        RemoteFolders.join(cfg.string("output.dir"), "certification"), cfg.runDate(), runId,
+                        RemoteFolders.join(cfg.get(OUTPUT_DIR), "certification"), cfg.runDate(), runId,
                         modelId(), exitCode(e), String.valueOf(cause(e).getMessage()),
                         cfg.certifyOptions().replace());
             } catch (IOException | RuntimeException f) {
@@ -567,9 +605,9 @@ public final class Main implements Callable<Integer> {
                         + " features, the model " + model + " takes " + net.inputSize());
             }
             checkShape(net, data.test());
-            int declared = cfg.integer("data.numClasses");
+            int declared = cfg.get(DataSpec.NUM_CLASSES);
             if (declared > 0 && declared != net.outputSize()) {
-                throw new IllegalArgumentException("roll.data.numClasses = " + declared + " but the model " + model + " has "
+                throw new IllegalArgumentException(DataSpec.NUM_CLASSES + " = " + declared + " but the model " + model + " has "
                         + net.outputSize() + " classes");
             }
             if (data.test().numClasses() > net.outputSize()) {

@@ -1,5 +1,8 @@
 package org.rollspark.cli;
 
+import static org.rollspark.config.Setting.Type.DOUBLE;
+import static org.rollspark.config.Setting.finiteAtLeast;
+
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -13,19 +16,31 @@ import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
+import org.rollspark.config.Setting;
+import org.rollspark.data.DataSpec;
 import org.rollspark.data.LabeledData;
-import org.rollspark.spark.DataPipeline;
 import org.rollspark.report.ReportData;
 import org.rollspark.report.ReportPage;
-import picocli.CommandLine;
+import org.rollspark.spark.CertificationJob;
+import org.rollspark.spark.DataPipeline;
+import org.rollspark.spark.SparkTrainConfig;
+import org.rollspark.train.TrainConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /** The report command: one self-contained HTML file from the tables under output.dir. */
 @Command(name = "report", mixinStandardHelpOptions = true,
         description = "Write one self-contained HTML report (charts inline, opens offline) from the certification, "
                 + "training and sweep tables under output.dir.")
 final class Report implements Callable<Integer> {
+    /** The settings this component reads, declared here once (the registry: org.rollspark.cli.Settings). */
+    public static final Setting.Group SETTINGS = new Setting.Group();
+
+    public static final Setting<Double> DRIFT_THRESHOLD = SETTINGS.add(Setting.of("report.driftThreshold", DOUBLE, 0.05,
+            "The report's scheduled-evaluation charts mark a run date whose accuracy, median eps_2 or certified accuracy "
+                    + "moved by more than this fraction of the date before's value.", finiteAtLeast(0)).main());
+
     @CommandLine.Mixin
     Main.JobOptions options = new Main.JobOptions();
     @Option(names = "--runs", split = ",", paramLabel = "ID",
@@ -55,7 +70,7 @@ final class Report implements Callable<Integer> {
         Main.mayWrite(file, force);
         SparkConf conf = new SparkConf().setAppName("roll report");
         if (!conf.contains("spark.master")) {
-            conf.setMaster(cfg.string("spark.master"));
+            conf.setMaster(cfg.get(SparkTrainConfig.MASTER));
         }
         SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
         try {
@@ -75,7 +90,7 @@ final class Report implements Callable<Integer> {
         com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
         return (config, ids, limit) -> {
             try {
-                if (!config.path("certify.split").asText("test").equals("test")) {
+                if (!config.path(CertificationJob.SPLIT.key()).asText("test").equals("test")) {
                     return null;
                 }
                 JobConfig base = JobConfig.load(null, List.of());
@@ -83,18 +98,18 @@ final class Report implements Callable<Integer> {
                 Map<String, Object> recorded = new TreeMap<>();
                 config.fields().forEachRemaining(f -> {
                     String k = f.getKey();
-                    if ((k.startsWith("data.") || k.equals("certify.partitions")) && known.containsKey(k)) {
+                    if ((k.startsWith("data.") || k.equals(CertificationJob.PARTITIONS.key())) && known.containsKey(k)) {
                         recorded.put(k, json.convertValue(f.getValue(), Object.class));
                     }
                 });
-                if (!recorded.containsKey("data.seed") && config.path("train.seed").isIntegralNumber()) {
-                    recorded.put("data.seed", config.path("train.seed").asLong()); // recorded before data.seed existed
+                if (!recorded.containsKey(DataSpec.SEED.key()) && config.path(TrainConfig.SEED.key()).isIntegralNumber()) {
+                    recorded.put(DataSpec.SEED.key(), config.path(TrainConfig.SEED.key()).asLong()); // recorded before data.seed existed
                 }
                 JobConfig cfg = base.with(recorded);
                 List<String> classes = org.rollspark.Provenance.classNames(config);
                 DataPipeline.Request r = new DataPipeline.Request(cfg.dataSpec(classes), null, cfg.dataLocation(false), 0,
-                        cfg.integer("data.testLimit"), 0, false, cfg.dataSeed(), cfg.bool("data.sequential"), 1,
-                        cfg.integer("certify.partitions"), 0);
+                        cfg.get(DataSpec.TEST_LIMIT), 0, false, cfg.dataSeed(), cfg.get(DataPipeline.SEQUENTIAL), 1,
+                        cfg.get(CertificationJob.PARTITIONS), 0);
                 DataPipeline.Loaded loaded = DataPipeline.load(JavaSparkContext.fromSparkContext(spark.sparkContext()), r);
                 try {
                     JavaRDD<LabeledData> shards = loaded.test().shards();
@@ -124,7 +139,7 @@ final class Report implements Callable<Integer> {
 
     /** output.dir/NAME when output.dir is on the local disk, else ./NAME (the page is for people, not the cluster). */
     static Path defaultPath(JobConfig cfg, String name) {
-        java.net.URI dir = new org.apache.hadoop.fs.Path(cfg.string("output.dir")).toUri();
+        java.net.URI dir = new org.apache.hadoop.fs.Path(cfg.get(Main.OUTPUT_DIR)).toUri();
         return dir.getScheme() == null || dir.getScheme().equals("file") ? Path.of(dir.getPath(), name) : Path.of(name);
     }
 
@@ -133,7 +148,7 @@ final class Report implements Callable<Integer> {
             throws IOException {
         long t0 = System.nanoTime();
         spark.sparkContext().setJobDescription("roll report: " + sel.runs());
-        var data = ReportData.build(spark, cfg.string("output.dir"), sel, cfg.get(Settings.REPORT_DRIFT_THRESHOLD),
+        var data = ReportData.build(spark, cfg.get(Main.OUTPUT_DIR), sel, cfg.get(Report.DRIFT_THRESHOLD),
                 inputs(spark));
         ReportPage.write(ReportPage.html(data, java.time.Instant.now().toString()), file, force);
         o.printf(Locale.ROOT, "report of %d run(s) written to %s (%.1f s)%n", data.path("runs").size(),

@@ -1,5 +1,12 @@
 package org.rollspark.cli;
 
+import static org.rollspark.config.Setting.Type.BOOL;
+import static org.rollspark.config.Setting.Type.INT;
+import static org.rollspark.config.Setting.Type.OBJECT;
+import static org.rollspark.config.Setting.Type.STRING;
+import static org.rollspark.config.Setting.atLeast;
+import static org.rollspark.config.Setting.oneOf;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
@@ -18,16 +25,20 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.rollspark.Provenance;
+import org.rollspark.config.Setting;
 import org.rollspark.data.LabeledData;
+import org.rollspark.loss.RollLoss;
 import org.rollspark.model.ModelIO;
 import org.rollspark.model.RemoteFolders;
 import org.rollspark.net.Network;
 import org.rollspark.region.Norm;
+import org.rollspark.spark.CertificationJob;
 import org.rollspark.spark.ParallelTraining;
 import org.rollspark.spark.SweepTable;
 import org.rollspark.spark.TrainingLog;
 import org.rollspark.train.DivergedException;
 import org.rollspark.train.ModelSelection;
+import org.rollspark.train.TrainConfig;
 import picocli.CommandLine.Command;
 
 /**
@@ -51,13 +62,47 @@ import picocli.CommandLine.Command;
         description = "Train every point of sweep.grid and the vanilla baseline, pick models by the paper's rule on "
                 + "validation, write the sweep table, certify the picks on the test set and print them.")
 final class Sweep extends Main.Job {
+    /** The settings this component reads, declared here once (the registry: org.rollspark.cli.Settings). */
+    public static final Setting.Group SETTINGS = new Setting.Group();
+
+    public static final Setting<Map<String, Object>> GRID = SETTINGS.add(Setting.of("sweep.grid", OBJECT, Map.of(),
+            "The sweep command's grid: setting keys (quoted) to the values they take, e.g. {\"loss.lambda\" = [0.5, 1, 2], "
+                    + "\"loss.c\" = [0.25, 1]}; every combination is trained, and the vanilla baseline with it.", v -> {
+                for (Map.Entry<String, Object> e : v.entrySet()) {
+                    if (!(e.getValue() instanceof List<?>)) {
+                        throw new IllegalArgumentException("\"" + e.getKey() + "\" must map to a list of values"
+                                + (e.getValue() instanceof Map<?, ?> ? " (quote dotted keys: \"loss.lambda\" = [...])" : ""));
+                    }
+                }
+            }).main());
+    public static final Setting<Integer> MAX_POINTS = SETTINGS.add(Setting.of("sweep.maxPoints", INT, 256,
+            "The most grid points a sweep may have (a guard against a grid that would run for weeks).", atLeast(1)));
+    public static final Setting<String> MODE = SETTINGS.add(Setting.of("sweep.mode", STRING, "auto",
+            "How sweep points train. parallel: each point is one Spark task that trains the whole model on one executor "
+                    + "core, on a broadcast copy of the training and validation shards (as many points in flight as there "
+                    + "are cores); sequential: one point after another, each with parameter averaging across the cluster, "
+                    + "for data no executor can hold; auto: parallel when a copy of both splits fits (a quarter of an executor's "
+                    + "memory, half the heap in local mode; a quarter of the driver's heap; 80 % of "
+                    + "spark.driver.maxResultSize). Both give the same models.", oneOf(List.of("auto", "parallel", "sequential"))).main());
+    public static final Setting<Integer> PARALLELISM = SETTINGS.add(Setting.of("sweep.parallelism", INT, 0,
+            "Parallel sweeps: the most points training at a time; 0: one per task slot (the Spark context's default "
+                    + "parallelism divided by spark.task.cpus, read again as executors come and go).", atLeast(0)));
+    public static final Setting<String> CERTIFY_TEST = SETTINGS.add(Setting.of("sweep.certifyTest", STRING, "picks",
+            "Which sweep models are certified on the test split (the sweep table's test_ columns): picks (the vanilla "
+                    + "baseline and the picks) or all (every trained point, e.g. for the paper's Figure 2).",
+            oneOf(List.of("picks", "all"))));
+    public static final Setting<Boolean> FAIL_FAST = SETTINGS.add(Setting.of("sweep.failFast", BOOL, false,
+            "Stop the sweep at the first grid point that fails for a reason other than divergence, cancelling the points "
+                    + "in flight (Ray Tune's fail_fast). By default a failed point is recorded with its error and the others "
+                    + "go on; a rerun tries it again. A failed baseline always stops the sweep: the selection compares with it."));
+
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @Override
     void checkSettings(JobConfig cfg) throws IOException {
         super.checkSettings(cfg);
-        if (!cfg.string("loss.type").equals("roll")) {
-            throw new IllegalArgumentException("roll.loss.type must be roll for a sweep: the grid's points are ROLL models,"
+        if (!cfg.get(RollLoss.TYPE).equals("roll")) {
+            throw new IllegalArgumentException(RollLoss.TYPE + " must be roll for a sweep: the grid's points are ROLL models,"
                     + " and the vanilla baseline is trained with them");
         }
         grid(cfg);
@@ -79,14 +124,14 @@ final class Sweep extends Main.Job {
 
     static SweepGrid grid(JobConfig cfg) {
         Map<String, List<?>> values = new LinkedHashMap<>();
-        cfg.get(Settings.SWEEP_GRID).forEach((k, v) -> values.put(k, (List<?>) v));
-        return SweepGrid.of(values, cfg, cfg.get(Settings.SWEEP_MAX_POINTS));
+        cfg.get(Sweep.GRID).forEach((k, v) -> values.put(k, (List<?>) v));
+        return SweepGrid.of(values, cfg, cfg.get(Sweep.MAX_POINTS));
     }
 
     @Override
     int run(JobConfig cfg, SparkSession spark, Data data) throws Exception {
         SweepGrid grid = grid(cfg);
-        String root = RemoteFolders.join(cfg.string("output.dir"), "sweeps");
+        String root = RemoteFolders.join(cfg.get(Main.OUTPUT_DIR), "sweeps");
         String records = RemoteFolders.join(root, "_points", runId);
         List<SweepGrid.Point> all = new ArrayList<>();
         all.add(grid.baseline());
@@ -153,12 +198,12 @@ final class Sweep extends Main.Job {
 
         // the baseline and the picks (every trained point with sweep.certifyTest = all) on the test split,
         // each with its own settings; a rerun of the sweep replaces its own test certification runs
-        boolean everyPoint = cfg.get(Settings.SWEEP_CERTIFY_TEST).equals("all");
+        boolean everyPoint = cfg.get(Sweep.CERTIFY_TEST).equals("all");
         Map<String, Row> test = new HashMap<>();
         for (SweepTable.Point r : results) {
             if (r.status().equals("ok") && (everyPoint || r == vanilla || selected.containsKey(r.id()))) {
                 Network net = ModelIO.load(r.model(), spark.sparkContext().hadoopConfiguration()).network();
-                JobConfig pc = cfg.with(settingsById.get(r.id())).with(Map.of("certify.replace", true));
+                JobConfig pc = cfg.with(settingsById.get(r.id())).with(Map.of(CertificationJob.REPLACE.key(), true));
                 test.put(r.id(), certify(pc, spark, net, runId + "-" + r.id(), data.test(), r.id() + "-test"));
             }
         }
@@ -232,7 +277,7 @@ final class Sweep extends Main.Job {
      * quarter of the driver's heap (it collects them) and 80 % of {@code spark.driver.maxResultSize}.
      */
     private boolean parallel(JobConfig cfg, Data data, SparkSession spark) {
-        String mode = cfg.get(Settings.SWEEP_MODE);
+        String mode = cfg.get(Sweep.MODE);
         long bytes = ParallelTraining.bytes(data.train()) + ParallelTraining.bytes(data.validation());
         org.apache.spark.SparkConf conf = spark.sparkContext().getConf();
         boolean local = spark.sparkContext().isLocal();
@@ -285,7 +330,7 @@ final class Sweep extends Main.Job {
                 submitted.put(p.id(), System.nanoTime());
                 log("point " + name(p) + " " + p.settings() + ": training in a Spark task");
                 inFlight.put(p.id(), training.submit("roll sweep: point " + name(p) + " " + p.settings(),
-                        pc.sparkTrainConfig(null), net, probe.head(probeSize(net)), pc.get(Settings.OUTPUT_METRICS_EVERY_ROUNDS)));
+                        pc.sparkTrainConfig(null), net, probe.head(probeSize(net)), pc.get(TrainingLog.METRICS_EVERY_ROUNDS)));
             }
             String finished = firstDone(inFlight);
             SweepGrid.Point p = byId.get(finished);
@@ -308,7 +353,7 @@ final class Sweep extends Main.Job {
 
     /** Points training at a time in parallel mode: sweep.parallelism, or one per task slot. */
     private static int slots(JobConfig cfg, SparkSession spark) {
-        int set = cfg.get(Settings.SWEEP_PARALLELISM);
+        int set = cfg.get(Sweep.PARALLELISM);
         if (set > 0) {
             return set;
         }
@@ -351,7 +396,7 @@ final class Sweep extends Main.Job {
         if (Main.exitCode(e) != 1 || e instanceof InterruptedException || Thread.currentThread().isInterrupted()) {
             throw e; // shared by every point (a setting or input error keeps its exit code), or the sweep is stopping
         }
-        if (pc.get(Settings.SWEEP_FAIL_FAST)) {
+        if (pc.get(Sweep.FAIL_FAST)) {
             throw new IllegalStateException("sweep point " + name(p) + " " + p.settings() + " failed" + where
                     + "; sweep.failFast stops the sweep", e);
         }
@@ -389,13 +434,13 @@ final class Sweep extends Main.Job {
         String name = "sweep-" + p.id();
         for (TrainingLog.Entry e : o.metrics().entries()) {
             if (e.round() == null) {
-                log(epochLine(name, e, pc.integer("train.epochs")));
+                log(epochLine(name, e, pc.get(TrainConfig.EPOCHS)));
             }
         }
         log(String.format(Locale.ROOT, "%s trained in %.1f s in one task, kept epoch %d (lowest validation loss, lambda * "
                 + "ROLL term included)", name, o.seconds(), o.history().bestEpoch()));
         Map<String, Object> prov = provenance(pc, net, data);
-        writeMetrics(pc, spark, RemoteFolders.join(pc.string("output.dir"), "training"), runId + "-" + name, o.metrics(),
+        writeMetrics(pc, spark, RemoteFolders.join(pc.get(Main.OUTPUT_DIR), "training"), runId + "-" + name, o.metrics(),
                 prov, data);
         String model = save(pc, spark, data, net, runId + "-" + name, prov);
         return finish(pc, spark, data, p, sweptKeys, new Trained(net, o.history(), model), null, 0);
@@ -415,15 +460,15 @@ final class Sweep extends Main.Job {
         });
         String settings = JSON.writeValueAsString(new TreeMap<>(p.settings()));
         String hash = settingsHash(pc);
-        String lossType = pc.string("loss.type");
+        String lossType = pc.get(RollLoss.TYPE);
         if (t == null) {
             log("point " + name(p) + " " + p.settings() + (error.startsWith("failed") ? " " : " diverged: ") + error);
             return new SweepTable.Point(p.id(), "failed", lossType, swept, settings, hash, null, null, null, null,
                     seconds, null, null, error, null);
         }
         // validation figures for the selection: the whole validation split, no soundness or gradient passes
-        JobConfig vc = pc.with(Map.of("certify.split", "validation", "certify.soundnessExamples", 0,
-                "certify.gradientExamples", 0, "certify.replace", true));
+        JobConfig vc = pc.with(Map.of(CertificationJob.SPLIT.key(), "validation", CertificationJob.SOUNDNESS_EXAMPLES.key(), 0,
+                CertificationJob.GRADIENT_EXAMPLES.key(), 0, CertificationJob.REPLACE.key(), true));
         // the validation split is held out of the training location
         Row s = certify(vc, spark, t.net(), runId + "-" + p.id(), data.validation(), p.id() + "-validation",
                 pc.dataLocation(true).data());

@@ -6,6 +6,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.rollspark.Provenance;
+import org.rollspark.config.Setting;
+import org.rollspark.loss.RollLoss;
+import org.rollspark.spark.SparkTrainConfig;
+import org.rollspark.train.TrainConfig;
 
 /**
  * A hyper-parameter grid over job settings, e.g. {@code {"loss.lambda": [0.5, 1, 2], "loss.c": [0.25, 1]}}:
@@ -31,8 +35,9 @@ public final class SweepGrid {
      * and data orders on the same split, and the selection then picks the best run, as the paper's authors did.
      */
     static boolean sweepable(String key) {
-        return (key.startsWith("loss.") && !key.equals("loss.type")) || key.startsWith("train.")
-                || key.startsWith("net.") || key.equals("spark.batchSizePerWorker") || key.equals("spark.averagingFrequency");
+        return (key.startsWith("loss.") && !key.equals(RollLoss.TYPE.key())) || key.startsWith("train.")
+                || key.startsWith("net.") || key.equals(TrainConfig.BATCH_SIZE.key())
+                || key.equals(SparkTrainConfig.AVERAGING_FREQUENCY.key());
     }
 
     /**
@@ -104,7 +109,7 @@ public final class SweepGrid {
             }
             points.add(point(i, settings, base));
         }
-        return new SweepGrid(List.copyOf(points), point(-1, Map.of("loss.type", "vanilla"), base));
+        return new SweepGrid(List.copyOf(points), point(-1, Map.of(RollLoss.TYPE.key(), "vanilla"), base));
     }
 
     /** A point whose settings pass every check of {@code base.with(settings)}. */

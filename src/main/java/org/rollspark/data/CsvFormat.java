@@ -1,5 +1,7 @@
 package org.rollspark.data;
 
+import static org.rollspark.config.Setting.Type.STRING;
+
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -7,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.rollspark.config.Setting;
 
 /**
  * Comma-separated tables, one part per file (a file, a folder of them or a glob).
@@ -23,6 +26,12 @@ import java.util.List;
  * are understood; NaN, Inf, empty cells and ragged rows are errors naming the file and line.
  */
 final class CsvFormat extends Format {
+    /** The settings this component reads, declared here once (the registry: org.rollspark.cli.Settings). */
+    public static final Setting.Group SETTINGS = new Setting.Group();
+
+    public static final Setting<String> SEQUENCE_COLUMN = SETTINGS.add(Setting.of("data.sequenceColumn", STRING, "0",
+            "csv_sequence: the sequence-id column, by header name or 0-based index."));
+
     private static final long serialVersionUID = 1L;
     private final boolean sequences;
     private final String labelColumn;
@@ -31,9 +40,10 @@ final class CsvFormat extends Format {
 
     CsvFormat(DataSpec spec, boolean sequences) {
         this.sequences = sequences;
-        this.labelColumn = spec.string("labelColumn", sequences ? "1" : "");
-        this.sequenceColumn = spec.string("sequenceColumn", "0");
-        this.classes = List.of(spec.list("classes"));
+        String label = spec.get(DataSpec.LABEL_COLUMN);
+        this.labelColumn = label.isEmpty() && sequences ? "1" : label; // empty: csv the last column, csv_sequence 1
+        this.sequenceColumn = spec.get(SEQUENCE_COLUMN);
+        this.classes = spec.get(DataSpec.CLASSES);
     }
 
     @Override
@@ -83,7 +93,7 @@ final class CsvFormat extends Format {
                 labelAt = column(labelColumn, f, width - 1, file, where);
                 seqAt = sequences ? column(sequenceColumn, f, 0, file, where) : -1;
                 if (sequences && seqAt == labelAt) {
-                    throw new IllegalArgumentException("roll.data.sequenceColumn and roll.data.labelColumn name the same column");
+                    throw new IllegalArgumentException(SEQUENCE_COLUMN + " and " + DataSpec.LABEL_COLUMN + " name the same column");
                 }
                 if (width - 1 - (sequences ? 1 : 0) < 1) {
                     throw new DataFormatException(file, where, width + " columns leave no feature column");
@@ -166,7 +176,7 @@ final class CsvFormat extends Format {
         if (!classes.isEmpty()) {
             int i = classes.indexOf(v);
             if (i < 0) {
-                throw new DataFormatException(file, where, "label '" + TsFormat.abbreviate(v) + "' is not one of roll.data.classes " + classes);
+                throw new DataFormatException(file, where, "label '" + TsFormat.abbreviate(v) + "' is not one of " + DataSpec.CLASSES + " " + classes);
             }
             return i;
         }
@@ -178,7 +188,7 @@ final class CsvFormat extends Format {
             return y;
         } catch (NumberFormatException e) {
             throw new DataFormatException(file, where, "label '" + TsFormat.abbreviate(v)
-                    + "' is not an integer >= 0 (list named classes in roll.data.classes)");
+                    + "' is not an integer >= 0 (list named classes in " + DataSpec.CLASSES + ")");
         }
     }
 

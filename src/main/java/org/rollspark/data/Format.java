@@ -3,6 +3,7 @@ package org.rollspark.data;
 import java.io.IOException;
 import java.io.Serializable;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A data format: lists the parts of a location on the driver (usually one per file) and reads one
@@ -26,6 +27,22 @@ public abstract class Format implements Serializable {
     public static final List<String> NAMES = List.of("idx", "cifar10", "images", "vowels", "ts", "csv", "csv_sequence",
             "synthetic2d", "table");
 
+    /** The settings of every reader, each declared on its reader. */
+    public static List<org.rollspark.config.Setting.Group> readerSettings() {
+        return List.of(ImageFolderFormat.SETTINGS, CsvFormat.SETTINGS, TableFormat.SETTINGS, VowelsFormat.SETTINGS,
+                SyntheticFormat.SETTINGS);
+    }
+
+    /** Every data.* setting by key: the shared ones (DataSpec) and the readers'. */
+    static Map<String, org.rollspark.config.Setting<?>> dataSettings() {
+        Map<String, org.rollspark.config.Setting<?>> m = new java.util.HashMap<>();
+        for (org.rollspark.config.Setting.Group g : readerSettings()) {
+            g.settings().forEach(s -> m.put(s.key(), s));
+        }
+        DataSpec.SETTINGS.settings().forEach(s -> m.put(s.key(), s));
+        return m;
+    }
+
     public static Format of(DataSpec spec) {
         return switch (spec.format()) {
             case "idx" -> new IdxFormat();
@@ -37,7 +54,7 @@ public abstract class Format implements Serializable {
             case "csv_sequence" -> new CsvFormat(spec, true);
             case "synthetic2d" -> new SyntheticFormat(spec);
             case "table" -> new TableFormat(spec);
-            default -> throw new IllegalArgumentException("roll.data.format: unknown format '" + spec.format() + "'; one of "
+            default -> throw new IllegalArgumentException(DataSpec.FORMAT + ": unknown format '" + spec.format() + "'; one of "
                     + String.join(", ", NAMES));
         };
     }

@@ -16,7 +16,7 @@ final class IdxFormat extends Format {
     public List<Part> parts(Location location, DataFiles.Settings settings) throws IOException {
         if (location.labels() == null || location.labels().isEmpty()) {
             throw new IllegalArgumentException("format idx needs a label file for " + location.data()
-                    + " (roll.data.trainLabels / roll.data.testLabels)");
+                    + " (" + DataSpec.TRAIN_LABELS + " / " + DataSpec.TEST_LABELS + ")");
         }
         String images = DataFiles.qualify(location.data(), settings);
         String labels = DataFiles.qualify(location.labels(), settings);

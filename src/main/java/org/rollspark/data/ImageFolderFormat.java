@@ -1,5 +1,10 @@
 package org.rollspark.data;
 
+import static org.rollspark.config.Setting.Type.INT;
+import static org.rollspark.config.Setting.Type.INTS;
+import static org.rollspark.config.Setting.Type.STRING;
+import static org.rollspark.config.Setting.oneOf;
+
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
@@ -8,6 +13,7 @@ import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.rollspark.config.Setting;
 
 /**
  * A folder with one sub-folder per class of JPEG, PNG, BMP or GIF files (the layout of Caltech-256
@@ -18,6 +24,24 @@ import java.util.Locale;
  * files of one class.
  */
 final class ImageFolderFormat extends Format {
+    /** The settings this component reads, declared here once (the registry: org.rollspark.cli.Settings). */
+    public static final Setting.Group SETTINGS = new Setting.Group();
+
+    public static final Setting<List<Integer>> IMAGE_SIZE = SETTINGS.add(Setting.of("data.imageSize", INTS, List.of(),
+            "images: [height, width] every image is brought to.", v -> {
+                if (!v.isEmpty() && (v.size() != 2 || v.get(0) < 1 || v.get(1) < 1)) {
+                    throw new IllegalArgumentException("must be [height, width], both >= 1");
+                }
+            }));
+    public static final Setting<String> IMAGE_MODE = SETTINGS.add(Setting.of("data.imageMode", STRING, "resize",
+            "images: resize (scale) or crop (scale the shorter side, cut the centre).", oneOf(List.of("resize", "crop"))));
+    public static final Setting<Integer> CHANNELS = SETTINGS.add(Setting.of("data.channels", INT, 3,
+            "images: channels, 1 (grey) or 3 (RGB).", v -> {
+                if (v != 1 && v != 3) {
+                    throw new IllegalArgumentException("must be 1 (grey) or 3 (RGB)");
+                }
+            }));
+
     private static final long serialVersionUID = 1L;
     private static final int FILES_PER_PART = 256;
     private static final List<String> EXTENSIONS = List.of(".png", ".jpg", ".jpeg", ".bmp", ".gif");
@@ -28,24 +52,16 @@ final class ImageFolderFormat extends Format {
     private List<String> names;
 
     ImageFolderFormat(DataSpec spec) {
-        int[] size = spec.ints("imageSize");
-        if (size.length != 2 || size[0] < 1 || size[1] < 1) {
-            throw new IllegalArgumentException("roll.data.imageSize must be [height, width] for format images, got "
-                    + java.util.Arrays.toString(size));
+        int[] size = spec.ints(IMAGE_SIZE);
+        if (size.length == 0) {
+            throw new IllegalArgumentException(IMAGE_SIZE + " must be [height, width] for format images");
         }
         this.height = size[0];
         this.width = size[1];
-        this.channels = spec.integer("channels", 3);
-        if (channels != 1 && channels != 3) {
-            throw new IllegalArgumentException("roll.data.channels must be 1 (grey) or 3 (RGB), got " + channels);
-        }
-        String mode = spec.string("imageMode", "resize");
-        if (!mode.equals("resize") && !mode.equals("crop")) {
-            throw new IllegalArgumentException("roll.data.imageMode must be resize or crop, got '" + mode + "'");
-        }
-        this.crop = mode.equals("crop");
-        String[] fixed = spec.list("classes");
-        this.names = fixed.length == 0 ? null : List.of(fixed);
+        this.channels = spec.get(CHANNELS);
+        this.crop = spec.get(IMAGE_MODE).equals("crop");
+        List<String> fixed = spec.get(DataSpec.CLASSES);
+        this.names = fixed.isEmpty() ? null : fixed;
     }
 
     @Override

@@ -1,7 +1,13 @@
 package org.rollspark.data;
 
+import static org.rollspark.config.Setting.Type.DOUBLE;
+import static org.rollspark.config.Setting.Type.INT;
+import static org.rollspark.config.Setting.atLeast;
+import static org.rollspark.config.Setting.finiteAtLeast;
+
 import java.util.List;
 import java.util.SplittableRandom;
+import org.rollspark.config.Setting;
 
 /**
  * The seeded synthetic 2-D set (the paper's toy problem: binary labels in the plane, where the linear
@@ -10,6 +16,14 @@ import java.util.SplittableRandom;
  * ("train" or "test") and, with the seed, fixes the draw. Generated on the executors, in parts of 4,096.
  */
 final class SyntheticFormat extends Format {
+    /** The settings this component reads, declared here once (the registry: org.rollspark.cli.Settings). */
+    public static final Setting.Group SETTINGS = new Setting.Group();
+
+    public static final Setting<Integer> COUNT = SETTINGS.add(Setting.of("data.count", INT, 2000,
+            "synthetic2d: points per split.", atLeast(2)));
+    public static final Setting<Double> NOISE = SETTINGS.add(Setting.of("data.noise", DOUBLE, 0.04,
+            "synthetic2d: the points' noise.", finiteAtLeast(0)));
+
     private static final long serialVersionUID = 1L;
     private static final int PER_PART = 4096;
     private final int count;
@@ -17,12 +31,9 @@ final class SyntheticFormat extends Format {
     private final long seed;
 
     SyntheticFormat(DataSpec spec) {
-        this.count = spec.integer("count", 2000);
-        this.noise = Double.parseDouble(spec.string("noise", "0.04"));
-        this.seed = Long.parseLong(spec.string("seed", "7"));
-        if (count < 2 || !(noise >= 0)) {
-            throw new IllegalArgumentException("roll.data.count must be >= 2 and roll.data.noise >= 0 for synthetic2d");
-        }
+        this.count = spec.get(COUNT);
+        this.noise = spec.get(NOISE);
+        this.seed = spec.get(DataSpec.SEED);
     }
 
     @Override

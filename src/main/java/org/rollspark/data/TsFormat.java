@@ -20,7 +20,7 @@ final class TsFormat extends Format {
     private List<String> classes;
 
     TsFormat(DataSpec spec) {
-        String[] fixed = spec.list("classes");
+        String[] fixed = spec.get(DataSpec.CLASSES).toArray(String[]::new);
         this.classes = fixed.length == 0 ? null : List.of(fixed);
     }
 

@@ -1,10 +1,13 @@
 package org.rollspark.data;
 
+import static org.rollspark.config.Setting.Type.INTS;
+
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import org.rollspark.config.Setting;
 
 /**
  * The UCI Japanese Vowels files {@code ae.train} and {@code ae.test}: 12 LPC coefficients per line,
@@ -14,6 +17,12 @@ import java.util.List;
  * (T, 12) sequences padded to the longest, with their lengths.
  */
 final class VowelsFormat extends Format {
+    /** The settings this component reads, declared here once (the registry: org.rollspark.cli.Settings). */
+    public static final Setting.Group SETTINGS = new Setting.Group();
+
+    public static final Setting<List<Integer>> SPEAKER_BLOCKS = SETTINGS.add(Setting.of("data.speakerBlocks", INTS, List.of(),
+            "vowels: utterance blocks per speaker, for files other than ae.train (270) and ae.test (370)."));
+
     private static final long serialVersionUID = 1L;
     static final int COEFFICIENTS = 12;
     static final int[] TRAIN = {30, 30, 30, 30, 30, 30, 30, 30, 30};
@@ -21,7 +30,7 @@ final class VowelsFormat extends Format {
     private final int[] blocks;
 
     VowelsFormat(DataSpec spec) {
-        this.blocks = spec.ints("speakerBlocks");
+        this.blocks = spec.ints(SPEAKER_BLOCKS);
     }
 
     @Override
@@ -74,14 +83,14 @@ final class VowelsFormat extends Format {
         int[] speakers = blocks.length > 0 ? blocks : n == 270 ? TRAIN : n == 370 ? TEST : null;
         if (speakers == null) {
             throw new DataFormatException(file, "", n + " utterance blocks; ae.train has 270 and ae.test 370 (for other "
-                    + "files give the blocks per speaker in roll.data.speakerBlocks)");
+                    + "files give the blocks per speaker in " + SPEAKER_BLOCKS + ")");
         }
         int sum = 0;
         for (int b : speakers) {
             sum += b;
         }
         if (sum != n) {
-            throw new DataFormatException(file, "", n + " utterance blocks but roll.data.speakerBlocks adds up to " + sum);
+            throw new DataFormatException(file, "", n + " utterance blocks but " + SPEAKER_BLOCKS + " adds up to " + sum);
         }
         int[] labels = new int[n];
         for (int s = 0, i = 0; s < speakers.length; s++) {

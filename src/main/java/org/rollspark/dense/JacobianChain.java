@@ -9,7 +9,7 @@ import org.rollspark.util.Host;
 
 /**
  * Pushes a first-layer seed through the network linearised at each example's activation pattern
- * (METHOD.md section 2: masks frozen, every activation becomes "multiply by its slope").
+ * (docs/METHOD.md section 2: masks frozen, every activation becomes "multiply by its slope").
  *
  * <p>Layout: the state at hidden layer i is {@code T^i}, of shape (B*r, H_i), rows grouped by
  * example: rows {@code b*r .. b*r+r-1} hold {@code (K^i_b)^T}, where {@code K^i_b = W^i S_b^{i-1} K^{i-1}_b}

@@ -11,8 +11,8 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.rollspark.net.Activation;
-import org.rollspark.net.Init;
 import org.rollspark.net.Gradient;
+import org.rollspark.net.Init;
 import org.rollspark.net.Linearizer;
 import org.rollspark.net.Normalization;
 import org.rollspark.util.Host;
@@ -222,6 +222,17 @@ public final class GraphNet implements org.rollspark.net.Network {
     /** The JSON layer list this network was built from. */
     public ArrayNode layers() {
         return layerSpecs.deepCopy();
+    }
+
+    /**
+     * The layers as they were built, each in its canonical spec ({@link Layer#spec()}): one type name per kind of
+     * layer and every option explicit, so a reader of the list (the ONNX export) needs neither the aliases nor the
+     * defaults that {@link LayerSpecs} accepts.
+     */
+    public ArrayNode builtLayers() {
+        ArrayNode a = body.specs();
+        a.addAll(head.specs());
+        return a;
     }
 
     /** The parameter tensors in storage order, with their offsets in {@link #params()}. */

@@ -3,7 +3,7 @@ package org.rollspark.loss;
 import java.util.Locale;
 
 /**
- * How the per-neuron ROLL terms t_j of one example are aggregated (METHOD.md section 4):
+ * How the per-neuron ROLL terms t_j of one example are aggregated (docs/METHOD.md section 4):
  * gamma = 100 is the mean over all neurons (what every reported model uses), gamma < 100 the mean
  * over the top gamma percent, and {@code max} the largest term.
  */

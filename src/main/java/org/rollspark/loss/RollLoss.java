@@ -1,11 +1,20 @@
 package org.rollspark.loss;
 
+import static org.rollspark.config.Setting.Type.BOOL;
+import static org.rollspark.config.Setting.Type.DOUBLE;
+import static org.rollspark.config.Setting.Type.INT;
+import static org.rollspark.config.Setting.Type.STRING;
+import static org.rollspark.config.Setting.atLeast;
+import static org.rollspark.config.Setting.finiteAtLeast;
+import static org.rollspark.config.Setting.oneOf;
+
 import java.util.List;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
+import org.rollspark.config.Setting;
 import org.rollspark.net.Coordinates;
 import org.rollspark.net.Forward;
 import org.rollspark.net.Gradient;
@@ -15,7 +24,7 @@ import org.rollspark.util.Host;
 import org.rollspark.util.Workspaces;
 
 /**
- * The ROLL loss (METHOD.md section 4): per example,
+ * The ROLL loss (docs/METHOD.md section 4): per example,
  * {@code CE(f(x), y) + lambda * aggregate_j t_j} with {@code t_j = ||grad_x z_j||_2^2 + C max(0, 1 - |z_j|)},
  * gradients taken with respect to the NORMALISED input; the batch loss is the mean over examples.
  * {@code lambda = 0} is the vanilla cross-entropy loss. Padded sequence steps are not neurons: the
@@ -30,6 +39,25 @@ import org.rollspark.util.Workspaces;
  * dense net's thin-QR chain, the graph net's local windows).
  */
 public final class RollLoss implements java.io.Serializable {
+    /** The settings this component reads, declared here once (the registry: org.rollspark.cli.Settings). */
+    public static final Setting.Group SETTINGS = new Setting.Group();
+
+    public static final Setting<String> TYPE = SETTINGS.add(Setting.of("loss.type", STRING, "roll", "roll or vanilla.",
+            oneOf(List.of("roll", "vanilla"))).main());
+    public static final Setting<Double> LAMBDA = SETTINGS.add(Setting.of("loss.lambda", DOUBLE, 2.0,
+            "Weight of the ROLL term.", finiteAtLeast(0)).main());
+    public static final Setting<Double> C = SETTINGS.add(Setting.of("loss.c", DOUBLE, 0.25,
+            "Weight of the hinge C max(0, 1 - |z|) in the ROLL term.", finiteAtLeast(0)).main());
+    public static final Setting<String> GAMMA = SETTINGS.add(Setting.of("loss.gamma", STRING, "100",
+            "100 = mean over all neurons; < 100 = mean of the top gamma percent; \"max\".", Aggregation::parse).main());
+    public static final Setting<Integer> SAMPLES = SETTINGS.add(Setting.of("loss.samples", INT, 0,
+            "The gradient term over input coordinates: 0 = exact (all D); D' > 0 = the sampled loss, D' coordinates "
+                    + "drawn per example and step, scaled by D / D' (unbiased; gamma = 100 only; the paper: 3 on MNIST).",
+            atLeast(0)).main());
+    public static final Setting<Boolean> SAMPLES_PER_CHANNEL = SETTINGS.add(Setting.of("loss.samplesPerChannel", BOOL, false,
+            "Draw loss.samples coordinates from each channel of a (C, H, W) input (the paper: 120 per colour "
+                    + "channel).").main());
+
     private static final long serialVersionUID = 1L;
     private final double lambda;
     private final double c;
@@ -41,20 +69,25 @@ public final class RollLoss implements java.io.Serializable {
     }
 
     public RollLoss(double lambda, double c, Aggregation aggregation, Sampling sampling) {
-        if (!(lambda >= 0) || !Double.isFinite(lambda)) {
-            throw new IllegalArgumentException("roll lambda must be finite and >= 0, got " + lambda);
-        }
-        if (!(c >= 0) || !Double.isFinite(c)) {
-            throw new IllegalArgumentException("roll C must be finite and >= 0, got " + c);
-        }
+        LAMBDA.check(lambda);
+        C.check(c);
         this.lambda = lambda;
         this.c = c;
         this.aggregation = aggregation;
         this.sampling = sampling;
         if (!sampling.isExact() && !aggregation.isMean()) {
-            throw new IllegalArgumentException("sampled ROLL (roll.samples = " + sampling.coordinates()
+            throw new IllegalArgumentException("sampled ROLL (" + SAMPLES + " = " + sampling.coordinates()
                     + ") is unbiased only for the mean over neurons (gamma = 100), not " + aggregation.spec());
         }
+    }
+
+    /** The loss the settings describe. */
+    public static RollLoss of(Setting.Values v) {
+        if (v.get(TYPE).equals("vanilla")) {
+            return vanilla();
+        }
+        return new RollLoss(v.get(LAMBDA), v.get(C), Aggregation.parse(v.get(GAMMA)), new Sampling(v.get(SAMPLES),
+                v.get(SAMPLES_PER_CHANNEL)));
     }
 
     /** The same loss with the gradient term sampled over input coordinates (or exact again). */
@@ -89,12 +122,12 @@ public final class RollLoss implements java.io.Serializable {
     /** The loss's settings as the job files name them ({@code loss.*}), for provenance. */
     public java.util.Map<String, Object> settings() {
         java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
-        m.put("loss.type", isVanilla() ? "vanilla" : "roll");
-        m.put("loss.lambda", lambda);
-        m.put("loss.c", c);
-        m.put("loss.gamma", aggregation.spec());
-        m.put("loss.samples", sampling.coordinates());
-        m.put("loss.samplesPerChannel", sampling.perChannel());
+        m.put(TYPE.key(), isVanilla() ? "vanilla" : "roll");
+        m.put(LAMBDA.key(), lambda);
+        m.put(C.key(), c);
+        m.put(GAMMA.key(), aggregation.spec());
+        m.put(SAMPLES.key(), sampling.coordinates());
+        m.put(SAMPLES_PER_CHANNEL.key(), sampling.perChannel());
         return m;
     }
 

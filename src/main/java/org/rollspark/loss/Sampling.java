@@ -1,7 +1,7 @@
 package org.rollspark.loss;
 
 /**
- * Which input coordinates the ROLL gradient term uses (METHOD.md section 4). Exact: all D of them.
+ * Which input coordinates the ROLL gradient term uses (docs/METHOD.md section 4). Exact: all D of them.
  * Sampled: {@code coordinates} drawn uniformly without replacement per example and step (per
  * channel when {@code perChannel}: that many from each channel of a (C, H, W) input), their squared
  * neuron derivatives scaled by D / (number drawn): an unbiased estimate of the exact term, at about
@@ -10,9 +10,7 @@ package org.rollspark.loss;
 public record Sampling(int coordinates, boolean perChannel) implements java.io.Serializable {
 
     public Sampling {
-        if (coordinates < 0) {
-            throw new IllegalArgumentException("roll.samples must be >= 0 (0 = exact), got " + coordinates);
-        }
+        RollLoss.SAMPLES.check(coordinates);
     }
 
     public static Sampling exact() {

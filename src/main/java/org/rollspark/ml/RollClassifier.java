@@ -20,7 +20,12 @@ import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.StructType;
 import org.rollspark.cli.Main;
 import org.rollspark.cli.Settings;
+import org.rollspark.data.DataSpec;
+import org.rollspark.data.TableFormat;
+import org.rollspark.loss.RollLoss;
+import org.rollspark.spark.DataPipeline;
 import org.rollspark.spark.Scoring;
+import org.rollspark.train.TrainConfig;
 
 /**
  * ROLL training as a Spark ML Estimator: {@code fit} trains one network with parameter averaging across the data's
@@ -83,36 +88,36 @@ public final class RollClassifier extends Estimator<RollClassificationModel>
 
     /** loss.lambda: the weight of the ROLL term. */
     public DoubleParam lambda() {
-        return (DoubleParam) setting(Settings.LOSS_LAMBDA.key());
+        return (DoubleParam) setting(RollLoss.LAMBDA.key());
     }
 
     /** loss.c: the margin cap of the ROLL term. */
     public DoubleParam c() {
-        return (DoubleParam) setting(Settings.LOSS_C.key());
+        return (DoubleParam) setting(RollLoss.C.key());
     }
 
     public IntParam epochs() {
-        return (IntParam) setting(Settings.TRAIN_EPOCHS.key());
+        return (IntParam) setting(TrainConfig.EPOCHS.key());
     }
 
     public LongParam seed() {
-        return (LongParam) setting(Settings.TRAIN_SEED.key());
+        return (LongParam) setting(TrainConfig.SEED.key());
     }
 
     public RollClassifier setLambda(double v) {
-        return setSetting(Settings.LOSS_LAMBDA.key(), v);
+        return setSetting(RollLoss.LAMBDA.key(), v);
     }
 
     public RollClassifier setC(double v) {
-        return setSetting(Settings.LOSS_C.key(), v);
+        return setSetting(RollLoss.C.key(), v);
     }
 
     public RollClassifier setEpochs(int v) {
-        return setSetting(Settings.TRAIN_EPOCHS.key(), v);
+        return setSetting(TrainConfig.EPOCHS.key(), v);
     }
 
     public RollClassifier setSeed(long v) {
-        return setSetting(Settings.TRAIN_SEED.key(), v);
+        return setSetting(TrainConfig.SEED.key(), v);
     }
 
     public RollClassifier setIdCol(String v) {
@@ -128,19 +133,19 @@ public final class RollClassifier extends Estimator<RollClassificationModel>
 
     /** The job-file settings this estimator's Params make (data.format = table and the columns included). */
     List<String> jobSettings(Path tempOutput) {
-        List<String> s = new ArrayList<>(List.of(entry(Settings.DATA_FORMAT, "table"), entry(Settings.DATA_TRAIN, "DataFrame"),
-                entry(Settings.DATA_FEATURES_COLUMN, getOrDefault(p.featuresCol)),
-                entry(Settings.DATA_LABEL_COLUMN, getOrDefault(p.labelCol)),
-                entry(Settings.DATA_ID_COLUMN, getOrDefault(p.idCol))));
-        if (!isSet(p.settings.get(Settings.OUTPUT_DIR.key()))) {
-            s.add(entry(Settings.OUTPUT_DIR, tempOutput.toString()));
+        List<String> s = new ArrayList<>(List.of(entry(DataSpec.FORMAT, "table"), entry(DataSpec.TRAIN, "DataFrame"),
+                entry(TableFormat.FEATURES_COLUMN, getOrDefault(p.featuresCol)),
+                entry(DataSpec.LABEL_COLUMN, getOrDefault(p.labelCol)),
+                entry(TableFormat.ID_COLUMN, getOrDefault(p.idCol))));
+        if (!isSet(p.settings.get(Main.OUTPUT_DIR.key()))) {
+            s.add(entry(Main.OUTPUT_DIR, tempOutput.toString()));
         }
         s.addAll(p.overrides(this));
         return s;
     }
 
     /** A string setting as the job file's KEY=VALUE. */
-    private static String entry(org.rollspark.cli.Setting<String> setting, String value) {
+    private static String entry(org.rollspark.config.Setting<String> setting, String value) {
         return setting.key() + "=" + setting.type().render(value);
     }
 
@@ -164,7 +169,7 @@ public final class RollClassifier extends Estimator<RollClassificationModel>
                 for (Row r : rows.where(functions.col(indicator)).select(functions.col(id)).collectAsList()) {
                     held.add(Scoring.rowId(r.get(0)));
                 }
-                settings.add(Settings.DATA_VALIDATION.key() + "=" + held.size());
+                settings.add(DataPipeline.VALIDATION.key() + "=" + held.size());
                 rows = rows.drop(indicator);
             }
             Main.Fitted f = Main.fit(dataset.sparkSession(), settings, rows, held,

@@ -15,9 +15,18 @@ import org.apache.spark.ml.param.LongParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.Params;
 import org.apache.spark.ml.param.StringArrayParam;
-import org.rollspark.cli.Setting;
+import org.rollspark.cli.Main;
 import org.rollspark.cli.Settings;
+import org.rollspark.config.Setting;
+import org.rollspark.data.DataSpec;
+import org.rollspark.data.TableFormat;
+import org.rollspark.net.Normalization;
+import org.rollspark.spark.DataPipeline;
+import org.rollspark.spark.ParameterAveragingTrainer;
 import org.rollspark.spark.Scoring;
+import org.rollspark.spark.SparkTrainConfig;
+import org.rollspark.spark.TrainingLog;
+import org.rollspark.train.TrainConfig;
 
 /**
  * The Params of the Spark ML stages, for one owner: the columns (Spark ML's usual names) and one Param per setting a
@@ -31,12 +40,12 @@ public final class RollParams implements Serializable {
 
     /** The sections and settings a training run takes (the rest: where data and output go, the CLI's own). */
     static final List<String> SECTIONS = List.of("loss.", "train.", "net.");
-    static final List<Setting<?>> OTHERS = List.of(Settings.DATA_VALIDATION, Settings.DATA_SEED,
-            Settings.DATA_STRATIFIED, Settings.DATA_NORMALIZE, Settings.DATA_MEAN, Settings.DATA_STD, Settings.DATA_SHAPE,
-            Settings.DATA_NUM_CLASSES, Settings.DATA_CLASSES, Settings.DATA_TRAIN_LIMIT, Settings.DATA_SEQUENTIAL,
-            Settings.SPARK_NUM_WORKERS, Settings.SPARK_BATCH_SIZE_PER_WORKER, Settings.SPARK_AVERAGING_FREQUENCY,
-            Settings.SPARK_ROUNDS, Settings.SPARK_CHECKPOINT_ROUNDS, Settings.OUTPUT_DIR, Settings.OUTPUT_RUN_ID,
-            Settings.OUTPUT_CHECKPOINT_DIR, Settings.OUTPUT_METRICS_EVERY_ROUNDS);
+    static final List<Setting<?>> OTHERS = List.of(DataPipeline.VALIDATION, DataSpec.SEED,
+            DataPipeline.STRATIFIED, DataPipeline.NORMALIZE, Normalization.MEAN, Normalization.STD, TableFormat.SHAPE,
+            DataSpec.NUM_CLASSES, DataSpec.CLASSES, DataSpec.TRAIN_LIMIT, DataPipeline.SEQUENTIAL,
+            SparkTrainConfig.NUM_WORKERS, TrainConfig.BATCH_SIZE, SparkTrainConfig.AVERAGING_FREQUENCY,
+            ParameterAveragingTrainer.ROUNDS, SparkTrainConfig.CHECKPOINT_ROUNDS, Main.OUTPUT_DIR, Main.OUTPUT_RUN_ID,
+            Main.OUTPUT_CHECKPOINT_DIR, TrainingLog.METRICS_EVERY_ROUNDS);
 
     final Param<String> featuresCol;
     final Param<String> labelCol;
@@ -126,9 +135,9 @@ public final class RollParams implements Serializable {
     /** The defaults: Spark ML's column names, and each setting's declared default. */
     Map<Param<?>, Object> defaults() {
         Map<Param<?>, Object> d = new LinkedHashMap<>();
-        d.put(featuresCol, "features");
-        d.put(labelCol, "label");
-        d.put(idCol, "");
+        d.put(featuresCol, TableFormat.FEATURES_COLUMN.defaultValue());
+        d.put(labelCol, TableFormat.LABEL);
+        d.put(idCol, TableFormat.ID_COLUMN.defaultValue());
         d.put(predictionCol, "prediction");
         d.put(rawPredictionCol, "rawPrediction");
         d.put(probabilityCol, "probability");

@@ -97,7 +97,10 @@ public final class OnnxExport {
                 }
             }
         } else {
-            emit(c, net.architecture().path("layers"), "layer", new boolean[] {shape.length == 3});
+            if (!(net instanceof org.rollspark.graph.GraphNet graph)) {
+                throw new IllegalArgumentException("ONNX export: a " + type + " network is not exported by this build");
+            }
+            emit(c, graph.builtLayers(), "layer", new boolean[] {shape.length == 3});
         }
         if (lengths && !c.recurrent) { // known once the layers are written, whichever name their specs use
             throw new IllegalArgumentException("ONNX export: sequence lengths are an input of recurrent networks only; "
@@ -122,31 +125,28 @@ public final class OnnxExport {
         for (int l = 0; l < layers.size(); l++) {
             com.fasterxml.jackson.databind.JsonNode spec = layers.get(l);
             String name = prefix + l;
-            switch (spec.path("type").asText()) {
-                case "dense", "linear" -> {
-                    c.gemm(name, spec.path("bias").asBoolean(true), image[0]);
+            switch (spec.get("type").asText()) { // the layer's canonical spec: one name per kind, every option set
+                case "dense" -> {
+                    c.gemm(name, spec.get("bias").asBoolean(), image[0]);
                     image[0] = false;
                 }
-                case "conv2d", "conv" -> c.conv(name, spec.path("kernel").asInt(3), spec.path("stride").asInt(1),
-                        spec.path("padding").asInt(0), spec.path("bias").asBoolean(true));
-                case "batchnorm", "batch_norm", "bn" -> c.batchNorm(name, spec.path("eps").asDouble(1e-5));
-                case "avgpool", "avg_pool", "avgpool2d" -> c.pool(name, spec.path("kernel").asInt());
-                case "global_avgpool", "global_avg_pool" -> c.op("GlobalAveragePool", name);
-                case "relu" -> c.activation(name, 0);
-                case "leaky_relu" -> c.activation(name, spec.path("alpha").asDouble(0.01));
-                case "act", "activation" -> c.activation(name,
-                        org.rollspark.net.Activation.parse(spec.path("activation").asText("relu")).alpha());
-                case "rnn", "recurrent" -> c.rnn(name, spec.path("hidden").asInt(),
-                        org.rollspark.net.Activation.parse(spec.path("activation").asText("relu")).alpha());
+                case "conv2d" -> c.conv(name, spec.get("kernel").asInt(), spec.get("stride").asInt(),
+                        spec.get("padding").asInt(), spec.get("bias").asBoolean());
+                case "batchnorm" -> c.batchNorm(name, spec.get("eps").asDouble());
+                case "avgpool" -> c.pool(name, spec.get("kernel").asInt());
+                case "global_avgpool" -> c.op("GlobalAveragePool", name);
+                case "act" -> c.activation(name, org.rollspark.net.Activation.parse(spec.get("activation").asText()).alpha());
+                case "rnn" -> c.rnn(name, spec.get("hidden").asInt(),
+                        org.rollspark.net.Activation.parse(spec.get("activation").asText()).alpha());
                 case "residual" -> {
                     String in = c.current;
-                    emit(c, spec.path("main"), name + ".main.", image);
+                    emit(c, spec.get("main"), name + ".main.", image);
                     String main = c.current;
                     c.current = in;
-                    emit(c, spec.path("shortcut"), name + ".shortcut.", image);
+                    emit(c, spec.get("shortcut"), name + ".shortcut.", image);
                     c.g.addNode(c.add("Add", name + ".join", List.of(main, c.current)));
                     c.activation(name + ".act",
-                            org.rollspark.net.Activation.parse(spec.path("activation").asText("relu")).alpha());
+                            org.rollspark.net.Activation.parse(spec.get("activation").asText()).alpha());
                 }
                 default -> throw new IllegalArgumentException("ONNX export: layer " + name + " (" + spec.path("type").asText()
                         + ") is not exported by this build");

@@ -51,43 +51,41 @@ public final class TrainingCheckpoints {
     private final Configuration conf;
     private final SortedMap<String, Object> settings;
     private final Set<String> explicit;
+    private final Set<String> outside;
 
     /**
      * Checkpoints in {@code dir} of a run with these {@link #relevant} settings; {@code explicit} are the
-     * keys its job file or command line set. A checkpoint resumes only when it was written with the same
+     * keys its job file or command line set, {@code outside} those kept out of the run's identity. A checkpoint resumes only when it was written with the same
      * settings, compared key by key: a setting it does not know (added since) must not be set explicitly.
      */
-    public TrainingCheckpoints(String dir, Configuration conf, SortedMap<String, Object> settings, Set<String> explicit)
-            throws IOException {
+    public TrainingCheckpoints(String dir, Configuration conf, SortedMap<String, Object> settings, Set<String> explicit,
+            Set<String> outside) throws IOException {
         this.dir = new Path(dir);
         this.conf = conf;
         this.fs = RemoteFolders.fs(dir, conf);
         this.settings = Collections.unmodifiableSortedMap(new TreeMap<>(settings));
         this.explicit = Set.copyOf(explicit);
+        this.outside = Set.copyOf(outside);
     }
 
     /**
      * The settings a checkpoint must match to resume: the resolved {@code config} without where output goes
-     * ({@code output.*}, {@code sweep.*}, {@code spark.master}, {@code spark.checkpointDir}), the BLAS kernel
-     * ({@code blas.*}: an execution choice; provenance records the kernel), how rounds run
-     * ({@code spark.rounds}), the epoch count and the checkpoint interval (none of these changes a bit of the
-     * epochs trained: a finished run may continue with more epochs), and the files a table was read from
-     * ({@code data.tables}: their modification times change when the same rows are rewritten), plus the training
-     * data's fingerprint (the rows themselves).
+     * ({@code output.*}, {@code sweep.*}), the BLAS kernel ({@code blas.*}: an execution choice; provenance records
+     * the kernel) and the keys {@code outside} the run's identity (the trainer names them: how and where rounds run,
+     * the epoch count, the checkpoint interval, the files a table was read from; none changes a bit of the epochs
+     * trained), plus the training data's fingerprint (the rows themselves).
      */
-    public static <V> SortedMap<String, V> relevant(Map<String, ? extends V> config, V dataFingerprint) {
+    public static <V> SortedMap<String, V> relevant(Map<String, ? extends V> config, V dataFingerprint,
+            Set<String> outside) {
         SortedMap<String, V> m = new TreeMap<>();
         config.forEach((k, v) -> {
-            if (!k.startsWith("output.") && !k.startsWith("sweep.") && !k.startsWith("blas.") && !IGNORED.contains(k)) {
+            if (!k.startsWith("output.") && !k.startsWith("sweep.") && !k.startsWith("blas.") && !outside.contains(k)) {
                 m.put(k, v);
             }
         });
         m.put("data.fingerprint", dataFingerprint);
         return m;
     }
-
-    private static final Set<String> IGNORED = Set.of("spark.master", "spark.checkpointDir", "spark.rounds", "train.epochs",
-            "spark.checkpointRounds", org.rollspark.Provenance.TABLES);
 
     /** Where training stands: after {@code round} rounds of {@code epoch} ({@code round = -1}: the whole epoch). */
     public record State(int epoch, int round, LossValue epochLoss, List<EpochStats> history, int bestEpoch, double bestLoss,
@@ -161,7 +159,7 @@ public final class TrainingCheckpoints {
         java.nio.file.Path local = model.getParent();
         try {
             JsonNode st = JSON.readTree(model.resolve("state.json").toFile());
-            List<String> differ = differences(writtenWith(st, model), JSON.valueToTree(settings), explicit);
+            List<String> differ = differences(writtenWith(st, model, outside), JSON.valueToTree(settings), explicit);
             if (!differ.isEmpty()) {
                 throw new IllegalArgumentException("checkpoint " + pick + " was written with other settings ("
                         + String.join("; ", differ) + "); choose another output.runId, or delete " + dir);
@@ -209,14 +207,15 @@ public final class TrainingCheckpoints {
      * The settings a checkpoint was written with: its own record, or for checkpoints written before it kept
      * one, the resolved config and data fingerprint of its model's provenance.
      */
-    private static JsonNode writtenWith(JsonNode state, java.nio.file.Path model) throws IOException {
+    private static JsonNode writtenWith(JsonNode state, java.nio.file.Path model, Set<String> outside)
+            throws IOException {
         if (state.has("settings")) {
             return state.get("settings");
         }
         JsonNode prov = JSON.readTree(model.resolve("model.json").toFile()).path("provenance");
         Map<String, JsonNode> config = new TreeMap<>();
         prov.path("config").fields().forEachRemaining(e -> config.put(e.getKey(), e.getValue()));
-        return JSON.valueToTree(relevant(config, prov.path("dataFingerprint")));
+        return JSON.valueToTree(relevant(config, prov.path("dataFingerprint"), outside));
     }
 
     /**

@@ -2,7 +2,7 @@ package org.rollspark.net;
 
 /**
  * A piecewise-linear activation: {@code act(z) = z} for {@code z > 0}, {@code alpha * z} otherwise.
- * ReLU is {@code alpha = 0}. A unit with {@code z = 0} counts as inactive (METHOD.md section 2).
+ * ReLU is {@code alpha = 0}. A unit with {@code z = 0} counts as inactive (docs/METHOD.md section 2).
  *
  * <p>The slope is a float32 value, like every constant of a network (its weights, a batch norm's epsilon, ONNX's
  * {@code alpha} attribute): a decimal names the nearest float32 ({@code leaky_relu:0.01} is 0.009999999776...), so the

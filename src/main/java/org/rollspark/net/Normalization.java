@@ -1,6 +1,10 @@
 package org.rollspark.net;
 
+import static org.rollspark.config.Setting.Type.DOUBLES;
+
 import java.util.Arrays;
+import java.util.List;
+import org.rollspark.config.Setting;
 
 /**
  * Input normalisation {@code x_norm = (x_raw - mean) / std}, with one scalar pair or one pair per
@@ -12,6 +16,14 @@ import java.util.Arrays;
  * graph may hold any double (an export then keeps it in float64: {@link #isFloat32()}).
  */
 public record Normalization(double[] mean, double[] std) implements java.io.Serializable {
+    /** The settings this component reads, declared here once (the registry: org.rollspark.cli.Settings). */
+    public static final Setting.Group SETTINGS = new Setting.Group();
+
+    public static final Setting<List<Double>> MEAN = SETTINGS.add(Setting.of("data.mean", DOUBLES, List.of(0.1307),
+            "Normalisation mean: one value, or one per input feature. Raw units: pixels / 255 for image formats.").main());
+    public static final Setting<List<Double>> STD = SETTINGS.add(Setting.of("data.std", DOUBLES, List.of(0.3081),
+            "Normalisation standard deviation: one value, or one per input feature.").main());
+
 
     public Normalization {
         if (mean.length != std.length || mean.length == 0) {
@@ -26,6 +38,17 @@ public record Normalization(double[] mean, double[] std) implements java.io.Seri
         }
         mean = mean.clone();
         std = std.clone();
+    }
+
+    /** The normalisation data.mean and data.std set (their nearest float32 values). */
+    public static Normalization of(Setting.Values v) {
+        double[] mean = v.get(MEAN).stream().mapToDouble(Double::doubleValue).toArray();
+        double[] std = v.get(STD).stream().mapToDouble(Double::doubleValue).toArray();
+        try {
+            return float32(mean, std);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(MEAN + " / " + STD + ": " + e.getMessage(), e);
+        }
     }
 
     public static Normalization identity() {

@@ -8,7 +8,7 @@ import java.util.Set;
  * Per-example certificates for a set of inputs, column by column (example i is index i).
  *
  * <p>Margins are radii of the largest lp ball around the input inside its linear region, in RAW
- * input units (METHOD.md section 2; equal to the normalised-space margin times std when one scalar
+ * input units (docs/METHOD.md section 2; equal to the normalised-space margin times std when one scalar
  * std applies). {@code +inf} means no neuron can bind (every neuron gradient is zero).
  * Binding layer and unit name the neuron whose hyperplane is nearest: layer is the 0-based hidden
  * layer, -1 when nothing binds.
@@ -78,7 +78,7 @@ public final class Certification {
     }
 
     /**
-     * Certified lp robustness radius (METHOD.md section 2): min(region margin, decision margin) when the
+     * Certified lp robustness radius (docs/METHOD.md section 2): min(region margin, decision margin) when the
      * prediction equals {@code label}, 0 otherwise. No point closer than this changes the prediction.
      */
     public double certifiedRadius(Norm p, int i, int label) {

@@ -6,7 +6,7 @@ import org.rollspark.net.Network;
 import org.rollspark.util.Host;
 
 /**
- * Gradient stability (METHOD.md section 3): for the logit of the true class y,
+ * Gradient stability (docs/METHOD.md section 3): for the logit of the true class y,
  * {@code Delta(x, x') = || grad_x f_y(x) - grad_x' f_y(x') ||_1} over
  * {@code B = {x' : ||x' - x||_inf <= eps}} intersected with the valid input box. The expected
  * distortion is the mean over uniform samples of B; the maximum is searched with the paper's genetic

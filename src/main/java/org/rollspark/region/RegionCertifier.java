@@ -10,8 +10,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.rollspark.net.Linearization;
 import org.rollspark.net.Linearizer;
-import org.rollspark.net.Network;
 import org.rollspark.net.Network.NeuronValues;
+import org.rollspark.net.Network;
 import org.rollspark.util.Host;
 import org.rollspark.util.Workspaces;
 
@@ -52,7 +52,7 @@ public final class RegionCertifier {
 
     /**
      * Also compute, per example, the directional certificates along +e_k and -e_k for every input
-     * coordinate k (METHOD.md section 2; the paper's stability bounds), see
+     * coordinate k (docs/METHOD.md section 2; the paper's stability bounds), see
      * {@link Certification#coordinateBounds}. Costs one more pass over each Jacobian.
      */
     public RegionCertifier withCoordinateBounds(boolean on) {
@@ -175,7 +175,7 @@ public final class RegionCertifier {
     }
 
     /**
-     * Directional certificates (METHOD.md section 2): for each example x and each direction v (a row
+     * Directional certificates (docs/METHOD.md section 2): for each example x and each direction v (a row
      * of {@code directions}, raw input units), the largest t such that every point x + s v with
      * 0 <= s < t lies in the linear region of x; {@code +inf} when no neuron moves toward its
      * threshold along v. The directions are pushed through the linearised network (no Jacobian is

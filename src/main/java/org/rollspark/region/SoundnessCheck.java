@@ -1,8 +1,12 @@
 package org.rollspark.region;
 
+import static org.rollspark.config.Setting.Type.INT;
+import static org.rollspark.config.Setting.atLeast;
+
 import java.util.SplittableRandom;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.rollspark.config.Setting;
 import org.rollspark.net.Network;
 import org.rollspark.util.Host;
 
@@ -15,6 +19,12 @@ import org.rollspark.util.Host;
  * float64 pattern differing from the certified one is a violation too.
  */
 public final class SoundnessCheck {
+    /** The settings this component reads, declared here once (the registry: org.rollspark.cli.Settings). */
+    public static final Setting.Group SETTINGS = new Setting.Group();
+
+    public static final Setting<Integer> POINTS = SETTINGS.add(Setting.of("certify.soundnessPoints", INT, 100,
+            "Soundness mode: points per norm and example.", atLeast(2)).main());
+
     private final Network net64;
     private final int points;
     private final long seed;
@@ -30,9 +40,7 @@ public final class SoundnessCheck {
      * @param pointsPerExample points drawn per example and norm (at least 2)
      */
     public SoundnessCheck(Network net, int pointsPerExample, long seed) {
-        if (pointsPerExample < 2) {
-            throw new IllegalArgumentException("soundness points per example must be >= 2, got " + pointsPerExample);
-        }
+        POINTS.check(pointsPerExample);
         this.net64 = net.castTo(DataType.DOUBLE);
         this.points = pointsPerExample;
         this.seed = seed;

@@ -18,6 +18,7 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.rollspark.data.DataSpec;
 import org.rollspark.data.LabeledData;
 import org.rollspark.model.ModelIO;
 import org.rollspark.model.RemoteFolders;
@@ -460,7 +461,7 @@ public final class ReportData {
         for (JsonNode r : out.get("runs")) {
             String series = r.get("series").asText();
             JsonNode cfg = configs.get(series);
-            if (cfg == null || !cfg.path("data.format").asText().equals("synthetic2d")) {
+            if (cfg == null || !cfg.path(DataSpec.FORMAT.key()).asText().equals("synthetic2d")) {
                 continue;
             }
             String model = RemoteFolders.join(outputDir, "models", r.get("model_id").asText());

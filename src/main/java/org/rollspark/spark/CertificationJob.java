@@ -1,5 +1,14 @@
 package org.rollspark.spark;
 
+import static org.rollspark.config.Setting.Type.BOOL;
+import static org.rollspark.config.Setting.Type.DOUBLE;
+import static org.rollspark.config.Setting.Type.DOUBLES;
+import static org.rollspark.config.Setting.Type.INT;
+import static org.rollspark.config.Setting.Type.LONG;
+import static org.rollspark.config.Setting.Type.STRING;
+import static org.rollspark.config.Setting.atLeast;
+import static org.rollspark.config.Setting.finiteAtLeast;
+
 import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -13,6 +22,7 @@ import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
+import org.rollspark.config.Setting;
 import org.rollspark.data.LabeledData;
 import org.rollspark.model.RemoteFolders;
 import org.rollspark.model.Staging;
@@ -34,7 +44,71 @@ import org.rollspark.region.SoundnessCheck;
  * {@link CertificationTables} (schemas, rows, the summary), {@link RunManifest} (the run's manifest).
  */
 public final class CertificationJob {
+    /** The settings this component reads, declared here once (the registry: org.rollspark.cli.Settings). */
+    public static final Setting.Group SETTINGS = new Setting.Group();
+
+    public static final Setting<Integer> PARTITIONS = SETTINGS.add(Setting.of("certify.partitions", INT, 4,
+            "Spark partitions to certify in (raised so that none holds more than 32 MB of examples).", atLeast(1)).main());
+    public static final Setting<Boolean> REPLACE = SETTINGS.add(Setting.of("certify.replace", BOOL, false,
+            "A rerun of an existing run id (run_date, run_id) replaces that run's partitions and nothing else; "
+                    + "false: such a rerun is refused (a failed run may always be rerun)."));
+    public static final Setting<String> SPLIT = SETTINGS.add(Setting.of("certify.split", STRING, "test",
+            "Split name in the certification tables.").main());
+    public static final Setting<List<Double>> RADII_L1 = SETTINGS.add(Setting.of("certify.radiiL1", DOUBLES,
+            List.of(0.05, 0.1, 0.2, 0.5, 1.0), "Radii (raw input units) at which the run summary reports l1 certified "
+                    + "accuracy: the share of ALL examples correctly classified with a certified radius of at least r.",
+            radii()).main());
+    public static final Setting<List<Double>> RADII_L2 = SETTINGS.add(Setting.of("certify.radiiL2", DOUBLES,
+            List.of(0.01, 0.02, 0.05, 0.1, 0.2), "Radii of the l2 certified accuracy.", radii()).main());
+    public static final Setting<List<Double>> RADII_LINF = SETTINGS.add(Setting.of("certify.radiiLinf", DOUBLES,
+            List.of(0.001, 0.002, 0.005, 0.01, 0.02), "Radii of the l_inf certified accuracy.", radii()).main());
+    public static final Setting<Integer> SOUNDNESS_EXAMPLES = SETTINGS.add(Setting.of("certify.soundnessExamples", INT, 64,
+            "Soundness mode: re-verify this many examples' certificates in float64 by sampling points inside the "
+                    + "certified balls (0 = off).", atLeast(0)).main());
+    public static final Setting<Boolean> COORDINATE_BOUNDS = SETTINGS.add(Setting.of("certify.coordinateBounds", BOOL, false,
+            "Store the directional certificates along +e_k and -e_k of every input coordinate (raw units) as the "
+                    + "array columns dir_pos and dir_neg (D values each per row).").main());
+    public static final Setting<Integer> GRADIENT_EXAMPLES = SETTINGS.add(Setting.of("certify.gradientExamples", INT, 0,
+            "Gradient stability (the paper's section 3): for this many examples (0 = off), the expected and the "
+                    + "maximum (genetic search) l1 distortion of the true-class logit gradient in the l_inf ball of "
+                    + "radius gradientEps intersected with [gradientBoxLow, gradientBoxHigh] (raw units).",
+            atLeast(0)).main());
+    public static final Setting<Double> GRADIENT_EPS = SETTINGS.add(Setting.of("certify.gradientEps", DOUBLE, 0.03125,
+            "Gradient stability: the l_inf radius (the paper: 8/256).", finiteAtLeast(0)));
+    public static final Setting<Double> GRADIENT_BOX_LOW = SETTINGS.add(Setting.of("certify.gradientBoxLow", DOUBLE, 0.0,
+            "Gradient stability: the valid input box's lower end (raw units)."));
+    public static final Setting<Double> GRADIENT_BOX_HIGH = SETTINGS.add(Setting.of("certify.gradientBoxHigh", DOUBLE, 1.0,
+            "Gradient stability: the valid input box's upper end (raw units)."));
+    public static final Setting<Integer> GRADIENT_SAMPLES = SETTINGS.add(Setting.of("certify.gradientSamples", INT, 8000,
+            "Gradient stability: uniform samples for the expected distortion.", atLeast(1)));
+    public static final Setting<Integer> GRADIENT_POPULATION = SETTINGS.add(Setting.of("certify.gradientPopulation", INT, 4800,
+            "Gradient stability: population of the genetic search.", atLeast(0)));
+    public static final Setting<Integer> GRADIENT_GENERATIONS = SETTINGS.add(Setting.of("certify.gradientGenerations", INT, 30,
+            "Gradient stability: generations of the genetic search.", atLeast(0)));
+    public static final Setting<Long> GRADIENT_SEED = SETTINGS.add(Setting.of("certify.gradientSeed", LONG, 0L,
+            "Seeds the sampling and the genetic search (combined with each example's id)."));
+
     private CertificationJob() {}
+
+    /** The certified-accuracy radii of the run summary, per norm (l1, l2, l_inf). */
+    public static double[][] radii(Setting.Values v) {
+        List<List<Double>> r = List.of(v.get(RADII_L1), v.get(RADII_L2), v.get(RADII_LINF));
+        double[][] out = new double[3][];
+        for (int i = 0; i < 3; i++) {
+            out[i] = r.get(i).stream().mapToDouble(Double::doubleValue).toArray();
+        }
+        return out;
+    }
+
+    private static java.util.function.Consumer<List<Double>> radii() {
+        return v -> {
+            for (double r : v) {
+                if (!(r >= 0) || Double.isInfinite(r)) {
+                    throw new IllegalArgumentException("radius " + r + " must be finite and >= 0");
+                }
+            }
+        };
+    }
 
     /** What a run wrote. */
     public record Result(String runId, long rows, String examplesPath, String summaryPath, String manifestPath,
@@ -54,6 +128,19 @@ public final class CertificationJob {
 
         public Options(int soundnessExamples, int soundnessPoints, boolean coordinateBounds, Gradient gradient) {
             this(soundnessExamples, soundnessPoints, coordinateBounds, gradient, false, false);
+        }
+
+        /** The options the settings describe, for data whose values are (or are not) bytes over 255. */
+        public static Options of(Setting.Values v, boolean byteValued) {
+            var g = new Gradient(v.get(GRADIENT_EXAMPLES), v.get(GRADIENT_EPS), v.get(GRADIENT_BOX_LOW),
+                    v.get(GRADIENT_BOX_HIGH), v.get(GRADIENT_SAMPLES), v.get(GRADIENT_POPULATION),
+                    v.get(GRADIENT_GENERATIONS), v.get(GRADIENT_SEED));
+            if (!(g.boxLow() < g.boxHigh())) {
+                throw new IllegalArgumentException(GRADIENT_BOX_LOW + " must be below " + GRADIENT_BOX_HIGH + "; got "
+                        + g.boxLow() + " and " + g.boxHigh());
+            }
+            return new Options(v.get(SOUNDNESS_EXAMPLES), v.get(SoundnessCheck.POINTS), v.get(COORDINATE_BOUNDS), g,
+                    v.get(REPLACE), byteValued);
         }
 
         /** These options for data whose values are bytes over 255: certified around the exact p / 255. */

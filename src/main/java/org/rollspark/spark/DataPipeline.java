@@ -1,5 +1,11 @@
 package org.rollspark.spark;
 
+import static org.rollspark.config.Setting.Type.BOOL;
+import static org.rollspark.config.Setting.Type.INT;
+import static org.rollspark.config.Setting.Type.STRING;
+import static org.rollspark.config.Setting.atLeast;
+import static org.rollspark.config.Setting.oneOf;
+
 import java.io.IOException;
 import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
@@ -17,6 +23,7 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.storage.StorageLevel;
 import org.rollspark.Provenance;
+import org.rollspark.config.Setting;
 import org.rollspark.data.DataDigest;
 import org.rollspark.data.DataFiles;
 import org.rollspark.data.DataFormatException;
@@ -37,6 +44,22 @@ import scala.Tuple2;
  * statistics; no feature value reaches the driver.
  */
 public final class DataPipeline {
+    /** The settings this component reads, declared here once (the registry: org.rollspark.cli.Settings). */
+    public static final Setting.Group SETTINGS = new Setting.Group();
+
+    public static final Setting<Integer> VALIDATION = SETTINGS.add(Setting.of("data.validation", INT, 1000,
+            "Examples held out of the training location for model selection (seeded); the paper: 5000 of 60000.",
+            atLeast(1)).main());
+    public static final Setting<Boolean> STRATIFIED = SETTINGS.add(Setting.of("data.stratified", BOOL, false,
+            "Hold out every class in proportion (stratified split) instead of a plain seeded draw.").main());
+    public static final Setting<Boolean> SEQUENTIAL = SETTINGS.add(Setting.of("data.sequential", BOOL, false,
+            "Read (C, H, W) images row by row as H time steps of C * W features, for recurrent nets.").main());
+    public static final Setting<String> NORMALIZE = SETTINGS.add(Setting.of("data.normalize", STRING, "config",
+            "Input normalisation x_norm = (x_raw - mean) / std. \"config\": data.mean and data.std; \"scalar\", "
+                    + "\"channel\" or \"feature\": statistics of the training split, computed on the executors and "
+                    + "stored with the model. Margins are always reported in raw units.",
+            oneOf(List.of("config", "scalar", "channel", "feature"))).main());
+
     private DataPipeline() {}
 
     /**
@@ -97,7 +120,7 @@ public final class DataPipeline {
         ShardedData validation = null;
         ShardedData test = null;
         try {
-            int numClasses = r.spec().integer("numClasses", 0);
+            int numClasses = r.spec().get(DataSpec.NUM_CLASSES);
             if (format instanceof TableFormat table) {
                 tr = r.train() == null ? null : TableSource.read(sc, table, r.train(), trainFrame, r.sequential(),
                         r.trainLimit(), "train", null);
@@ -135,7 +158,7 @@ public final class DataPipeline {
                 int[] labels = idsLabels._2();
                 if (r.validation() >= ids.length) {
                     throw new IllegalArgumentException(r.train().data() + ": cannot hold out " + r.validation() + " of "
-                            + ids.length + " examples for validation (roll.data.validation)");
+                            + ids.length + " examples for validation (" + VALIDATION + ")");
                 }
                 boolean[] held = heldIds != null ? marked(ids, heldIds, r.validation(), r.train())
                         : validationMask(labels, classes, r.validation(), r.stratified(), r.seed());
@@ -375,7 +398,7 @@ public final class DataPipeline {
                 if (d.label(i) >= numClasses) {
                     String[] at = format.labelAt(p, d, i);
                     throw new DataFormatException(at[0], at[1], "label " + d.label(i) + " is at or beyond "
-                            + "roll.data.numClasses = " + numClasses);
+                            + DataSpec.NUM_CLASSES + " = " + numClasses);
                 }
             }
             return sequential ? d.sequential() : d;

@@ -1,5 +1,8 @@
 package org.rollspark.spark;
 
+import static org.rollspark.config.Setting.Type.STRING;
+import static org.rollspark.config.Setting.oneOf;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
@@ -9,11 +12,12 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.Function2;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.rollspark.Provenance;
+import org.rollspark.config.Setting;
 import org.rollspark.data.LabeledData;
 import org.rollspark.loss.LossValue;
-import org.rollspark.net.Network;
 import org.rollspark.model.ModelIO;
 import org.rollspark.model.TrainingCheckpoints;
+import org.rollspark.net.Network;
 import org.rollspark.train.EpochStats;
 import org.rollspark.train.LocalTrainer;
 import org.rollspark.train.Optimizer;
@@ -37,6 +41,28 @@ import org.rollspark.util.Host;
  * shards held in memory ({@link #fitInProcess}), with the same results.
  */
 public final class ParameterAveragingTrainer {
+    /** The settings this component reads, declared here once (the registry: org.rollspark.cli.Settings). */
+    public static final Setting.Group SETTINGS = new Setting.Group();
+
+    public static final Setting<String> ROUNDS = SETTINGS.add(Setting.of("spark.rounds", STRING, "auto",
+            "How averaging rounds run (the same bits either way). barrier: one Spark barrier stage per span of rounds "
+                    + "(to the next checkpoint, metrics row or progress line, or the epoch's end), one long-lived task per worker; the "
+                    + "tasks add their results in the driver's tree over direct TCP connections and keep their network "
+                    + "between rounds; a failed stage runs again whole. tasks: one Spark job per round (broadcast, tasks, "
+                    + "results to the driver). auto: barrier when the cluster has a task slot per worker, no dynamic "
+                    + "allocation and no encrypted Spark traffic, tasks otherwise (the choice is logged).",
+            oneOf(List.of("auto", "barrier", "tasks"))).main());
+
+    /**
+     * The settings a checkpoint may be resumed under changed, since none changes a bit of the epochs trained: where
+     * the driver runs (spark.master) and checkpoints go, how rounds run, the epoch count (a finished run may continue
+     * with more epochs), the checkpoint interval, and the files a table was read from (their modification times
+     * change when the same rows are rewritten; the data's fingerprint stands for the rows).
+     */
+    public static final java.util.Set<String> OUTSIDE_IDENTITY = java.util.Set.of(SparkTrainConfig.MASTER.key(),
+            "spark.checkpointDir", ROUNDS.key(), TrainConfig.EPOCHS.key(), SparkTrainConfig.CHECKPOINT_ROUNDS.key(),
+            Provenance.TABLES);
+
     private final JavaSparkContext sc;
     private final SparkTrainConfig config;
     private final Consumer<String> log;
@@ -54,9 +80,7 @@ public final class ParameterAveragingTrainer {
 
     /** How rounds run: {@code auto}, {@code barrier} or {@code tasks} (the setting spark.rounds). */
     public ParameterAveragingTrainer rounds(String mode) {
-        if (!java.util.List.of("auto", "barrier", "tasks").contains(mode)) {
-            throw new IllegalArgumentException("spark.rounds must be auto, barrier or tasks, got " + mode);
-        }
+        ROUNDS.check(mode);
         this.roundMode = mode;
         return this;
     }
@@ -282,7 +306,7 @@ public final class ParameterAveragingTrainer {
         java.util.Set<String> explicit = provenanceConfig instanceof Provenance.Settings s ? s.explicit() : java.util.Set.of();
         try {
             return new TrainingCheckpoints(config.checkpointDir(), sc.hadoopConfiguration(),
-                    TrainingCheckpoints.relevant(all, fingerprint), explicit);
+                    TrainingCheckpoints.relevant(all, fingerprint, OUTSIDE_IDENTITY), explicit, OUTSIDE_IDENTITY);
         } catch (IOException e) {
             throw new UncheckedIOException("checkpoints in " + config.checkpointDir() + ": " + e.getMessage(), e);
         }

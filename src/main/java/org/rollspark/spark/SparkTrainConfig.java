@@ -1,7 +1,12 @@
 package org.rollspark.spark;
 
+import static org.rollspark.config.Setting.Type.INT;
+import static org.rollspark.config.Setting.Type.STRING;
+import static org.rollspark.config.Setting.atLeast;
+
 import java.io.Serializable;
 import java.util.Map;
+import org.rollspark.config.Setting;
 import org.rollspark.train.TrainConfig;
 
 /**
@@ -17,6 +22,20 @@ import org.rollspark.train.TrainConfig;
  */
 public record SparkTrainConfig(TrainConfig train, int numWorkers, int batchSizePerWorker, int averagingFrequency,
         String checkpointDir, int checkpointRounds) implements Serializable {
+    /** The settings this component reads, declared here once (the registry: org.rollspark.cli.Settings). */
+    public static final Setting.Group SETTINGS = new Setting.Group();
+
+    public static final Setting<String> MASTER = SETTINGS.add(Setting.of("spark.master", STRING, "local[2]",
+            "Used only when no master is given by spark-submit (--master) or spark.master.").main());
+    public static final Setting<Integer> NUM_WORKERS = SETTINGS.add(Setting.of("spark.numWorkers", INT, 2,
+            "Parameter averaging (named as DL4J's ParameterAveragingTrainingMaster names it): data shards = Spark "
+                    + "partitions.", atLeast(1)).main());
+    public static final Setting<Integer> AVERAGING_FREQUENCY = SETTINGS.add(Setting.of("spark.averagingFrequency", INT, 5,
+            "Minibatches per worker between parameter averagings.", atLeast(1)).main());
+    public static final Setting<Integer> CHECKPOINT_ROUNDS = SETTINGS.add(Setting.of("spark.checkpointRounds", INT, 0,
+            "Also checkpoint every this many averaging rounds inside an epoch (0: after every epoch only).",
+            atLeast(0)).main());
+
 
     /** Checkpoints after every epoch only. */
     public SparkTrainConfig(TrainConfig train, int numWorkers, int batchSizePerWorker, int averagingFrequency,
@@ -25,19 +44,16 @@ public record SparkTrainConfig(TrainConfig train, int numWorkers, int batchSizeP
     }
 
     public SparkTrainConfig {
-        if (checkpointRounds < 0) {
-            throw new IllegalArgumentException("spark.checkpointRounds must be >= 0 (0 = after every epoch only), got "
-                    + checkpointRounds);
-        }
-        if (numWorkers < 1) {
-            throw new IllegalArgumentException("spark.numWorkers must be >= 1, got " + numWorkers);
-        }
-        if (batchSizePerWorker < 1) {
-            throw new IllegalArgumentException("spark.batchSizePerWorker must be >= 1, got " + batchSizePerWorker);
-        }
-        if (averagingFrequency < 1) {
-            throw new IllegalArgumentException("spark.averagingFrequency must be >= 1, got " + averagingFrequency);
-        }
+        CHECKPOINT_ROUNDS.check(checkpointRounds);
+        NUM_WORKERS.check(numWorkers);
+        TrainConfig.BATCH_SIZE.check(batchSizePerWorker);
+        AVERAGING_FREQUENCY.check(averagingFrequency);
+    }
+
+    /** Parameter averaging as the settings describe it, checkpointing to {@code checkpointDir} (null: none). */
+    public static SparkTrainConfig of(Setting.Values v, String checkpointDir) {
+        return new SparkTrainConfig(TrainConfig.of(v), v.get(NUM_WORKERS), v.get(TrainConfig.BATCH_SIZE),
+                v.get(AVERAGING_FREQUENCY), checkpointDir, v.get(CHECKPOINT_ROUNDS));
     }
 
     public Map<String, Object> toMap() {

@@ -10,7 +10,9 @@ import org.apache.spark.api.java.function.Function2;
 import org.apache.spark.sql.Row;
 import org.rollspark.Provenance;
 import org.rollspark.data.DataFormatException;
+import org.rollspark.data.DataSpec;
 import org.rollspark.data.LabeledData;
+import org.rollspark.data.TableFormat;
 
 /**
  * One partition of a table's rows (features, label and optionally id, in that order) as one chunk of examples, on an
@@ -132,7 +134,7 @@ final class TableChunks implements Function2<Integer, Iterator<Row>, Iterator<La
                     : java.util.Arrays.equals(mine, want) || (kind.flat() || want.length == 1) && x.length == size(want);
             if (!fits) {
                 throw new DataFormatException(table, at, "column " + columns[0] + " holds " + describe(mine) + ", but "
-                        + (shape.length == 0 ? "other rows hold " + describe(want) : "roll.data.shape "
+                        + (shape.length == 0 ? "other rows hold " + describe(want) : TableFormat.SHAPE + " "
                                 + java.util.Arrays.toString(shape) + " takes " + describe(shape)));
             }
             int y = label(row, at);
@@ -328,7 +330,7 @@ final class TableChunks implements Function2<Integer, Iterator<Row>, Iterator<La
         long y = ((Number) v).longValue();
         if (y < 0 || y > Integer.MAX_VALUE - 1 || numClasses > 0 && y >= numClasses) {
             throw new DataFormatException(table, at, "label " + y + " in column " + columns[1] + " is outside [0, "
-                    + (numClasses > 0 ? numClasses : "2^31 - 1") + ")" + (numClasses > 0 ? " (roll.data.numClasses)" : ""));
+                    + (numClasses > 0 ? numClasses : "2^31 - 1") + ")" + (numClasses > 0 ? " (" + DataSpec.NUM_CLASSES + ")" : ""));
         }
         return (int) y;
     }

@@ -18,6 +18,7 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.rollspark.data.DataDigest;
 import org.rollspark.data.DataFormatException;
+import org.rollspark.data.DataSpec;
 import org.rollspark.data.Format;
 import org.rollspark.data.LabeledData;
 import org.rollspark.data.TableFormat;
@@ -63,40 +64,40 @@ final class TableSource {
                     : spark.read().format(f.source()).load(table);
         } catch (Exception e) { // AnalysisException (checked in Java's eyes): no such path or table, an unknown source
             throw new DataFormatException(table, "", "cannot be read as a " + (f.source().equals(TableFormat.CATALOG)
-                    ? "catalog table" : f.source() + " table") + " (roll.data.source): " + firstLine(e.getMessage()), e);
+                    ? "catalog table" : f.source() + " table") + " (" + TableFormat.SOURCE + "): " + firstLine(e.getMessage()), e);
         }
         String[] columns = {f.featuresColumn(), f.labelColumn(), f.idColumn()};
-        DataType features = column(df, table, columns[0], "roll.data.featuresColumn");
+        DataType features = column(df, table, columns[0], TableFormat.FEATURES_COLUMN.path());
         TableChunks.Kind kind = kind(features);
         if (kind == null) {
             throw new DataFormatException(table, "column " + columns[0], "is " + features.simpleString() + "; the features "
                     + "must be array<float>, array<double>, a Spark ML vector, a sequence array<array<float>> or "
                     + "array<array<double>>, an image of Spark's image source, or an encoded image (binary) "
-                    + "(roll.data.featuresColumn)");
+                    + "(" + TableFormat.FEATURES_COLUMN + ")");
         }
         int[] shape = f.shape();
         if (kind == TableChunks.Kind.SEQUENCE && shape.length != 0 && shape.length != 2
                 || (kind == TableChunks.Kind.IMAGE || kind == TableChunks.Kind.ENCODED) && shape.length != 0
                         && shape.length != 3) {
             throw new DataFormatException(table, "column " + columns[0], "holds " + (kind == TableChunks.Kind.SEQUENCE
-                    ? "sequences: roll.data.shape must be [steps, features] or empty" : "images: roll.data.shape must be "
+                    ? "sequences: " + TableFormat.SHAPE + " must be [steps, features] or empty" : "images: " + TableFormat.SHAPE + " must be "
                             + "[channels, height, width] or empty") + ", got " + Arrays.toString(shape));
         }
-        DataType label = column(df, table, columns[1], "roll.data.labelColumn");
+        DataType label = column(df, table, columns[1], DataSpec.LABEL_COLUMN.path());
         boolean strings = label.equals(DataTypes.StringType);
         if (!strings && !(label.equals(DataTypes.IntegerType) || label.equals(DataTypes.LongType)
                 || label.equals(DataTypes.ShortType) || label.equals(DataTypes.ByteType))) {
             throw new DataFormatException(table, "column " + columns[1], "is " + label.simpleString() + "; labels must be "
-                    + "integers or strings (roll.data.labelColumn)");
+                    + "integers or strings (" + DataSpec.LABEL_COLUMN + ")");
         }
         List<org.apache.spark.sql.Column> selected = new ArrayList<>(List.of(functions.col(columns[0]),
                 functions.col(columns[1])));
         if (!columns[2].isEmpty()) {
-            DataType id = column(df, table, columns[2], "roll.data.idColumn");
+            DataType id = column(df, table, columns[2], TableFormat.ID_COLUMN.path());
             if (id instanceof ArrayType || id instanceof StructType || id instanceof org.apache.spark.sql.types.MapType
                     || id.equals(DataTypes.BinaryType) || id instanceof org.apache.spark.sql.types.UserDefinedType) {
                 throw new DataFormatException(table, "column " + columns[2], "is " + id.simpleString() + "; an id column "
-                        + "must be of a primitive type (roll.data.idColumn)");
+                        + "must be of a primitive type (" + TableFormat.ID_COLUMN + ")");
             }
             selected.add(functions.col(columns[2]));
         }
@@ -191,7 +192,7 @@ final class TableSource {
             } else if (!Arrays.equals(m.shape(), s.shape)) {
                 throw new DataFormatException(table, "", "rows whose features have " + Arrays.stream(m.shape()).reduce(1,
                         (x, y) -> x * y) + " values and rows with " + Arrays.stream(s.shape).reduce(1, (x, y) -> x * y)
-                        + " (set roll.data.shape, or fix the table)");
+                        + " (set " + TableFormat.SHAPE + ", or fix the table)");
             }
             s.classes = Math.max(s.classes, m.classes());
         }
@@ -219,8 +220,8 @@ final class TableSource {
                     return k.iterator();
                 }).first() : null;
                 throw new DataFormatException(table, keyed ? "id " + key : "", keyed ? "the id appears in more than one "
-                        + "row; an id column must tell the rows apart (roll.data.idColumn)"
-                        : "two rows are identical (label and features): set roll.data.idColumn to a column that tells "
+                        + "row; an id column must tell the rows apart (" + TableFormat.ID_COLUMN + ")"
+                        : "two rows are identical (label and features): set " + TableFormat.ID_COLUMN + " to a column that tells "
                                 + "them apart");
             }
         }

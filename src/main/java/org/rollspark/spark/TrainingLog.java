@@ -1,5 +1,8 @@
 package org.rollspark.spark;
 
+import static org.rollspark.config.Setting.Type.INT;
+import static org.rollspark.config.Setting.atLeast;
+
 import java.io.IOException;
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -15,6 +18,7 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
+import org.rollspark.config.Setting;
 import org.rollspark.loss.LossValue;
 import org.rollspark.model.RemoteFolders;
 import org.rollspark.train.EpochStats;
@@ -29,6 +33,13 @@ import org.rollspark.train.EpochStats;
  * epoch and round, and drops those recorded after it by the interrupted attempt.
  */
 public final class TrainingLog implements Consumer<EpochStats>, RoundListener, Serializable {
+    /** The settings this component reads, declared here once (the registry: org.rollspark.cli.Settings). */
+    public static final Setting.Group SETTINGS = new Setting.Group();
+
+    public static final Setting<Integer> METRICS_EVERY_ROUNDS = SETTINGS.add(Setting.of("output.metricsEveryRounds", INT, 0,
+            "The training-metrics table (output.dir/training) has a row per epoch; N > 0 adds one every N averaging "
+                    + "rounds within an epoch (the epoch's running means).", atLeast(0)));
+
     private static final long serialVersionUID = 1L;
 
     /** The table's schema. Losses are means over the rows' examples; {@code val_eps_l2_p50} is the probe's median. */
@@ -86,7 +97,7 @@ public final class TrainingLog implements Consumer<EpochStats>, RoundListener, S
     /** A log keeping epoch rows and, when {@code everyRounds} > 0, a row every that many rounds. */
     public TrainingLog(int everyRounds) {
         if (everyRounds < 0) {
-            throw new IllegalArgumentException("output.metricsEveryRounds must be >= 0 (0: epochs only), got " + everyRounds);
+            METRICS_EVERY_ROUNDS.check(everyRounds);
         }
         this.everyRounds = everyRounds;
     }

@@ -18,10 +18,8 @@ public final class Sgd implements Optimizer {
     private long steps;
 
     public Sgd(long numParams, org.nd4j.linalg.api.buffer.DataType type, double lr, double momentum, boolean nesterov) {
-        if (!(lr > 0) || !(momentum >= 0 && momentum < 1)) {
-            throw new IllegalArgumentException("sgd: lr must be > 0 (got " + lr + ") and momentum in [0, 1) (got "
-                    + momentum + ")");
-        }
+        TrainConfig.LR.check(lr);
+        TrainConfig.MOMENTUM.check(momentum);
         if (nesterov && momentum == 0) {
             throw new IllegalArgumentException("sgd: nesterov needs momentum > 0");
         }

@@ -1,9 +1,20 @@
 package org.rollspark.train;
 
+import static org.rollspark.config.Setting.Type.DOUBLE;
+import static org.rollspark.config.Setting.Type.INT;
+import static org.rollspark.config.Setting.Type.LONG;
+import static org.rollspark.config.Setting.Type.STRING;
+import static org.rollspark.config.Setting.atLeast;
+import static org.rollspark.config.Setting.finiteAtLeast;
+import static org.rollspark.config.Setting.oneOf;
+import static org.rollspark.config.Setting.positive;
+
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.rollspark.config.Setting;
 import org.rollspark.loss.RollLoss;
 
 /**
@@ -15,24 +26,48 @@ import org.rollspark.loss.RollLoss;
  */
 public record TrainConfig(int epochs, int batchSize, long seed, String optimizer, double lr, double momentum,
         RollLoss loss, int evalBatchSize) implements java.io.Serializable {
+    /** The settings this component reads, declared here once (the registry: org.rollspark.cli.Settings). */
+    public static final Setting.Group SETTINGS = new Setting.Group();
+
+    public static final Setting<Long> SEED = SETTINGS.add(Setting.of("train.seed", LONG, 7L,
+            "Seeds the model: initialisation, shuffles and sampled coordinates (data.seed seeds the split and "
+                    + "shards).").main());
+    public static final Setting<String> INIT_MODEL = SETTINGS.add(Setting.of("train.initModel", STRING, "",
+            "Fine-tune a pretrained network: an ONNX file (.onnx, see the README's ONNX section) or a model folder. Its "
+                    + "architecture, weights and input normalisation are used as they are (net.* and data.normalize do "
+                    + "not apply); empty: a new network from net.*.").main());
+    public static final Setting<Integer> EPOCHS = SETTINGS.add(Setting.of("train.epochs", INT, 5, "Training epochs.",
+            atLeast(1)).main());
+    public static final Setting<Integer> BATCH_SIZE = SETTINGS.add(Setting.of("spark.batchSizePerWorker", INT, 32,
+            "Minibatch size on each worker.", atLeast(1)).main());
+    public static final Setting<String> OPTIMIZER = SETTINGS.add(Setting.of("train.optimizer", STRING, "sgd",
+            "sgd (Nesterov momentum), momentum (plain), adam or amsgrad.",
+            oneOf(List.of("sgd", "momentum", "adam", "amsgrad"))).main());
+    public static final Setting<Double> LR = SETTINGS.add(Setting.of("train.lr", DOUBLE, 0.02, "Learning rate.", positive()).main());
+    public static final Setting<Double> MOMENTUM = SETTINGS.add(Setting.of("train.momentum", DOUBLE, 0.9,
+            "Momentum of sgd and momentum, in [0, 1).", v -> {
+                if (!(v >= 0 && v < 1)) {
+                    throw new IllegalArgumentException("must be in [0, 1)");
+                }
+            }).main());
+    public static final Setting<Integer> EVAL_BATCH_SIZE = SETTINGS.add(Setting.of("train.evalBatchSize", INT, 256,
+            "Batch size of validation passes (no effect on results).", atLeast(1)));
+
 
     public TrainConfig {
-        if (epochs < 1) {
-            throw new IllegalArgumentException("train.epochs must be >= 1, got " + epochs);
-        }
-        if (batchSize < 1) {
-            throw new IllegalArgumentException("train.batchSize must be >= 1, got " + batchSize);
-        }
-        if (evalBatchSize < 1) {
-            throw new IllegalArgumentException("train.evalBatchSize must be >= 1, got " + evalBatchSize);
-        }
+        EPOCHS.check(epochs);
+        BATCH_SIZE.check(batchSize);
+        EVAL_BATCH_SIZE.check(evalBatchSize);
         optimizer = optimizer.toLowerCase(Locale.ROOT);
-        if (!Map.of("sgd", 1, "momentum", 1, "adam", 1, "amsgrad", 1).containsKey(optimizer)) {
-            throw new IllegalArgumentException("train.optimizer '" + optimizer + "': use sgd, momentum, adam or amsgrad");
-        }
-        if (!(lr > 0)) {
-            throw new IllegalArgumentException("train.lr must be > 0, got " + lr);
-        }
+        OPTIMIZER.check(optimizer);
+        LR.check(lr);
+        MOMENTUM.check(momentum);
+    }
+
+    /** The training run the settings describe (batch size: spark.batchSizePerWorker). */
+    public static TrainConfig of(Setting.Values v) {
+        return new TrainConfig(v.get(EPOCHS), v.get(BATCH_SIZE),
+                v.get(SEED), v.get(OPTIMIZER), v.get(LR), v.get(MOMENTUM), RollLoss.of(v), v.get(EVAL_BATCH_SIZE));
     }
 
     public TrainConfig withEpochs(int e) {

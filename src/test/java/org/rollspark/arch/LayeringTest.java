@@ -79,6 +79,13 @@ class LayeringTest {
                 .check(classes);
     }
 
+    /** Every package declares its settings with config.Setting, so config sits below them all. */
+    @Test
+    void settingDeclarationsKnowNoComponent() {
+        noClasses().that().resideInAPackage(ROOT + ".config..").should().dependOnClassesThat()
+                .resideOutsideOfPackages(ROOT + ".config..", "java..", "com.typesafe.config..").check(classes);
+    }
+
     @Test
     void utilitiesNeedNoCluster() {
         noClasses().that().resideInAPackage(ROOT + ".util..").should().dependOnClassesThat()

@@ -22,11 +22,11 @@ class SweepGridTest {
         java.nio.file.Files.writeString(file, "roll.sweep.grid { \"loss.c\" = [0.25, 1], \"loss.gamma\" = [\"max\", \"100\"] }\n");
         assertEquals(4, Sweep.grid(JobConfig.load(file, List.of())).points().size());
         JobConfig cfg = JobConfig.load(file, List.of("sweep.grid={\"loss.lambda\" = [0.5, 1, 2]}"));
-        assertEquals(Map.of("loss.lambda", List.of(0.5, 1, 2)), cfg.get(Settings.SWEEP_GRID));
+        assertEquals(Map.of("loss.lambda", List.of(0.5, 1, 2)), cfg.get(Sweep.GRID));
         assertEquals(3, Sweep.grid(cfg).points().size());
         // the last of two command-line grids wins whole
         cfg = JobConfig.load(file, List.of("sweep.grid={\"loss.c\" = [2]}", "sweep.grid={\"loss.lambda\" = [1]}"));
-        assertEquals(Map.of("loss.lambda", List.of(1)), cfg.get(Settings.SWEEP_GRID));
+        assertEquals(Map.of("loss.lambda", List.of(1)), cfg.get(Sweep.GRID));
     }
 
     @Test
@@ -61,8 +61,8 @@ class SweepGridTest {
         JobConfig point = BASE.with(g.points().get(2).settings());
         assertEquals(3L, point.seed());
         assertEquals(BASE.dataSeed(), point.dataSeed());
-        assertEquals("7", point.dataSpec().string("seed", null)); // generated data: data.seed, default 7
-        assertEquals("5", point.with(Map.of("data.seed", 5)).dataSpec().string("seed", null));
+        assertEquals("7", String.valueOf(point.dataSpec().get(org.rollspark.data.DataSpec.SEED))); // generated data: data.seed, default 7
+        assertEquals("5", point.with(Map.of("data.seed", 5)).dataSpec().get(org.rollspark.data.DataSpec.SEED).toString());
     }
 
     @Test

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
@@ -195,30 +196,82 @@ class SparkMlApiTest {
         assertTrue(e.getMessage().contains("set idCol too"), e.getMessage());
     }
 
-    /** README's "From a Spark program" example, compiled from the README and run on a table of scans. */
+    /** README's "From a Spark program" Java example, compiled from the README with javac and run on a table of scans. */
     @Test
-    void theReadmeExampleCompilesAndRuns() throws Exception {
-        String readme = java.nio.file.Files.readString(Path.of("README.md"));
-        int section = readme.indexOf("## From a Spark program");
-        int from = readme.indexOf("```java\n", section) + "```java\n".length();
-        String source = readme.substring(from, readme.indexOf("```", from));
-        Path src = java.nio.file.Files.createDirectories(tmp.resolve("example-src"));
-        Path classes = java.nio.file.Files.createDirectories(tmp.resolve("example-classes"));
-        java.nio.file.Files.writeString(src.resolve("CertifiedScans.java"), source);
+    void theReadmeJavaExampleCompilesAndRuns() throws Exception {
+        Path classes = java.nio.file.Files.createDirectories(tmp.resolve("java-example-classes"));
+        Path src = java.nio.file.Files.writeString(java.nio.file.Files.createDirectories(tmp.resolve("java-example"))
+                .resolve("CertifiedScans.java"), readmeBlock("java"));
         StringWriter diagnostics = new StringWriter();
         boolean compiled = javax.tools.ToolProvider.getSystemJavaCompiler().getTask(diagnostics, null, null,
                 List.of("-d", classes.toString(), "-classpath", System.getProperty("java.class.path")), null,
                 javax.tools.ToolProvider.getSystemJavaCompiler().getStandardFileManager(null, null, null)
-                        .getJavaFileObjects(src.resolve("CertifiedScans.java").toFile())).call();
+                        .getJavaFileObjects(src.toFile())).call();
         assertTrue(compiled, diagnostics.toString());
-        // the scans: the bundled images with a scan_id
+        runExample(classes, "java");
+    }
+
+    /** The same example in Scala, compiled from the README by the Scala compiler of Spark's Scala version and run. */
+    @Test
+    void theReadmeScalaExampleCompilesAndRuns() throws Exception {
+        Path classes = java.nio.file.Files.createDirectories(tmp.resolve("scala-example-classes"));
+        Path src = java.nio.file.Files.writeString(java.nio.file.Files.createDirectories(tmp.resolve("scala-example"))
+                .resolve("CertifiedScans.scala"), readmeBlock("scala"));
+        scala.tools.nsc.Settings settings = new scala.tools.nsc.Settings();
+        settings.processArgumentString("-deprecation -feature -d " + classes + " -classpath " + String.join(
+                java.io.File.pathSeparator, classPath()));
+        StringWriter diagnostics = new StringWriter();
+        scala.tools.nsc.reporters.ConsoleReporter reporter = new scala.tools.nsc.reporters.ConsoleReporter(settings,
+                new java.io.BufferedReader(new java.io.StringReader("")), new PrintWriter(diagnostics, true));
+        scala.tools.nsc.Global global = new scala.tools.nsc.Global(settings, reporter);
+        global.new Run().compile(scala.collection.JavaConverters.asScalaBuffer(List.of(src.toString())).toList());
+        assertTrue(!reporter.hasErrors() && !reporter.hasWarnings(), diagnostics.toString());
+        runExample(classes, "scala");
+    }
+
+    /** The README's example block in a language ({@code java}, {@code scala}) of its "From a Spark program" section. */
+    private static String readmeBlock(String language) throws IOException {
+        String readme = java.nio.file.Files.readString(Path.of("README.md"));
+        int section = readme.indexOf("## From a Spark program");
+        int from = readme.indexOf("```" + language + "\n", section);
+        assertTrue(section >= 0 && from >= 0, "README's \"From a Spark program\" has a " + language + " example");
+        from += language.length() + 4;
+        return readme.substring(from, readme.indexOf("```", from));
+    }
+
+    /**
+     * The test JVM's class path as files: surefire starts it with a jar whose manifest lists the class path (javac
+     * follows such a manifest; the Scala compiler needs the entries).
+     */
+    private static List<String> classPath() throws IOException {
+        List<String> out = new java.util.ArrayList<>();
+        for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            out.add(entry);
+            if (entry.endsWith(".jar")) {
+                try (java.util.jar.JarFile jar = new java.util.jar.JarFile(entry)) {
+                    java.util.jar.Manifest m = jar.getManifest();
+                    String listed = m == null ? null : m.getMainAttributes().getValue("Class-Path");
+                    if (listed != null) {
+                        for (String url : listed.trim().split("\\s+")) {
+                            out.add(Path.of(java.net.URI.create(new java.net.URL(new java.io.File(entry).toURI().toURL(),
+                                    url).toString())).toString());
+                        }
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Runs a compiled example on a table of scans (the bundled images with a scan_id) and checks what it wrote. */
+    private void runExample(Path classes, String name) throws Exception {
         SparkSession spark = session();
-        Path scans = tmp.resolve("scans.parquet");
-        Path newScans = tmp.resolve("new-scans.parquet");
+        Path scans = tmp.resolve(name + "-scans.parquet");
+        Path newScans = tmp.resolve(name + "-new-scans.parquet");
         spark.read().parquet(train.toString()).withColumnRenamed("id", "scan_id").write().parquet(scans.toString());
         spark.read().parquet(test.toString()).withColumnRenamed("id", "scan_id").write().parquet(newScans.toString());
-        Path out = tmp.resolve("scan-certificates.parquet");
-        Path model = tmp.resolve("scan-model");
+        Path out = tmp.resolve(name + "-scan-certificates.parquet");
+        Path model = tmp.resolve(name + "-scan-model");
         try (java.net.URLClassLoader loader = new java.net.URLClassLoader(new java.net.URL[] {classes.toUri().toURL()},
                 getClass().getClassLoader())) {
             loader.loadClass("CertifiedScans").getMethod("main", String[].class).invoke(null, (Object) new String[] {

@@ -23,7 +23,8 @@ class TrainingCheckpointsTest {
                 "spark.master", "local[2]", "spark.checkpointDir", "/c", "spark.rounds", "barrier", "train.epochs", 20,
                 "spark.checkpointRounds", 5, "train.lr", 0.01, "loss.lambda", 2.0));
         assertEquals(Map.of("train.lr", 0.01, "loss.lambda", 2.0, "data.fingerprint", "fp"),
-                TrainingCheckpoints.relevant(config, "fp"));
+                TrainingCheckpoints.relevant(config, "fp",
+                        org.rollspark.spark.ParameterAveragingTrainer.OUTSIDE_IDENTITY));
     }
 
     @Test

@@ -1,4 +1,4 @@
-package org.rollspark.cli;
+package org.rollspark.config;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigRenderOptions;
@@ -9,10 +9,11 @@ import java.util.function.Consumer;
 import java.util.stream.Collectors;
 
 /**
- * One job setting, declared once in {@link Settings}: its key (without the leading {@code roll.}), type,
- * default, doc and check, in the way of Spark MLlib's Params. reference.conf, the README's settings
- * table, the typed getters of {@link JobConfig}, validation and the provenance map all come from these
- * declarations.
+ * One job setting: its key (without the leading {@code roll.}), type, default, doc and check, in the way of Spark
+ * MLlib's Params. Each is declared once, as a constant of the component that reads it, in that component's {@link
+ * Group} ({@code RollLoss.LAMBDA} in {@code RollLoss.SETTINGS}); the registry {@code org.rollspark.cli.Settings}
+ * lists the groups, and reference.conf, the README's settings table, the job-file schema (unknown keys and wrong
+ * types are errors), validation, the provenance map and the Spark ML Params all come from these declarations.
  *
  * @param <T> the Java type of the value
  */
@@ -96,6 +97,60 @@ public final class Setting<T> {
         return path();
     }
 
+    /** The settings a component declares, in the order of its source (a class's static initialiser runs top to bottom). */
+    public static final class Group {
+        private final List<Setting<?>> declared = new java.util.ArrayList<>();
+
+        /** Declares {@code s} in this group. */
+        public <T> Setting<T> add(Setting<T> s) {
+            declared.add(s);
+            return s;
+        }
+
+        public List<Setting<?>> settings() {
+            return List.copyOf(declared);
+        }
+    }
+
+    /** Where a component reads its settings from: a job file ({@code JobConfig}, also what the Spark ML estimator's Params become), a data spec. */
+    public interface Values {
+        <T> T get(Setting<T> s);
+    }
+
+    // ------------------------------------------------------------------------------------ checks
+
+    public static Consumer<Integer> atLeast(int min) {
+        return v -> {
+            if (v < min) {
+                throw new IllegalArgumentException("must be >= " + min);
+            }
+        };
+    }
+
+    public static Consumer<Double> finiteAtLeast(double min) {
+        return v -> {
+            if (!(v >= min) || Double.isInfinite(v)) {
+                throw new IllegalArgumentException("must be finite and >= " + min);
+            }
+        };
+    }
+
+    public static Consumer<Double> positive() {
+        return v -> {
+            if (!(v > 0) || Double.isInfinite(v)) {
+                throw new IllegalArgumentException("must be finite and > 0");
+            }
+        };
+    }
+
+    public static Consumer<String> oneOf(List<String> allowed) {
+        return v -> {
+            if (!allowed.contains(v)) {
+                throw new IllegalArgumentException("must be one of " + String.join(", ", allowed));
+            }
+        };
+    }
+
     /** A value type: how to read it from HOCON, how to write it as a HOCON literal, and as a plain Java value. */
     public static final class Type<T> {
         private final String name;
@@ -108,7 +163,7 @@ public final class Setting<T> {
             this.render = render;
         }
 
-        interface Reader<T> {
+        public interface Reader<T> {
             T read(Config c, String path);
         }
 
