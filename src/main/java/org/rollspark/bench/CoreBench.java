@@ -81,6 +81,9 @@ public final class CoreBench {
         if (only.equals("all") || only.equals("certify")) {
             result.put("certify", measure("certify (3 margins)", reps, seconds, certFlops, () -> certifier.certify(x)));
         }
+        org.rollspark.blas.OpenBlas.Info blas = org.rollspark.blas.OpenBlas.info(); // the library that ran, as loaded
+        result.put("blas_config", blas.config());
+        result.put("blas_core", blas.coreType());
         StringBuilder json = new StringBuilder("{");
         for (Map.Entry<String, Object> e : result.entrySet()) {
             json.append(json.length() > 1 ? ", " : "").append('"').append(e.getKey()).append("\": ");
