@@ -8,6 +8,7 @@ import org.nd4j.linalg.api.ops.impl.reduce.floating.SquaredNorm;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.rollspark.graph.GraphNet;
+import org.rollspark.net.Activation;
 import org.rollspark.net.Coordinates;
 import org.rollspark.net.Forward;
 import org.rollspark.net.Gradient;
@@ -274,7 +275,7 @@ final class DenseForward implements Forward {
     private void backprop(double[] dLogits, double[][] dz, boolean accumulate) {
         DenseNet g = grad;
         int batch = fp.batchSize();
-        double alpha = net.activation().alpha();
+        Activation act = net.activation();
         double[] delta = dLogits;
         for (int l = net.numLayers() - 1; l >= 0; l--) {
             int out = net.sizes()[l + 1];
@@ -293,7 +294,7 @@ final class DenseForward implements Forward {
                 double[] z = fp.preactHost()[l - 1];
                 double[] extra = dz == null ? null : dz[l - 1];
                 for (int k = 0; k < dh.length; k++) {
-                    dh[k] *= z[k] > 0 ? 1.0 : alpha;
+                    dh[k] *= act.slope(z[k]);
                     if (extra != null) {
                         dh[k] += extra[k];
                     }

@@ -303,14 +303,13 @@ public final class DenseNet implements Network {
         DenseActivations fp = activations(raw);
         int n = (int) raw.size(0);
         double[] delta = Host.pull(dLogits);
-        double alpha = activation.alpha();
         for (int l = numLayers() - 1; l >= 0; l--) {
             int out = sizes[l + 1];
             double[] g = Host.pull(Blas.product(Host.array(delta, dataType(), n, out), false, weights[l], false));
             if (l > 0) {
                 double[] z = fp.preactHost()[l - 1];
                 for (int q = 0; q < g.length; q++) {
-                    g[q] *= z[q] > 0 ? 1.0 : alpha;
+                    g[q] *= activation.slope(z[q]);
                 }
             }
             delta = g;

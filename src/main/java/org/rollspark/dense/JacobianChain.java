@@ -47,12 +47,12 @@ public final class JacobianChain {
     /** Slopes of the activations at a forward pass, (B, H_i) per hidden layer: 1 if z > 0 else alpha. */
     public static INDArray[] slopes(DenseNet net, DenseActivations fp) {
         INDArray[] s = new INDArray[net.numHidden()];
-        double alpha = net.activation().alpha();
+        org.rollspark.net.Activation act = net.activation();
         for (int i = 0; i < s.length; i++) {
             double[] z = fp.preactHost()[i];
             double[] m = new double[z.length];
             for (int k = 0; k < z.length; k++) {
-                m[k] = z[k] > 0 ? 1.0 : alpha;
+                m[k] = act.slope(z[k]);
             }
             s[i] = Host.array(m, net.dataType(), fp.batchSize(), net.hiddenSize(i));
         }
