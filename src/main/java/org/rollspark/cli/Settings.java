@@ -14,6 +14,7 @@ import org.rollspark.data.Format;
 import org.rollspark.loss.RollLoss;
 import org.rollspark.model.Architectures;
 import org.rollspark.net.Normalization;
+import org.rollspark.region.GradientStability;
 import org.rollspark.region.SoundnessCheck;
 import org.rollspark.spark.CertificationJob;
 import org.rollspark.spark.DataPipeline;
@@ -37,8 +38,8 @@ public final class Settings {
             List.of(DataSpec.SETTINGS, DataPipeline.SETTINGS, Normalization.SETTINGS), Format.readerSettings(),
             List.of(Architectures.SETTINGS, RollLoss.SETTINGS, TrainConfig.SETTINGS, Main.SETTINGS,
                     SparkTrainConfig.SETTINGS, ParameterAveragingTrainer.SETTINGS, CertificationJob.SETTINGS,
-                    SoundnessCheck.SETTINGS, TrainingLog.SETTINGS, Report.SETTINGS, Sweep.SETTINGS,
-                    KernelChoice.SETTINGS)).flatMap(List::stream).toList();
+                    SoundnessCheck.SETTINGS, GradientStability.SETTINGS, TrainingLog.SETTINGS, Report.SETTINGS,
+                    Sweep.SETTINGS, KernelChoice.SETTINGS)).flatMap(List::stream).toList();
 
     /** The sections of reference.conf, in order, with their heading comments. */
     private static final Map<String, String> SECTIONS = sections();
@@ -154,24 +155,18 @@ public final class Settings {
         return lines;
     }
 
+    /**
+     * Every component's settings, ordered by section and, within one, by component and declaration (a stable sort);
+     * a setting of no section goes last, where the constructor refuses it.
+     */
     private static List<Setting<?>> bySection(List<Setting.Group> components) {
+        List<String> order = List.copyOf(SECTIONS.keySet());
         List<Setting<?>> all = new ArrayList<>();
-        for (String section : SECTIONS.keySet()) {
-            for (Setting.Group g : components) {
-                for (Setting<?> s : g.settings()) {
-                    if (s.key().startsWith(section + ".")) {
-                        all.add(s);
-                    }
-                }
-            }
-        }
-        for (Setting.Group g : components) {
-            for (Setting<?> s : g.settings()) {
-                if (!all.contains(s)) {
-                    throw new IllegalStateException("setting " + s + " is in no section of " + SECTIONS.keySet());
-                }
-            }
-        }
+        components.forEach(g -> all.addAll(g.settings()));
+        all.sort(java.util.Comparator.comparingInt(s -> {
+            int at = order.indexOf(s.key().substring(0, Math.max(0, s.key().indexOf('.'))));
+            return at < 0 ? order.size() : at;
+        }));
         return all;
     }
 

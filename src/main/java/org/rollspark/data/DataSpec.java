@@ -70,15 +70,15 @@ public final class DataSpec implements Serializable, Setting.Values {
      */
     public DataSpec(String format, Map<String, ?> options) {
         this.options = new TreeMap<>();
-        options.forEach((k, v) -> this.options.put(k, v instanceof String text && isList(k) ? Arrays.stream(
-                text.split(",")).map(String::trim).filter(x -> !x.isEmpty()).toList() : v));
+        Map<String, Setting<?>> known = Format.dataSettings();
+        options.forEach((k, v) -> this.options.put(k, v instanceof String text && isList(known.get(PREFIX + k))
+                ? Arrays.stream(text.split(",")).map(String::trim).filter(x -> !x.isEmpty()).toList() : v));
         this.options.put(FORMAT.key().substring(PREFIX.length()), format);
     }
 
     private static final String PREFIX = "data.";
 
-    private static boolean isList(String key) {
-        Setting<?> s = Format.dataSettings().get(PREFIX + key);
+    private static boolean isList(Setting<?> s) {
         return s != null && (s.type() == Setting.Type.INTS || s.type() == Setting.Type.DOUBLES
                 || s.type() == Setting.Type.STRINGS);
     }

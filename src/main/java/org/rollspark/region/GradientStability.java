@@ -1,7 +1,14 @@
 package org.rollspark.region;
 
+import static org.rollspark.config.Setting.Type.DOUBLE;
+import static org.rollspark.config.Setting.Type.INT;
+import static org.rollspark.config.Setting.Type.LONG;
+import static org.rollspark.config.Setting.atLeast;
+import static org.rollspark.config.Setting.finiteAtLeast;
+
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import org.rollspark.config.Setting;
 import org.rollspark.net.Network;
 import org.rollspark.util.Host;
 
@@ -15,6 +22,24 @@ import org.rollspark.util.Host;
  * input; eps and the box are in raw units.
  */
 public final class GradientStability {
+    /** The settings this component reads, declared here once (the registry: org.rollspark.cli.Settings). */
+    public static final Setting.Group SETTINGS = new Setting.Group();
+
+    public static final Setting<Double> EPS = SETTINGS.add(Setting.of("certify.gradientEps", DOUBLE, 0.03125,
+            "Gradient stability: the l_inf radius (the paper: 8/256).", finiteAtLeast(0)));
+    public static final Setting<Double> BOX_LOW = SETTINGS.add(Setting.of("certify.gradientBoxLow", DOUBLE, 0.0,
+            "Gradient stability: the valid input box's lower end (raw units)."));
+    public static final Setting<Double> BOX_HIGH = SETTINGS.add(Setting.of("certify.gradientBoxHigh", DOUBLE, 1.0,
+            "Gradient stability: the valid input box's upper end (raw units)."));
+    public static final Setting<Integer> SAMPLES = SETTINGS.add(Setting.of("certify.gradientSamples", INT, 8000,
+            "Gradient stability: uniform samples for the expected distortion.", atLeast(1)));
+    public static final Setting<Integer> POPULATION = SETTINGS.add(Setting.of("certify.gradientPopulation", INT, 4800,
+            "Gradient stability: population of the genetic search.", atLeast(0)));
+    public static final Setting<Integer> GENERATIONS = SETTINGS.add(Setting.of("certify.gradientGenerations", INT, 30,
+            "Gradient stability: generations of the genetic search.", atLeast(0)));
+    public static final Setting<Long> SEED = SETTINGS.add(Setting.of("certify.gradientSeed", LONG, 0L,
+            "Seeds the sampling and the genetic search (combined with each example's id)."));
+
     private final Network net;
     private final double eps;
     private final double boxLow;
@@ -24,14 +49,20 @@ public final class GradientStability {
     public record Result(double expected, double maximum, long evaluations) {}
 
     public GradientStability(Network net, double eps, double boxLow, double boxHigh) {
-        if (!(eps >= 0) || !(boxLow < boxHigh)) {
-            throw new IllegalArgumentException("gradient stability: need eps >= 0 and box low < high, got eps " + eps
-                    + ", box [" + boxLow + ", " + boxHigh + "]");
-        }
+        EPS.check(eps);
+        checkBox(boxLow, boxHigh);
         this.net = net;
         this.eps = eps;
         this.boxLow = boxLow;
         this.boxHigh = boxHigh;
+    }
+
+    /** The valid input box must be a box: its lower end below its upper end (both settings checked together). */
+    public static void checkBox(double boxLow, double boxHigh) {
+        if (!(boxLow < boxHigh)) {
+            throw new IllegalArgumentException(BOX_LOW + " must be below " + BOX_HIGH + "; got " + boxLow + " and "
+                    + boxHigh);
+        }
     }
 
     /**

@@ -73,20 +73,6 @@ public final class CertificationJob {
                     + "maximum (genetic search) l1 distortion of the true-class logit gradient in the l_inf ball of "
                     + "radius gradientEps intersected with [gradientBoxLow, gradientBoxHigh] (raw units).",
             atLeast(0)).main());
-    public static final Setting<Double> GRADIENT_EPS = SETTINGS.add(Setting.of("certify.gradientEps", DOUBLE, 0.03125,
-            "Gradient stability: the l_inf radius (the paper: 8/256).", finiteAtLeast(0)));
-    public static final Setting<Double> GRADIENT_BOX_LOW = SETTINGS.add(Setting.of("certify.gradientBoxLow", DOUBLE, 0.0,
-            "Gradient stability: the valid input box's lower end (raw units)."));
-    public static final Setting<Double> GRADIENT_BOX_HIGH = SETTINGS.add(Setting.of("certify.gradientBoxHigh", DOUBLE, 1.0,
-            "Gradient stability: the valid input box's upper end (raw units)."));
-    public static final Setting<Integer> GRADIENT_SAMPLES = SETTINGS.add(Setting.of("certify.gradientSamples", INT, 8000,
-            "Gradient stability: uniform samples for the expected distortion.", atLeast(1)));
-    public static final Setting<Integer> GRADIENT_POPULATION = SETTINGS.add(Setting.of("certify.gradientPopulation", INT, 4800,
-            "Gradient stability: population of the genetic search.", atLeast(0)));
-    public static final Setting<Integer> GRADIENT_GENERATIONS = SETTINGS.add(Setting.of("certify.gradientGenerations", INT, 30,
-            "Gradient stability: generations of the genetic search.", atLeast(0)));
-    public static final Setting<Long> GRADIENT_SEED = SETTINGS.add(Setting.of("certify.gradientSeed", LONG, 0L,
-            "Seeds the sampling and the genetic search (combined with each example's id)."));
 
     private CertificationJob() {}
 
@@ -132,13 +118,11 @@ public final class CertificationJob {
 
         /** The options the settings describe, for data whose values are (or are not) bytes over 255. */
         public static Options of(Setting.Values v, boolean byteValued) {
-            var g = new Gradient(v.get(GRADIENT_EXAMPLES), v.get(GRADIENT_EPS), v.get(GRADIENT_BOX_LOW),
-                    v.get(GRADIENT_BOX_HIGH), v.get(GRADIENT_SAMPLES), v.get(GRADIENT_POPULATION),
-                    v.get(GRADIENT_GENERATIONS), v.get(GRADIENT_SEED));
-            if (!(g.boxLow() < g.boxHigh())) {
-                throw new IllegalArgumentException(GRADIENT_BOX_LOW + " must be below " + GRADIENT_BOX_HIGH + "; got "
-                        + g.boxLow() + " and " + g.boxHigh());
-            }
+            var g = new Gradient(v.get(GRADIENT_EXAMPLES), v.get(GradientStability.EPS),
+                    v.get(GradientStability.BOX_LOW), v.get(GradientStability.BOX_HIGH), v.get(GradientStability.SAMPLES),
+                    v.get(GradientStability.POPULATION), v.get(GradientStability.GENERATIONS),
+                    v.get(GradientStability.SEED));
+            GradientStability.checkBox(g.boxLow(), g.boxHigh());
             return new Options(v.get(SOUNDNESS_EXAMPLES), v.get(SoundnessCheck.POINTS), v.get(COORDINATE_BOUNDS), g,
                     v.get(REPLACE), byteValued);
         }

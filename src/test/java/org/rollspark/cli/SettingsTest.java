@@ -16,6 +16,7 @@ import org.rollspark.Provenance;
 import org.rollspark.config.Setting;
 import org.rollspark.loss.Aggregation;
 import org.rollspark.loss.RollLoss;
+import org.rollspark.region.GradientStability;
 import org.rollspark.spark.SparkTrainConfig;
 import org.rollspark.train.TrainConfig;
 
@@ -184,5 +185,12 @@ class SettingsTest {
                 RollLoss.vanilla(), 256));
         assertTrue(code.getMessage().contains(TrainConfig.OPTIMIZER.path()) && code.getMessage().contains("amsgrad"),
                 code.getMessage());
+        // a check of two settings together, run by the job file's validation and by the component alike
+        cli = assertThrows(IllegalArgumentException.class, () -> JobConfig.load(null, List.of(
+                GradientStability.BOX_LOW.key() + "=1", GradientStability.BOX_HIGH.key() + "=0.5")));
+        code = assertThrows(IllegalArgumentException.class, () -> GradientStability.checkBox(1, 0.5));
+        assertEquals(code.getMessage(), cli.getMessage());
+        assertTrue(code.getMessage().contains(GradientStability.BOX_LOW.path())
+                && code.getMessage().contains(GradientStability.BOX_HIGH.path()), code.getMessage());
     }
 }
