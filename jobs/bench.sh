@@ -118,6 +118,15 @@ for t in thread_counts:
             if env_core in ref_cores:
                 line += f"{o / med[env_core]:>12.2f}"
         print(line)
+for t in thread_counts:
+    # l2 alone: ours only (the reference certifies the three norms); against our all-norm figure of the same runs
+    l2, full = runs(f"{out}/ours-{t}", "certify_l2"), runs(f"{out}/ours-{t}", "certify")
+    line = f"certify l2 alone, {t} thread(s): {statistics.median(l2):.1f} ex/s, median per-run ratio to all three norms " \
+           f"{statistics.median(a / b for a, b in zip(l2, full)):.2f}"
+    if have_torch:
+        best = max(statistics.median(runs(f"{out}/torch-{t}-{c}", "certify")) for c in ref_cores)
+        line += f", {statistics.median(l2) / best:.2f}x the reference's best all-norm figure"
+    print(line)
 print()
 print("runs (ex/s), ours | reference per core type:")
 for t in thread_counts:
@@ -126,4 +135,5 @@ for t in thread_counts:
         if have_torch:
             parts += [f"{c}: {runs(f'{out}/torch-{t}-{c}', key)}" for c in ref_cores]
         print(f"  {key} {t} thread(s): " + " | ".join(parts))
+    print(f"  certify_l2 {t} thread(s): {runs(f'{out}/ours-{t}', 'certify_l2')}")
 PY

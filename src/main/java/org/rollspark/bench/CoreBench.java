@@ -53,6 +53,7 @@ public final class CoreBench {
         RollLoss vanilla = RollLoss.vanilla();
         RollLoss roll = RollLoss.roll(2, 0.25);
         RegionCertifier certifier = new RegionCertifier(net);
+        RegionCertifier certifierL2 = new RegionCertifier(net).withNorms(java.util.EnumSet.of(org.rollspark.region.Norm.L2));
 
         double sum = 0;
         for (int l = 0; l + 1 < SIZES.length; l++) {
@@ -63,6 +64,7 @@ public final class CoreBench {
         // chain forward: one (r x H x H) GEMM per hidden layer after the first, r = H_1; backward two
         double rollFlops = vanillaFlops + 3 * 3 * 2.0 * h * h * h;
         double certFlops = 3 * 2.0 * SIZES[0] * h * h;
+        double certL2Flops = 3 * 2.0 * h * h * h; // the chain on the r = H_1 rows of the first layer's row space
 
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("threads", System.getenv().getOrDefault("OMP_NUM_THREADS", "unset"));
@@ -80,6 +82,9 @@ public final class CoreBench {
         }
         if (only.equals("all") || only.equals("certify")) {
             result.put("certify", measure("certify (3 margins)", reps, seconds, certFlops, () -> certifier.certify(x)));
+        }
+        if (only.equals("all") || only.equals("certify") || only.equals("certify-l2")) {
+            result.put("certify_l2", measure("certify (l2 alone)", reps, seconds, certL2Flops, () -> certifierL2.certify(x)));
         }
         org.rollspark.blas.OpenBlas.Info blas = org.rollspark.blas.OpenBlas.info(); // the library that ran, as loaded
         result.put("blas_config", blas.config());

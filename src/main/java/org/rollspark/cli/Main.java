@@ -469,6 +469,12 @@ public final class Main implements Callable<Integer> {
                     + "both into Parquet, and print them side by side.")
     static final class Compare extends Job {
         @Override
+        void checkSettings(JobConfig cfg) throws IOException {
+            super.checkSettings(cfg);
+            requireL2(cfg, "compare");
+        }
+
+        @Override
         int run(JobConfig cfg, SparkSession spark, Data data) throws IOException {
             Row[] summary = new Row[2];
             String[] names = {"vanilla", "roll"};
@@ -496,13 +502,23 @@ public final class Main implements Callable<Integer> {
         }
     }
 
+    /** A summary's margin quartiles of norm p in units of 1e-4 ("-" for a norm not certified). */
     static String quartiles(Row s, String p) {
         StringBuilder b = new StringBuilder();
         for (String q : new String[] {"p25", "p50", "p75", "p100"}) {
-            b.append(b.length() > 0 ? " / " : "").append(String.format(Locale.ROOT, "%.0f",
-                    1e4 * s.getDouble(s.fieldIndex("eps_" + p + "_" + q))));
+            int at = s.fieldIndex("eps_" + p + "_" + q);
+            b.append(b.length() > 0 ? " / " : "").append(s.isNullAt(at) ? "-"
+                    : String.format(Locale.ROOT, "%.0f", 1e4 * s.getDouble(at)));
         }
         return b.toString();
+    }
+
+    /** Jobs that compare models by their median l2 margin need l2 among the certified norms. */
+    static void requireL2(JobConfig cfg, String job) {
+        if (!CertificationJob.norms(cfg.get(CertificationJob.NORMS)).contains(Norm.L2)) {
+            throw new IllegalArgumentException(CertificationJob.NORMS + " must include l2 for " + job
+                    + ": it compares models by their median l2 margin");
+        }
     }
 
     /** A model trained for a Spark program: the network (best epoch), where it was saved, and its provenance. */
@@ -624,10 +640,12 @@ public final class Main implements Callable<Integer> {
             out.printf(Locale.ROOT, "%d examples, accuracy %.2f%%, %d distinct activation patterns%n",
                     s.getLong(s.fieldIndex("n")), 100 * s.getDouble(s.fieldIndex("accuracy")),
                     s.getLong(s.fieldIndex("distinct_patterns")));
-            for (String p : new String[] {"l1", "l2", "linf"}) {
-                out.printf(Locale.ROOT, "eps_%-4s (raw units x 1e-4) P25 / P50 / P75 / P100: %s%n", p, quartiles(s, p));
+            java.util.Set<Norm> norms = CertificationJob.norms(cfg.get(CertificationJob.NORMS));
+            for (Norm n : norms) {
+                out.printf(Locale.ROOT, "eps_%-4s (raw units x 1e-4) P25 / P50 / P75 / P100: %s%n", n.label(),
+                        quartiles(s, n.label()));
             }
-            for (String p : new String[] {"l1", "l2", "linf"}) {
+            for (String p : norms.stream().map(Norm::label).toList()) {
                 out.printf(Locale.ROOT, "certified accuracy (%s) at radii %s: %s%n", p, s.getList(s.fieldIndex("cert_radii_" + p)),
                         s.getList(s.fieldIndex("cert_acc_" + p)));
             }

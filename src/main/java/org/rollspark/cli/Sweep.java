@@ -105,6 +105,7 @@ final class Sweep extends Main.Job {
             throw new IllegalArgumentException(RollLoss.TYPE + " must be roll for a sweep: the grid's points are ROLL models,"
                     + " and the vanilla baseline is trained with them");
         }
+        Main.requireL2(cfg, "a sweep");
         grid(cfg);
     }
 
@@ -211,8 +212,7 @@ final class Sweep extends Main.Job {
         for (SweepTable.Point r : results) {
             Row t = test.get(r.id());
             double[] testFigures = t == null ? null : new double[] {t.getDouble(t.fieldIndex("accuracy")),
-                t.getDouble(t.fieldIndex("eps_l1_p50")), t.getDouble(t.fieldIndex("eps_l2_p50")),
-                t.getDouble(t.fieldIndex("eps_linf_p50"))};
+                valueOrNaN(t, "eps_l1_p50"), valueOrNaN(t, "eps_l2_p50"), valueOrNaN(t, "eps_linf_p50")};
             table.add(new SweepTable.Point(r.id(), r.status(), r.lossType(), r.swept(), r.settingsJson(), r.settingsHash(),
                     r.bestEpoch(), r.accuracy(), r.epsQuartiles(), r.distinctPatterns(), r.trainSeconds(), r.model(),
                     selected.get(r.id()), r.error(), testFigures));
@@ -476,7 +476,7 @@ final class Sweep extends Main.Job {
         String[] q = {"p25", "p50", "p75"};
         for (Norm n : Norm.values()) {
             for (int i = 0; i < 3; i++) {
-                eps[n.ordinal()][i] = s.getDouble(s.fieldIndex("eps_" + n.label() + "_" + q[i]));
+                eps[n.ordinal()][i] = valueOrNaN(s, "eps_" + n.label() + "_" + q[i]);
             }
         }
         return new SweepTable.Point(p.id(), "ok", lossType, swept, settings, hash, t.history().bestEpoch(),
@@ -524,5 +524,11 @@ final class Sweep extends Main.Job {
         } catch (IOException e) {
             throw new IOException(file + ": not a sweep point record (" + e.getMessage() + ")", e);
         }
+    }
+
+    /** A summary's double, NaN where it is null (a norm not certified). */
+    private static double valueOrNaN(Row s, String field) {
+        int at = s.fieldIndex(field);
+        return s.isNullAt(at) ? Double.NaN : s.getDouble(at);
     }
 }

@@ -21,21 +21,58 @@ final class DenseLinearizer implements Linearizer {
     private final DenseNet exact;
     /** {@code diag(1/std) W_1^T}, (D, H_1): the first layer's raw-unit Jacobian, transposed. */
     private final INDArray rawSeed;
+    /** {@link #gradientBasis()} and its first-layer state, made on first use; null until then. */
+    private Basis basis;
+
+    /**
+     * An orthonormal basis of the first layer's raw-unit row space, {@code rows} = Q^T from the thin QR
+     * {@code diag(1/std) W_1^T = Q R} (float64), and the state it gives the first hidden layer:
+     * {@code Q^T diag(1/std) W_1^T = R}, in the network's data type.
+     */
+    private record Basis(INDArray rows, INDArray seed) {}
 
     DenseLinearizer(DenseNet net) {
         this.net = net;
         this.exact = net.dataType() == DataType.DOUBLE ? net : net.castTo(DataType.DOUBLE);
+        this.rawSeed = rawSeed(net);
+    }
+
+    /** {@code diag(1/std) W_1^T} of a network, in its data type. */
+    private static INDArray rawSeed(DenseNet net) {
         INDArray t = net.weight(0).transpose().dup('c');
         if (net.normalization().isScalar()) {
-            this.rawSeed = t.divi(net.normalization().std(0));
-        } else {
-            int d = net.inputSize();
-            double[] std = new double[d];
-            for (int k = 0; k < d; k++) {
-                std[k] = net.normalization().std(k);
-            }
-            this.rawSeed = t.diviColumnVector(Host.array(std, net.dataType(), d, 1));
+            return t.divi(net.normalization().std(0));
         }
+        int d = net.inputSize();
+        double[] std = new double[d];
+        for (int k = 0; k < d; k++) {
+            std[k] = net.normalization().std(k);
+        }
+        return t.diviColumnVector(Host.array(std, net.dataType(), d, 1));
+    }
+
+    /** The row space of W_1 (raw units) when H_1 < D: every neuron's input gradient is a combination of W_1's rows. */
+    @Override
+    public INDArray gradientBasis() {
+        return basis() == null ? null : basis.rows();
+    }
+
+    private Basis basis() {
+        if (basis == null && net.hiddenSize(0) < net.inputSize()) {
+            try (org.nd4j.linalg.api.memory.MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                basis = makeBasis(); // kept across chunks: outside the workspace the first chunk's request came from
+            }
+        }
+        return basis;
+    }
+
+    /** In float64 from the stored weights: the basis is orthonormal to float64 precision, R rounded once to the net's type. */
+    private Basis makeBasis() {
+        INDArray a = rawSeed(exact).dup('f');
+        int h = net.hiddenSize(0);
+        INDArray r = Nd4j.create(DataType.DOUBLE, h, h);
+        Nd4j.getBlasWrapper().lapack().geqrf(a, r); // a becomes Q
+        return new Basis(a.transpose().dup('c'), r.castTo(net.dataType()).dup('c'));
     }
 
     /** All coordinates unless a chunk's state would pass 16M values (64 MB in float32). */
@@ -70,6 +107,14 @@ final class DenseLinearizer implements Linearizer {
                         : rawSeed.get(NDArrayIndex.interval(k0, k0 + rows), NDArrayIndex.all()).dup();
                 JacobianChain chain = push(slopes, seed, sink);
                 return chain.logitJacobian();
+            }
+
+            @Override
+            public INDArray pushGradientBasis(TangentSink sink) {
+                if (basis() == null) {
+                    return Linearization.super.pushGradientBasis(sink);
+                }
+                return push(slopes, basis.seed(), sink).logitJacobian();
             }
 
             @Override

@@ -19,6 +19,17 @@ public interface Linearization {
      */
     INDArray pushCoordinates(int k0, int rows, TangentSink sink);
 
+    /**
+     * Pushes the rows of the linearizer's {@link Linearizer#gradientBasis()} for every example, as
+     * {@link #pushCoordinates} does the coordinates: each group's tangents, (batch * r, size), go to
+     * {@code sink}; returns the logit tangents, (batch * r, classes), rows example-major.
+     *
+     * @throws UnsupportedOperationException when the network has no gradient basis
+     */
+    default INDArray pushGradientBasis(TangentSink sink) {
+        throw new UnsupportedOperationException("this network has no gradient basis smaller than its input");
+    }
+
     /** Pushes the rows of {@code directions} (nDir, D), raw units, for every example into {@code sink}. */
     void pushDirections(INDArray directions, TangentSink sink);
 

@@ -19,4 +19,16 @@ public interface Linearizer {
 
     /** Input coordinates per tangent block for a batch of this size, so a block's state stays ~16M values. */
     int coordinateBlock(int batch);
+
+    /**
+     * The rows of an orthonormal basis U, (r, D) in float64, raw units, r < D, of a subspace that holds every
+     * neuron's raw-unit input gradient (for a dense network: the row space of its first layer, from a thin QR).
+     * Pushing these r rows instead of the D coordinates ({@link Linearization#pushGradientBasis}) gives each
+     * tangent column the l2 norm of the gradient it stands for, and the logit tangents times U the logit
+     * Jacobian, at r / D of the cost; l1 and l_inf norms need the coordinates. Null when the network has no
+     * such basis smaller than its input (the default).
+     */
+    default INDArray gradientBasis() {
+        return null;
+    }
 }

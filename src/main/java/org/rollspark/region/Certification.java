@@ -1,6 +1,7 @@
 package org.rollspark.region;
 
 import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.Set;
 
@@ -23,9 +24,11 @@ public final class Certification {
     private final ActivationPattern[] patterns;
     private final String[] jacobianHash;
     private final double[][] coordinateBounds;
+    private final Set<Norm> norms;
 
     Certification(int[] pred, double[] logitGap, double[][] margin, double[][] decision, int[][] bindLayer,
-            int[][] bindUnit, ActivationPattern[] patterns, String[] jacobianHash, double[][] coordinateBounds) {
+            int[][] bindUnit, ActivationPattern[] patterns, String[] jacobianHash, double[][] coordinateBounds,
+            Set<Norm> norms) {
         this.pred = pred;
         this.logitGap = logitGap;
         this.margin = margin;
@@ -35,6 +38,17 @@ public final class Certification {
         this.patterns = patterns;
         this.jacobianHash = jacobianHash;
         this.coordinateBounds = coordinateBounds;
+        this.norms = EnumSet.copyOf(norms);
+    }
+
+    /** Whether the certificates were computed in norm p ({@link RegionCertifier#withNorms}); NaN otherwise. */
+    public boolean has(Norm p) {
+        return norms.contains(p);
+    }
+
+    /** The norms the certificates were computed in. */
+    public Set<Norm> norms() {
+        return EnumSet.copyOf(norms);
     }
 
     /**
@@ -79,10 +93,11 @@ public final class Certification {
 
     /**
      * Certified lp robustness radius (docs/METHOD.md section 2): min(region margin, decision margin) when the
-     * prediction equals {@code label}, 0 otherwise. No point closer than this changes the prediction.
+     * prediction equals {@code label}, 0 otherwise; NaN in a norm not computed. No point closer than this changes
+     * the prediction.
      */
     public double certifiedRadius(Norm p, int i, int label) {
-        return pred[i] == label ? Math.min(margin[p.ordinal()][i], decision[p.ordinal()][i]) : 0;
+        return !has(p) ? Double.NaN : pred[i] == label ? Math.min(margin[p.ordinal()][i], decision[p.ordinal()][i]) : 0;
     }
 
     /**
@@ -145,8 +160,9 @@ public final class Certification {
         return pred.length == 0 ? Double.NaN : (double) c / pred.length;
     }
 
-    /** Concatenates certifications of consecutive chunks. */
+    /** Concatenates certifications of consecutive chunks, computed in the same norms. */
     static Certification concat(java.util.List<Certification> parts) {
+        Set<Norm> norms = parts.isEmpty() ? EnumSet.allOf(Norm.class) : parts.get(0).norms;
         int n = parts.stream().mapToInt(Certification::size).sum();
         int[] pred = new int[n];
         double[] gap = new double[n];
@@ -176,6 +192,6 @@ public final class Certification {
             }
             o += k;
         }
-        return new Certification(pred, gap, m, dec, bl, bu, pats, jh, cb);
+        return new Certification(pred, gap, m, dec, bl, bu, pats, jh, cb, norms);
     }
 }

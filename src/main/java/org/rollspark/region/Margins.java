@@ -107,6 +107,20 @@ final class Margins {
         return decision;
     }
 
+    /** Blanks the norms not asked for: NaN margins and decision margins, no binding neuron (-1). */
+    static void keepOnly(java.util.Set<Norm> norms, double[][] margin, double[][] decision, int[][] bindLayer,
+            int[][] bindUnit) {
+        for (Norm p : Norm.values()) {
+            if (!norms.contains(p)) {
+                int pi = p.ordinal();
+                java.util.Arrays.fill(margin[pi], Double.NaN);
+                java.util.Arrays.fill(decision[pi], Double.NaN);
+                java.util.Arrays.fill(bindLayer[pi], -1);
+                java.util.Arrays.fill(bindUnit[pi], -1);
+            }
+        }
+    }
+
     /** Multiplies margins, decision margins and coordinate bounds by the float32 safety factor. */
     static void shrink(double factor, double[][] margin, double[][] decision, double[][] bounds) {
         for (int p = 0; p < 3; p++) {

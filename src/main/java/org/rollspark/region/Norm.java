@@ -14,6 +14,16 @@ public enum Norm {
         return label;
     }
 
+    /** The norm of a label (l1, l2, linf). */
+    public static Norm of(String label) {
+        for (Norm p : values()) {
+            if (p.label.equals(label)) {
+                return p;
+            }
+        }
+        throw new IllegalArgumentException("unknown norm '" + label + "': l1, l2 or linf");
+    }
+
     /** The dual norm q with 1/p + 1/q = 1. */
     public Norm dual() {
         return switch (this) {

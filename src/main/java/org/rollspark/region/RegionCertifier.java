@@ -3,7 +3,9 @@ package org.rollspark.region;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -25,7 +27,8 @@ import org.rollspark.util.Workspaces;
  * up to 1.7 %); the tangents run in the network's data type, and with float32 tangents margins are
  * reported shrunk by {@link Margins#FLOAT32_SAFETY} (relative); certify a float64 copy for exact
  * values. Inputs go in chunks of examples and the Jacobians in blocks of input coordinates, so memory
- * is bounded whatever the input size. Padded sequence steps are not neurons and never bind.
+ * is bounded whatever the input size. Padded sequence steps are not neurons and never bind. Asked for l2
+ * alone ({@link #withNorms}), a dense network's Jacobians run on the row space of its first layer.
  */
 public final class RegionCertifier {
     private final Network net;
@@ -34,6 +37,7 @@ public final class RegionCertifier {
     private final double shrink;
     private boolean coordinateBounds;
     private int coordinateBlock;
+    private Set<Norm> norms = EnumSet.allOf(Norm.class);
 
     /** A certifier over chunks of 16 examples. */
     public RegionCertifier(Network net) {
@@ -57,6 +61,20 @@ public final class RegionCertifier {
      */
     public RegionCertifier withCoordinateBounds(boolean on) {
         this.coordinateBounds = on;
+        return this;
+    }
+
+    /**
+     * Certify in these norms only (default: all three); the others' margins, decision margins and
+     * certified radii are NaN and their binding neurons -1. With l2 alone (and no coordinate bounds) a
+     * network with a {@link Linearizer#gradientBasis() gradient basis} pushes its r rows instead of the D
+     * input coordinates: r / D of the Jacobian chain's work (300 / 784 on the paper's MNIST net).
+     */
+    public RegionCertifier withNorms(Set<Norm> norms) {
+        if (norms.isEmpty()) {
+            throw new IllegalArgumentException("certify at least one norm");
+        }
+        this.norms = EnumSet.copyOf(norms);
         return this;
     }
 
@@ -114,8 +132,6 @@ public final class RegionCertifier {
         int[] pred = new int[b];
         double[] gap = new double[b];
         Margins.predictions(logits, k, pred, gap);
-        double[][] z = nv.z();
-        double[][] valid = nv.valid();
         int[] sizes = nv.sizes();
         int g = sizes.length;
         ColumnNorms[] norms = new ColumnNorms[g];
@@ -123,37 +139,90 @@ public final class RegionCertifier {
         double[][][] dec = new double[3][b][k]; // l1 sums, squared l2 sums, l_inf maxima of grad(f_pred - f_other)
         MessageDigest[] digests = Margins.digests(b);
         double[][] bounds = Margins.openBounds(coordinateBounds, b, d);
-        int block = coordinateBlock(b);
-        for (int k0 = 0; k0 < d; k0 += block) {
-            int rows = Math.min(block, d - k0);
-            int from = k0;
-            // a scope per block: a workspace frees memory only when its scope closes
+        INDArray basis = basisOnly() ? linearizer.gradientBasis() : null;
+        if (basis != null) {
+            // l2 alone: the r rows of an orthonormal basis of the gradients' span stand for the D coordinates
+            int r = (int) basis.size(0);
             try (MemoryWorkspace ws = Workspaces.open("certify-block")) {
-                INDArray logitTangents = lin.pushCoordinates(k0, rows, (i, t, isShared) -> {
-                    if (norms[i] == null) {
-                        norms[i] = ColumnNorms.zeros(isShared ? sizes[i] : b * sizes[i]);
-                        shared[i] = isShared;
-                    }
-                    norms[i].add(t, isShared ? 1 : b, rows);
-                    if (bounds != null) {
-                        Margins.coordinateSteps(Host.pull(t), isShared, z[i], valid[i], b, sizes[i], bounds, from, rows);
-                    }
-                });
-                double[] jac = Host.pull(logitTangents);
-                Margins.accumulateDecision(jac, rows, pred, b, k, dec);
-                Margins.hashRows(jac, rows, k0, b, k, net.normalization(), digests);
+                INDArray logitTangents = lin.pushGradientBasis(sink(nv, b, r, 0, norms, shared, null));
+                Margins.accumulateDecision(Host.pull(logitTangents), r, pred, b, k, dec); // its l2 sums are exact
+                hashInBlocks(basis, logitTangents, b, k, digests);
+            }
+        } else {
+            int block = coordinateBlock(b);
+            for (int k0 = 0; k0 < d; k0 += block) {
+                int rows = Math.min(block, d - k0);
+                // a scope per block: a workspace frees memory only when its scope closes
+                try (MemoryWorkspace ws = Workspaces.open("certify-block")) {
+                    INDArray logitTangents = lin.pushCoordinates(k0, rows, sink(nv, b, rows, k0, norms, shared, bounds));
+                    double[] jac = Host.pull(logitTangents);
+                    Margins.accumulateDecision(jac, rows, pred, b, k, dec);
+                    Margins.hashRows(jac, rows, k0, b, k, net.normalization(), digests);
+                }
             }
         }
         double[][] margin = Margins.infinite(b);
         int[][] bindLayer = Margins.unbound(b);
         int[][] bindUnit = Margins.unbound(b);
         for (int i = 0; i < g; i++) {
-            Margins.bind(norms[i].finish(), shared[i], z[i], valid[i], b, sizes[i], i, margin, bindLayer, bindUnit);
+            Margins.bind(norms[i].finish(), shared[i], nv.z()[i], nv.valid()[i], b, sizes[i], i, margin, bindLayer,
+                    bindUnit);
         }
         double[][] decision = Margins.decisionMargins(logits, k, pred, dec);
         Margins.shrink(shrink, margin, decision, bounds);
+        Margins.keepOnly(this.norms, margin, decision, bindLayer, bindUnit);
         return new Certification(pred, gap, margin, decision, bindLayer, bindUnit,
-                ActivationPattern.of(z, valid, sizes, b), Margins.hashes(digests), bounds);
+                ActivationPattern.of(nv.z(), nv.valid(), sizes, b), Margins.hashes(digests), bounds, this.norms);
+    }
+
+    /** Whether this certifier asks nothing the gradient basis cannot give: l2 alone, no coordinate bounds. */
+    private boolean basisOnly() {
+        return norms.equals(EnumSet.of(Norm.L2)) && !coordinateBounds;
+    }
+
+    /**
+     * The sink of one block of {@code rows} pushed directions (coordinates from {@code k0}, or the basis): adds
+     * each group's column norms and, when {@code bounds} is given, its per-coordinate steps.
+     */
+    private static Linearization.TangentSink sink(NeuronValues nv, int b, int rows, int k0, ColumnNorms[] norms,
+            boolean[] shared, double[][] bounds) {
+        int[] sizes = nv.sizes();
+        return (i, t, isShared) -> {
+            if (norms[i] == null) {
+                norms[i] = ColumnNorms.zeros(isShared ? sizes[i] : b * sizes[i]);
+                shared[i] = isShared;
+            }
+            norms[i].add(t, isShared ? 1 : b, rows);
+            if (bounds != null) {
+                Margins.coordinateSteps(Host.pull(t), isShared, nv.z()[i], nv.valid()[i], b, sizes[i], bounds, k0, rows);
+            }
+        };
+    }
+
+    /**
+     * Feeds each example's logit Jacobian into its #CLR hash from the logit tangents of the gradient basis U
+     * (r, D): the Jacobian's rows k0 .. k0 + rows are {@code U[:, k0 .. k0 + rows]^T G_b}, a float64 GEMM per block
+     * of coordinates for the whole chunk, so the hash means what it means when the coordinates are pushed.
+     */
+    private void hashInBlocks(INDArray basis, INDArray logitTangents, int b, int k, MessageDigest[] digests) {
+        int r = (int) basis.size(0);
+        int d = (int) basis.size(1);
+        // (b*r, K) -> (r, b*K): column block e holds example e's tangents
+        INDArray g = logitTangents.castTo(DataType.DOUBLE).reshape('c', b, r, k).permute(1, 0, 2).dup('c')
+                .reshape('c', r, (long) b * k);
+        int block = Math.max(1, Math.min(d, (4 << 20) / (b * k)));
+        for (int k0 = 0; k0 < d; k0 += block) {
+            int rows = Math.min(block, d - k0);
+            INDArray u = basis.get(NDArrayIndex.all(), NDArrayIndex.interval(k0, k0 + rows));
+            double[] p = Host.pull(org.rollspark.util.Blas.product(u, true, g, false)); // (rows, b*K)
+            double[] jac = new double[p.length];
+            for (int q = 0; q < rows; q++) {
+                for (int e = 0; e < b; e++) {
+                    System.arraycopy(p, (q * b + e) * k, jac, (e * rows + q) * k, k);
+                }
+            }
+            Margins.hashRows(jac, rows, k0, b, k, net.normalization(), digests);
+        }
     }
 
     /**

@@ -16,7 +16,8 @@ import org.rollspark.util.Host;
  * vertices and random points of the l1 ball, points on and inside the l2 sphere, random corners of the
  * l_inf cube, all at (1 - 1e-9) times the radius. A point whose float64 activation pattern differs from
  * the input's, or whose prediction differs inside a certified radius, is a violation. The input's own
- * float64 pattern differing from the certified one is a violation too.
+ * float64 pattern differing from the certified one is a violation too. Only the norms the certificates were
+ * computed in ({@link Certification#has}) are sampled.
  */
 public final class SoundnessCheck {
     /** The settings this component reads, declared here once (the registry: org.rollspark.cli.Settings). */
@@ -59,38 +60,22 @@ public final class SoundnessCheck {
         double e1 = c.margin(Norm.L1, i) * shrink;
         double e2 = c.margin(Norm.L2, i) * shrink;
         double ei = c.margin(Norm.LINF, i) * shrink;
-        int n = 3 * points + 1;
+        // the norms certified, in this order; a norm not computed draws no points
+        Norm[] checked = java.util.Arrays.stream(Norm.values()).filter(c::has).toArray(Norm[]::new);
+        int n = checked.length * points + 1;
         double[] pts = new double[n * d];
+        Norm[] normOf = new Norm[n];
         System.arraycopy(x, 0, pts, 0, d);
         int row = 1;
-        for (int t = 0; t < points; t++, row++) {
-            // l1: a vertex every other point, else a random point of the ball
-            if (t % 2 == 0 && Double.isFinite(e1)) {
-                int k = rng.nextInt(d);
-                System.arraycopy(x, 0, pts, row * d, d);
-                pts[row * d + k] += rng.nextBoolean() ? e1 : -e1;
-            } else {
-                fill(pts, row, x, l1Point(rng, d, finite(e1)));
+        for (Norm norm : checked) {
+            for (int t = 0; t < points; t++, row++) {
+                normOf[row] = norm;
+                fill(pts, row, x, switch (norm) {
+                    case L1 -> l1Offset(rng, x, t, e1);
+                    case L2 -> l2Offset(rng, d, t, e2);
+                    case LINF -> linfOffset(rng, d, ei);
+                });
             }
-        }
-        for (int t = 0; t < points; t++, row++) {
-            double[] u = gaussian(rng, d);
-            double norm = 0;
-            for (double v : u) {
-                norm += v * v;
-            }
-            double r = (t % 2 == 0 ? 1 : Math.sqrt(rng.nextDouble())) * finite(e2) / Math.sqrt(norm);
-            for (int k = 0; k < d; k++) {
-                u[k] *= r;
-            }
-            fill(pts, row, x, u);
-        }
-        for (int t = 0; t < points; t++, row++) {
-            double[] u = new double[d];
-            for (int k = 0; k < d; k++) {
-                u[k] = rng.nextBoolean() ? finite(ei) : -finite(ei);
-            }
-            fill(pts, row, x, u);
         }
         int[] lengths = null;
         if (length > 0) {
@@ -109,13 +94,47 @@ public final class SoundnessCheck {
                 continue;
             }
             // inside its region a point must also keep the prediction when within the certified radius
-            Norm norm = p <= points ? Norm.L1 : p <= 2 * points ? Norm.L2 : Norm.LINF;
+            Norm norm = normOf[p];
             if (c.certifiedRadius(norm, i, label) > 0 && distance(pts, p, x, norm) < c.certifiedRadius(norm, i, label)
                     && argmax(logits, p, k) != pred) {
                 violations++;
             }
         }
         return new Report(1, n - 1, violations);
+    }
+
+    /** Point t of the l1 ball of radius r: a vertex every other point, else a random point of the ball. */
+    private static double[] l1Offset(SplittableRandom rng, double[] x, int t, double r) {
+        int d = x.length;
+        if (t % 2 == 0 && Double.isFinite(r)) {
+            double[] u = new double[d];
+            u[rng.nextInt(d)] = rng.nextBoolean() ? r : -r;
+            return u;
+        }
+        return l1Point(rng, d, finite(r));
+    }
+
+    /** Point t of the l2 ball of radius r: on the sphere every other point, else inside it. */
+    private static double[] l2Offset(SplittableRandom rng, int d, int t, double r) {
+        double[] u = gaussian(rng, d);
+        double norm = 0;
+        for (double v : u) {
+            norm += v * v;
+        }
+        double scale = (t % 2 == 0 ? 1 : Math.sqrt(rng.nextDouble())) * finite(r) / Math.sqrt(norm);
+        for (int k = 0; k < d; k++) {
+            u[k] *= scale;
+        }
+        return u;
+    }
+
+    /** A random corner of the l_inf cube of radius r. */
+    private static double[] linfOffset(SplittableRandom rng, int d, double r) {
+        double[] u = new double[d];
+        for (int k = 0; k < d; k++) {
+            u[k] = rng.nextBoolean() ? finite(r) : -finite(r);
+        }
+        return u;
     }
 
     private static double finite(double r) {

@@ -335,6 +335,9 @@ public final class ReportData {
         }
         for (Row r : spark.sql("SELECT " + cols + " FROM report_examples GROUP BY series ORDER BY series").collectAsList()) {
             for (int p = 0; p < NORMS.length; p++) {
+                if (r.isNullAt(p + 1)) {
+                    continue; // a run not certified in this norm: no curve
+                }
                 ArrayNode a = ((ObjectNode) node.get(NORMS[p])).putArray(r.getString(0));
                 for (Object v : r.getList(p + 1)) {
                     double d = (Double) v;
@@ -594,12 +597,12 @@ public final class ReportData {
                 runIds.add(r.<String>getAs("run_id"));
                 ((ArrayNode) series.withArray("accuracy")).add(r.<Double>getAs("accuracy"));
                 putDouble((ArrayNode) series.withArray("median eps_2"), r.getAs("eps_l2_p50"));
-                List<Object> acc = r.getList(r.fieldIndex("cert_acc_l2"));
+                List<Object> acc = r.isNullAt(r.fieldIndex("cert_acc_l2")) ? null : r.getList(r.fieldIndex("cert_acc_l2"));
                 List<Object> rr = r.getList(r.fieldIndex("cert_radii_l2"));
                 for (Object radius : radii) {
                     int at = rr.indexOf(radius);
                     putDouble((ArrayNode) series.withArray("certified accuracy, l2 radius " + radius),
-                            at < 0 ? null : (Double) acc.get(at));
+                            at < 0 || acc == null ? null : (Double) acc.get(at));
                 }
             }
             ArrayNode drift = o.putArray("drift");

@@ -32,21 +32,21 @@ public final class CertificationTables {
             .add("pred", DataTypes.IntegerType, false)
             .add("correct", DataTypes.BooleanType, false)
             .add("logit_gap", DataTypes.DoubleType, false)
-            .add("eps_l1", DataTypes.DoubleType, false)
-            .add("eps_l2", DataTypes.DoubleType, false)
-            .add("eps_linf", DataTypes.DoubleType, false)
-            .add("dec_l1", DataTypes.DoubleType, false)
-            .add("dec_l2", DataTypes.DoubleType, false)
-            .add("dec_linf", DataTypes.DoubleType, false)
-            .add("cert_l1", DataTypes.DoubleType, false)
-            .add("cert_l2", DataTypes.DoubleType, false)
-            .add("cert_linf", DataTypes.DoubleType, false)
-            .add("bind_layer_l1", DataTypes.IntegerType, false)
-            .add("bind_unit_l1", DataTypes.IntegerType, false)
-            .add("bind_layer_l2", DataTypes.IntegerType, false)
-            .add("bind_unit_l2", DataTypes.IntegerType, false)
-            .add("bind_layer_linf", DataTypes.IntegerType, false)
-            .add("bind_unit_linf", DataTypes.IntegerType, false)
+            .add("eps_l1", DataTypes.DoubleType, true)
+            .add("eps_l2", DataTypes.DoubleType, true)
+            .add("eps_linf", DataTypes.DoubleType, true)
+            .add("dec_l1", DataTypes.DoubleType, true)
+            .add("dec_l2", DataTypes.DoubleType, true)
+            .add("dec_linf", DataTypes.DoubleType, true)
+            .add("cert_l1", DataTypes.DoubleType, true)
+            .add("cert_l2", DataTypes.DoubleType, true)
+            .add("cert_linf", DataTypes.DoubleType, true)
+            .add("bind_layer_l1", DataTypes.IntegerType, true)
+            .add("bind_unit_l1", DataTypes.IntegerType, true)
+            .add("bind_layer_l2", DataTypes.IntegerType, true)
+            .add("bind_unit_l2", DataTypes.IntegerType, true)
+            .add("bind_layer_linf", DataTypes.IntegerType, true)
+            .add("bind_unit_linf", DataTypes.IntegerType, true)
             .add("pattern_hash", DataTypes.StringType, false)
             .add("jacobian_hash", DataTypes.StringType, false)
             .add("sound_points", DataTypes.IntegerType, false)
@@ -90,33 +90,47 @@ public final class CertificationTables {
         }
         for (Norm p : Norm.values()) {
             s = s.add("cert_radii_" + p.label(), DataTypes.createArrayType(DataTypes.DoubleType, false), false);
-            s = s.add("cert_acc_" + p.label(), DataTypes.createArrayType(DataTypes.DoubleType, false), false);
+            s = s.add("cert_acc_" + p.label(), DataTypes.createArrayType(DataTypes.DoubleType, false), true);
         }
         SUMMARY = s;
     }
 
-    /** One example's row: its certificates, soundness report, gradient stability (or null) and status. */
+    /**
+     * One example's row: its certificates (null in the norms not certified), soundness report, gradient stability
+     * (or null) and status.
+     */
     static Row exampleRow(RunKey key, long id, String userKey, int label, Certification c, int i,
             SoundnessCheck.Report sound, GradientStability.Result grad) {
-        boolean bounded = Double.isFinite(c.margin(Norm.L2, i));
-        return RowFactory.create(key.runId(), key.modelId(), key.dataset(), key.split(), id, label, c.pred(i),
-                c.pred(i) == label, c.logitGap(i), c.margin(Norm.L1, i), c.margin(Norm.L2, i), c.margin(Norm.LINF, i),
-                c.decisionMargin(Norm.L1, i), c.decisionMargin(Norm.L2, i), c.decisionMargin(Norm.LINF, i),
-                c.certifiedRadius(Norm.L1, i, label), c.certifiedRadius(Norm.L2, i, label),
-                c.certifiedRadius(Norm.LINF, i, label), c.bindingLayer(Norm.L1, i), c.bindingUnit(Norm.L1, i),
-                c.bindingLayer(Norm.L2, i), c.bindingUnit(Norm.L2, i), c.bindingLayer(Norm.LINF, i),
-                c.bindingUnit(Norm.LINF, i), c.pattern(i).hash(), c.jacobianHash(i), (int) sound.points(),
+        List<Object> v = new ArrayList<>(List.of(key.runId(), key.modelId(), key.dataset(), key.split(), id, label,
+                c.pred(i), c.pred(i) == label, c.logitGap(i)));
+        for (Norm p : Norm.values()) {
+            v.add(c.has(p) ? c.margin(p, i) : null);
+        }
+        for (Norm p : Norm.values()) {
+            v.add(c.has(p) ? c.decisionMargin(p, i) : null);
+        }
+        for (Norm p : Norm.values()) {
+            v.add(c.has(p) ? c.certifiedRadius(p, i, label) : null);
+        }
+        for (Norm p : Norm.values()) {
+            v.add(c.has(p) ? c.bindingLayer(p, i) : null);
+            v.add(c.has(p) ? c.bindingUnit(p, i) : null);
+        }
+        // unbounded: no neuron can bind, in any norm certified (one has a finite margin iff all have)
+        boolean bounded = Double.isFinite(c.margin(c.norms().iterator().next(), i));
+        v.addAll(java.util.Arrays.asList(c.pattern(i).hash(), c.jacobianHash(i), (int) sound.points(),
                 (int) sound.violations(), grad == null ? null : grad.expected(), grad == null ? null : grad.maximum(),
-                half(c.coordinateBounds(i), 0), half(c.coordinateBounds(i), 1), bounded ? "ok" : "unbounded", userKey);
+                half(c.coordinateBounds(i), 0), half(c.coordinateBounds(i), 1), bounded ? "ok" : "unbounded", userKey));
+        return RowFactory.create(v.toArray());
     }
 
     /**
      * The run's summary row from the examples registered as the temporary view {@code view}: counts,
      * accuracy, distinct regions and Jacobians, soundness and gradient-stability totals, margin
      * statistics per norm, and certified accuracy (correct and certified at radius r, over ALL examples)
-     * at the given radii per norm (l1, l2, l_inf).
+     * at the given radii per norm (l1, l2, l_inf); null in the norms not certified.
      */
-    static Row summarize(SparkSession spark, String view, RunKey key, double[][] radii) {
+    static Row summarize(SparkSession spark, String view, RunKey key, double[][] radii, java.util.Set<Norm> norms) {
         List<String> cols = new ArrayList<>(List.of("count(*) AS n", "avg(CAST(correct AS DOUBLE)) AS accuracy",
                 "count(DISTINCT pattern_hash) AS distinct_patterns", "count(DISTINCT jacobian_hash) AS distinct_jacobians",
                 "count_if(sound_points > 0) AS soundness_examples",
@@ -128,7 +142,7 @@ public final class CertificationTables {
             cols.add("min(" + c + ") AS " + c + "_min");
             cols.add("avg(" + c + ") AS " + c + "_mean");
         }
-        for (Norm p : Norm.values()) {
+        for (Norm p : norms) {
             List<String> acc = new ArrayList<>();
             for (double r : radii[p.ordinal()]) {
                 acc.add("avg(CASE WHEN cert_" + p.label() + " >= " + r + " AND correct THEN 1.0D ELSE 0.0D END)");
@@ -156,7 +170,9 @@ public final class CertificationTables {
                 case "dataset" -> key.dataset();
                 case "split" -> key.split();
                 default -> f.startsWith("cert_radii_") ? radiiOf(f, radii)
-                        : ranked.containsKey(f) ? ranked.get(f) : r.get(r.fieldIndex(f));
+                        : ranked.containsKey(f) ? ranked.get(f)
+                        : f.startsWith("cert_acc_") && !norms.contains(Norm.of(f.substring(9))) ? null
+                        : r.get(r.fieldIndex(f));
             };
         }
         return new GenericRowWithSchema(v, SUMMARY);

@@ -101,7 +101,8 @@ final class CertifyShard implements Function2<Integer, Iterator<LabeledData>, It
             this.soundExamples = soundExamples;
             this.gradExamples = gradExamples;
             this.options = options;
-            this.certifier = new RegionCertifier(net).withCoordinateBounds(options.coordinateBounds());
+            this.certifier = new RegionCertifier(net).withCoordinateBounds(options.coordinateBounds())
+                    .withNorms(options.norms());
             this.check = soundExamples > 0 ? new SoundnessCheck(net, options.soundnessPoints(), 1) : null;
             CertificationJob.Gradient gc = options.gradient();
             this.gs = gradExamples > 0 ? new GradientStability(net.castTo(DataType.DOUBLE), gc.eps(), gc.boxLow(),

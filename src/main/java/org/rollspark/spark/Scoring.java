@@ -24,6 +24,7 @@ import org.rollspark.data.DataFormatException;
 import org.rollspark.data.LabeledData;
 import org.rollspark.net.Network;
 import org.rollspark.region.Certification;
+import org.rollspark.region.Norm;
 import org.rollspark.region.RegionCertifier;
 import org.rollspark.region.SoundnessCheck;
 import org.rollspark.util.Host;
@@ -54,6 +55,22 @@ public final class Scoring {
      */
     public static long rowId(Object value) {
         return TableChunks.id(String.valueOf(value));
+    }
+
+    /**
+     * The norms a transform certifies in: those its certification columns name (eps_l2, bind_unit_linf, ...); l2
+     * alone, the cheapest (a dense net's Jacobians on the row space of its first layer), when they name none.
+     */
+    static java.util.Set<Norm> normsOf(List<String> certificateCols) {
+        java.util.Set<Norm> norms = java.util.EnumSet.noneOf(Norm.class);
+        for (String c : certificateCols) {
+            for (Norm p : Norm.values()) {
+                if (c.endsWith("_" + p.label())) {
+                    norms.add(p);
+                }
+            }
+        }
+        return norms.isEmpty() ? java.util.EnumSet.of(Norm.L2) : norms;
     }
 
     /** The certification columns a transform can add. */
@@ -167,7 +184,8 @@ public final class Scoring {
             org.rollspark.blas.KernelCheck.ensure(TaskThreads::executor);
             TaskThreads.apply();
             Network model = net.value().toNet();
-            RegionCertifier certifier = picked.length > 0 ? new RegionCertifier(model) : null;
+            RegionCertifier certifier = picked.length > 0 ? new RegionCertifier(model).withNorms(normsOf(out.certificateCols()))
+                    : null;
             CertificationTables.RunKey key = new CertificationTables.RunKey("transform", "model", "DataFrame", "transform");
             int[][] shape = {null};
             int[] read = {0};

@@ -89,7 +89,7 @@ public final class SweepTable {
             v.add(p.accuracy());
             for (Norm n : Norm.values()) {
                 for (int q = 0; q < 3; q++) {
-                    v.add(p.epsQuartiles() == null ? null : p.epsQuartiles()[n.ordinal()][q]);
+                    v.add(p.epsQuartiles() == null ? null : nullIfNaN(p.epsQuartiles()[n.ordinal()][q]));
                 }
             }
             v.add(p.distinctPatterns());
@@ -98,7 +98,7 @@ public final class SweepTable {
             v.add(p.selected());
             v.add(p.error());
             for (int i = 0; i < 4; i++) {
-                v.add(p.test() == null ? null : p.test()[i]);
+                v.add(p.test() == null ? null : nullIfNaN(p.test()[i]));
             }
             rows.add(RowFactory.create(v.toArray()));
         }
@@ -106,5 +106,10 @@ public final class SweepTable {
         manifest.put("points", gridPoints);
         manifest.put("failed", points.stream().filter(p -> !p.status().equals("ok")).count());
         return RunTables.publish(spark, output, runDate, runId, "sweeps", rows, schema, manifest, config, dataFingerprint);
+    }
+
+    /** NaN (a norm not certified) as the table's null. */
+    private static Double nullIfNaN(double v) {
+        return Double.isNaN(v) ? null : v;
     }
 }

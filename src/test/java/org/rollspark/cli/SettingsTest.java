@@ -74,6 +74,12 @@ class SettingsTest {
                 && e.getMessage().contains("command line"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> JobConfig.load(null, List.of("spark.numWorkers=0")));
         assertTrue(e.getMessage().contains("roll.spark.numWorkers") && e.getMessage().contains(">= 1"), e.getMessage());
+        for (String bad : new String[] {"certify.norms=[l3]", "certify.norms=[l2, l2]", "certify.norms=[]"}) {
+            e = assertThrows(IllegalArgumentException.class, () -> JobConfig.load(null, List.of(bad)));
+            assertTrue(e.getMessage().contains("roll.certify.norms"), e.getMessage());
+        }
+        assertEquals(List.of("linf", "l2"), JobConfig.load(null, List.of("certify.norms=[linf, l2]")).get(
+                org.rollspark.spark.CertificationJob.NORMS));
     }
 
     @Test

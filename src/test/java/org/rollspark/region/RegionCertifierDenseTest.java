@@ -246,6 +246,107 @@ public class RegionCertifierDenseTest {
         }
     }
 
+    /**
+     * l2 alone runs the chain on the row space of the first layer: the basis is orthonormal and holds every
+     * neuron's gradient (per-neuron back-propagation), and the l2 margins, decision margins, binding neurons and
+     * Jacobian hashes equal those of the coordinate path; the other norms are NaN, unbound, and not sampled.
+     */
+    @Test
+    void l2AloneRunsOnTheRowSpaceOfTheFirstLayer() {
+        int[][] shapes = {{12, 5, 4, 3}, {20, 7, 6, 5, 4}, {9, 4, 2}};
+        for (int sh = 0; sh < shapes.length; sh++) {
+            for (Activation act : new Activation[] {Activation.relu(), Activation.leakyRelu(0.1)}) {
+                int[] sizes = shapes[sh];
+                double[] mean = new double[sizes[0]];
+                double[] std = new double[sizes[0]];
+                for (int k = 0; k < sizes[0]; k++) {
+                    mean[k] = 0.05 * k;
+                    std[k] = 0.4 + 0.1 * k;
+                }
+                DenseNet net = DenseNet.init(sizes, act, new Normalization(mean, std), Init.UNIFORM_FAN_IN, 31 + sh,
+                        DataType.DOUBLE);
+                int d = net.inputSize();
+                int n = 9;
+                INDArray x = TestNets.uniform(60 + sh, n, d, -1, 2, DataType.DOUBLE);
+                INDArray u = net.linearizer().gradientBasis();
+                assertEquals(net.hiddenSize(0), u.size(0));
+                double[] uu = Host.pull(u);
+                int r = (int) u.size(0);
+                for (int a = 0; a < r; a++) {
+                    for (int b = 0; b < r; b++) {
+                        double dot = 0;
+                        for (int k = 0; k < d; k++) {
+                            dot += uu[a * d + k] * uu[b * d + k];
+                        }
+                        assertEquals(a == b ? 1 : 0, dot, 1e-12, "U U^T at " + a + ", " + b);
+                    }
+                }
+                DenseActivations fp = net.activations(x);
+                for (int e = 0; e < n; e++) {
+                    for (int i = 0; i < net.numHidden(); i++) {
+                        for (int j = 0; j < net.hiddenSize(i); j++) {
+                            double[] g = RegionReference.neuronGradient(net, fp, e, i, j);
+                            double[] rest = g.clone(); // g minus its projection on the basis
+                            for (int a = 0; a < r; a++) {
+                                double c = 0;
+                                for (int k = 0; k < d; k++) {
+                                    c += g[k] * uu[a * d + k];
+                                }
+                                for (int k = 0; k < d; k++) {
+                                    rest[k] -= c * uu[a * d + k];
+                                }
+                            }
+                            assertEquals(0, RegionReference.norm(rest, Norm.L2), 1e-12 * (1 + RegionReference.norm(g, Norm.L2)));
+                        }
+                    }
+                }
+                Certification all = new RegionCertifier(net, 4).certify(x);
+                Certification l2 = new RegionCertifier(net, 4).withNorms(java.util.EnumSet.of(Norm.L2)).certify(x);
+                for (int e = 0; e < n; e++) {
+                    String at = java.util.Arrays.toString(sizes) + " " + act + ", example " + e;
+                    assertEquals(all.margin(Norm.L2, e), l2.margin(Norm.L2, e), 1e-12 * all.margin(Norm.L2, e), at);
+                    assertEquals(all.decisionMargin(Norm.L2, e), l2.decisionMargin(Norm.L2, e),
+                            1e-12 * all.decisionMargin(Norm.L2, e));
+                    assertEquals(all.bindingLayer(Norm.L2, e), l2.bindingLayer(Norm.L2, e));
+                    assertEquals(all.bindingUnit(Norm.L2, e), l2.bindingUnit(Norm.L2, e));
+                    assertEquals(all.jacobianHash(e), l2.jacobianHash(e));
+                    assertEquals(all.pattern(e), l2.pattern(e));
+                    for (Norm p : new Norm[] {Norm.L1, Norm.LINF}) {
+                        assertTrue(Double.isNaN(l2.margin(p, e)) && Double.isNaN(l2.decisionMargin(p, e))
+                                && Double.isNaN(l2.certifiedRadius(p, e, l2.pred(e))));
+                        assertEquals(-1, l2.bindingLayer(p, e));
+                    }
+                }
+                assertTrue(l2.has(Norm.L2) && !l2.has(Norm.L1) && !l2.has(Norm.LINF));
+                SoundnessCheck.Report rep = new SoundnessCheck(net, 6, 3).verify(x, l2, new int[n], new long[n], n);
+                assertEquals(0, rep.violations());
+                assertEquals(n * 6, rep.points(), "l2 points only");
+            }
+        }
+    }
+
+    /**
+     * float32 on the row-space basis: every l2 margin and decision margin at or below the float64 truth (per-neuron
+     * back-propagation on the float64 copy) and within 2e-4 of it, as on the coordinate path.
+     */
+    @Test
+    void float32RowSpaceMarginsAreSoundAndTight() {
+        DenseNet net = DenseNet.init(new int[] {196, 64, 64, 64, 10}, Activation.relu(), Normalization.mnist(),
+                Init.UNIFORM_FAN_IN, 8, DataType.FLOAT);
+        DenseNet net64 = net.castTo(DataType.DOUBLE);
+        INDArray x = TestNets.uniform(12, 40, 196, 0, 1, DataType.DOUBLE);
+        Certification c = new RegionCertifier(net).withNorms(java.util.EnumSet.of(Norm.L2)).certify(x);
+        Certification exact = new RegionCertifier(net64).certify(x);
+        for (int e = 0; e < 40; e++) {
+            double truth = referenceMargin(net64, x, e, Norm.L2);
+            double got = c.margin(Norm.L2, e);
+            assertTrue(got <= truth && got >= truth * (1 - 2e-4), "l2 margin of example " + e + ": " + got + " against " + truth);
+            double dec = exact.decisionMargin(Norm.L2, e);
+            assertTrue(c.decisionMargin(Norm.L2, e) <= dec && c.decisionMargin(Norm.L2, e) >= dec * (1 - 2e-4),
+                    "decision margin of example " + e);
+        }
+    }
+
     /** A 3x224x224 input certifies in blocks of coordinates (no D x D or whole-Jacobian allocation). */
     /** The true l_p margin of example e at the float64 point of row e of {@code x}: per-neuron back-propagation. */
     public static double referenceMargin(DenseNet net64, INDArray x, int e, Norm p) {

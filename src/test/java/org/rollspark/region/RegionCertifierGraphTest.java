@@ -87,6 +87,23 @@ class RegionCertifierGraphTest {
         return ActivationPattern.of(v.z(), v.valid(), v.sizes(), (int) x.size(0));
     }
 
+    /** l2 alone on a graph net (no basis smaller than the input): the l2 certificates of the all-norm run, others NaN. */
+    @ParameterizedTest
+    @MethodSource("cases")
+    void l2AloneGivesTheSameL2Certificates(Case c) {
+        GraphNet net = net(c, 5);
+        INDArray x = inputs(c, 6);
+        assertEquals(null, net.linearizer().gradientBasis());
+        Certification all = new RegionCertifier(net, 4).certify(x, c.lengths());
+        Certification l2 = new RegionCertifier(net, 4).withNorms(java.util.EnumSet.of(Norm.L2)).certify(x, c.lengths());
+        for (int e = 0; e < all.size(); e++) {
+            assertEquals(all.margin(Norm.L2, e), l2.margin(Norm.L2, e), 0.0);
+            assertEquals(all.decisionMargin(Norm.L2, e), l2.decisionMargin(Norm.L2, e), 0.0);
+            assertEquals(all.jacobianHash(e), l2.jacobianHash(e));
+            assertTrue(Double.isNaN(l2.margin(Norm.L1, e)) && Double.isNaN(l2.margin(Norm.LINF, e)));
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void jacobiansMatchPerNeuronBackpropagationAndMarginsTheBruteForce(Case c) {

@@ -129,6 +129,43 @@ class CertificationJobTest {
         assertFalse(Files.exists(Path.of(out, "_staging", "r1")));
     }
 
+    /**
+     * certify.norms = [l2]: the l2 columns equal those of an all-norm certification row by row, the other norms'
+     * columns and certified accuracies are null, and the soundness mode samples l2 balls only, without a violation.
+     */
+    @Test
+    void l2AloneLeavesTheOtherNormsNull() throws IOException {
+        String out = tmp.resolve("out").toString();
+        LabeledData some = test.subset("some", IntStream.range(0, 120).toArray());
+        org.rollspark.cli.JobConfig l2 = DEFAULTS.with(Map.of(CertificationJob.NORMS.key(), List.of("l2")));
+        CertificationJob.Result r = CertificationJob.run(spark, net, "m1", some, "mnist-slice", "test", out,
+                "2026-11-24", "l2only", 2, Map.of(), l2.radii(), l2.certifyOptions());
+        CertificationJob.run(spark, net, "m1", some, "mnist-slice", "test", out, "2026-11-24", "all", 2, Map.of(),
+                DEFAULTS.radii(), DEFAULTS.certifyOptions());
+        spark.read().parquet(out + "/examples").createOrReplaceTempView("both");
+        Row cmp = spark.sql("SELECT count(*), max(abs(a.eps_l2 - b.eps_l2) / b.eps_l2), max(abs(a.dec_l2 - b.dec_l2) / b.dec_l2), "
+                + "count_if(a.bind_unit_l2 <> b.bind_unit_l2), count_if(a.jacobian_hash <> b.jacobian_hash), "
+                + "count(a.eps_l1), count(a.eps_linf), count(a.dec_l1), count(a.cert_linf), count(a.bind_layer_l1) "
+                + "FROM both a JOIN both b ON a.example_id = b.example_id WHERE a.run_id = 'l2only' AND b.run_id = 'all'")
+                .first();
+        assertEquals(120L, cmp.getLong(0));
+        assertTrue(cmp.getDouble(1) < 1e-9 && cmp.getDouble(2) < 1e-9, "l2 margins agree: " + cmp);
+        assertEquals(0L, cmp.getLong(3));
+        assertEquals(0L, cmp.getLong(4), "the same logit Jacobians, mapped back from the basis");
+        for (int c = 5; c < 10; c++) {
+            assertEquals(0L, cmp.getLong(c), "no value in a norm not certified: " + cmp);
+        }
+        Row s = r.summary();
+        assertTrue(s.isNullAt(s.fieldIndex("eps_l1_p50")) && s.isNullAt(s.fieldIndex("eps_linf_min"))
+                && s.isNullAt(s.fieldIndex("cert_acc_l1")) && s.isNullAt(s.fieldIndex("cert_acc_linf")));
+        assertEquals(5, s.getList(s.fieldIndex("cert_acc_l2")).size());
+        assertEquals(64L * 100, s.getLong(s.fieldIndex("soundness_points")), "l2 balls only");
+        assertEquals(0L, s.getLong(s.fieldIndex("soundness_violations")));
+        // the summary as a table reads back with the same nulls
+        Row back = spark.read().parquet(out + "/summary").where("run_id = 'l2only'").first();
+        assertTrue(back.isNullAt(back.fieldIndex("cert_acc_l1")));
+    }
+
     /** Graph nets (a residual conv net here) certify into the same tables, soundness mode included. */
     @Test
     void graphNetsCertifyIntoTheSameTables() throws IOException {
