@@ -2,6 +2,7 @@ package org.rollspark.dense;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
 import org.nd4j.linalg.api.ops.impl.reduce.floating.SquaredNorm;
@@ -15,6 +16,7 @@ import org.rollspark.net.Gradient;
 import org.rollspark.net.Network.NeuronValues;
 import org.rollspark.net.Neurons;
 import org.rollspark.util.Blas;
+import org.rollspark.util.Gather;
 import org.rollspark.util.Host;
 
 /**
@@ -158,7 +160,8 @@ final class DenseForward implements Forward {
     }
 
     /** The Jacobian chain of the batch: per hidden layer its state, masked state and squared norms. */
-    private record Chain(int rows, INDArray q, INDArray[] slopes, INDArray[] state, INDArray[] masked, double[][] sq) {}
+    private record Chain(int rows, INDArray q, INDArray[] slopes, INDArray[] state, INDArray[] masked, double[][] sq,
+            JacobianChain.Gathered[] gathered, int[][][] active) {}
 
     private Chain forwardChain(boolean keep) {
         int hidden = net.numHidden();
@@ -183,8 +186,17 @@ final class DenseForward implements Forward {
         double[][] sq = new double[hidden][];
         state[0] = seed;
         sq[0] = Host.pull(Nd4j.getExecutioner().exec(new SquaredNorm(seed, false, 0)));
+        boolean sparse = jc.active(0) != null; // ReLU: the steps multiply the active units alone
+        JacobianChain.Gathered[] gathered = sparse ? new JacobianChain.Gathered[hidden] : null;
+        int[][][] active = sparse ? new int[hidden][][] : null;
+        for (int i = 0; sparse && i < hidden; i++) {
+            active[i] = jc.active(i);
+        }
         for (int i = 1; i < hidden; i++) {
-            if (keep && i > 1) {
+            if (sparse) {
+                jc.advance();
+                gathered[i - 1] = keep ? jc.gathered() : null;
+            } else if (keep && i > 1) {
                 // the first layer's masked state is never materialised (see jacobianBackward)
                 masked[i - 1] = jc.masked();
                 jc.advance(masked[i - 1]);
@@ -194,10 +206,9 @@ final class DenseForward implements Forward {
             if (keep) {
                 state[i] = jc.state();
             }
-            INDArray st = jc.state().reshape('c', batch, rows, net.hiddenSize(i));
-            sq[i] = Host.pull(Nd4j.getExecutioner().exec(new SquaredNorm(st, false, 1)));
+            sq[i] = squaredColumnNorms(jc.state(), batch, rows);
         }
-        return new Chain(rows, q, slopes, state, masked, sq);
+        return new Chain(rows, q, slopes, state, masked, sq, gathered, active);
     }
 
     /**
@@ -212,7 +223,15 @@ final class DenseForward implements Forward {
         int rows = ch.rows();
         int batch = (int) ch.slopes()[0].size(0);
         INDArray s = null;
-        for (int i = hidden - 1; i >= 1; i--) {
+        if (ch.gathered() != null && hidden > 1) {
+            s = direct(ch, hidden - 1, u, batch, rows);
+            for (int i = hidden - 1; i >= 1; i--) {
+                // the propagated part lands on the direct term of layer i - 1 (on the shared seed's sum at the first)
+                INDArray into = i > 1 ? direct(ch, i - 1, u, batch, rows) : null;
+                s = activeBackward(s, ch.gathered()[i - 1], ch.active()[i - 1], rows, g.weight(i), into);
+            }
+        }
+        for (int i = hidden - 1; ch.gathered() == null && i >= 1; i--) {
             int h = net.hiddenSize(i);
             INDArray direct = scale(ch.state()[i], batch, rows, Host.array(twice(u[i]), net.dataType(), batch, h), null);
             s = s == null ? direct : s.addi(direct);
@@ -241,13 +260,96 @@ final class DenseForward implements Forward {
         }
         INDArray seedGrad = ch.state()[0].mulRowVector(Host.array(uSum, net.dataType(), h1));
         if (s != null) {
-            seedGrad.addi(s.reshape('c', batch, rows, h1).sum(0));
+            seedGrad.addi(ch.gathered() != null ? s : s.reshape('c', batch, rows, h1).sum(0)); // summed already, or not
         }
         if (ch.q() != null) {
             Blas.gemm(seedGrad, true, ch.q(), true, g.weight(0), 1.0, 0.0);
         } else {
             g.weight(0).assign(seedGrad.transpose());
         }
+    }
+
+    /**
+     * Squared norms of each example's columns of a (B*r, H) state, (B*H): one pass over memory, float
+     * accumulators for float32 states (the loop vectorises; ND4J's reduction along the middle axis of (B, r, H) took
+     * three times as long).
+     */
+    static double[] squaredColumnNorms(INDArray t, int batch, int rows) {
+        INDArray c = Host.isDense(t) ? t : t.dup('c');
+        int h = (int) c.size(1);
+        double[] out = new double[batch * h];
+        int off = Math.toIntExact(c.offset());
+        if (c.dataType() == DataType.FLOAT) {
+            java.nio.FloatBuffer fb = c.data().asNioFloat();
+            float[] row = new float[h];
+            float[] acc = new float[h];
+            for (int b = 0; b < batch; b++) {
+                java.util.Arrays.fill(acc, 0);
+                for (int k = 0; k < rows; k++) {
+                    fb.get(off + (b * rows + k) * h, row, 0, h);
+                    for (int j = 0; j < h; j++) {
+                        acc[j] += row[j] * row[j];
+                    }
+                }
+                for (int j = 0; j < h; j++) {
+                    out[b * h + j] = acc[j];
+                }
+            }
+        } else {
+            double[] all = Host.pull(c);
+            for (int b = 0; b < batch; b++) {
+                for (int k = 0; k < rows; k++) {
+                    for (int j = 0; j < h; j++) {
+                        double v = all[(b * rows + k) * h + j];
+                        out[b * h + j] += v * v;
+                    }
+                }
+            }
+        }
+        java.lang.ref.Reference.reachabilityFence(c); // the NIO view keeps no array alive (see Host)
+        java.lang.ref.Reference.reachabilityFence(t);
+        return out;
+    }
+
+    /** dLoss/dT^i through the squared norms alone: {@code 2 T^i * u^i}, (B*r, H_i), a new array. */
+    private INDArray direct(Chain ch, int i, double[][] u, int batch, int rows) {
+        return scale(ch.state()[i], batch, rows, Host.array(twice(u[i]), net.dataType(), batch, net.hiddenSize(i)), null);
+    }
+
+    /**
+     * One layer of the reverse chain on the active units alone (ReLU), from {@code s} = dLoss/dT^i, (B*r, H_i),
+     * and the operands the forward step from layer i-1 gathered ({@code A_b} the active units of layer i-1, the
+     * others' slope 0): writes {@code dW^i}, whose columns A_b get {@code S_b^T T_b[:, A_b]} from example b, and
+     * adds dLoss/dT^{i-1} through the masks, {@code (S_b W^i)[:, A_b]} in columns A_b, to {@code into},
+     * (B*r, H_{i-1}), which it returns; with {@code into} null (the first layer, whose seed is shared) to a new
+     * (r, H_1) array, summed over the examples.
+     */
+    private INDArray activeBackward(INDArray s, JacobianChain.Gathered fw, int[][] active, int rows, INDArray dw,
+            INDArray into) {
+        int batch = active.length;
+        int h = (int) dw.size(0);
+        int prev = (int) dw.size(1);
+        DataType type = s.dataType();
+        INDArray dwt = Nd4j.zeros(type, prev, h); // dW^T: example b's part lands in its rows A_b
+        INDArray out = into != null ? into : Nd4j.zeros(type, rows, prev);
+        INDArray rowsScratch = Nd4j.createUninitialized(type, prev, h);
+        INDArray colsScratch = Nd4j.createUninitialized(type, rows, prev);
+        for (int b = 0; b < batch; b++) {
+            int[] a = active[b];
+            if (a.length == 0) {
+                continue;
+            }
+            INDArray sb = s.get(NDArrayIndex.interval((long) b * rows, (long) (b + 1) * rows), NDArrayIndex.all());
+            INDArray part = rowsScratch.get(NDArrayIndex.interval(0, a.length), NDArrayIndex.all()); // (a, H_i)
+            Blas.gemm(fw.states()[b], true, sb, false, part, 1.0, 0.0);
+            Gather.addRows(part, a, dwt);
+            INDArray back = colsScratch.get(NDArrayIndex.all(), NDArrayIndex.interval(0, a.length)); // (r, a)
+            Blas.gemm(sb, false, fw.weights()[b], true, back, 1.0, 0.0);
+            Gather.addColumns(back, a, into == null ? out
+                    : out.get(NDArrayIndex.interval((long) b * rows, (long) (b + 1) * rows), NDArrayIndex.all()));
+        }
+        dw.assign(dwt.transpose());
+        return out;
     }
 
     private static double[] twice(double[] v) {

@@ -1,10 +1,12 @@
 package org.rollspark.dense;
 
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.rollspark.util.Blas;
+import org.rollspark.util.Gather;
 import org.rollspark.util.Host;
 
 /**
@@ -26,8 +28,11 @@ public final class JacobianChain {
     private final INDArray[] slopes;
     private final int batch;
     private final int rows;
+    /** ReLU: per hidden layer and example, the active units (slope 1; the others' slope is 0); null otherwise. */
+    private final int[][][] active;
     private int layer;
     private INDArray state;
+    private Gathered gathered;
 
     /**
      * @param slopes per hidden layer, (B, H_i) slopes of the frozen activations, see {@link #slopes}
@@ -42,6 +47,34 @@ public final class JacobianChain {
             throw new IllegalArgumentException("seed must be (r, " + net.hiddenSize(0) + ")");
         }
         this.state = seed;
+        this.active = net.activation().alpha() == 0 ? active(slopes) : null;
+    }
+
+    /** The units with a non-zero slope, per hidden layer and example. */
+    private static int[][][] active(INDArray[] slopes) {
+        int[][][] out = new int[slopes.length][][];
+        for (int i = 0; i < slopes.length; i++) {
+            int b = (int) slopes[i].size(0);
+            int h = (int) slopes[i].size(1);
+            double[] s = Host.pull(slopes[i]);
+            out[i] = new int[b][];
+            int[] idx = new int[h];
+            for (int e = 0; e < b; e++) {
+                int a = 0;
+                for (int j = 0; j < h; j++) {
+                    if (s[e * h + j] != 0) {
+                        idx[a++] = j;
+                    }
+                }
+                out[i][e] = java.util.Arrays.copyOf(idx, a);
+            }
+        }
+        return out;
+    }
+
+    /** ReLU: per example, the active units of hidden layer {@code hidden}; null for other activations. */
+    public int[][] active(int hidden) {
+        return active == null ? null : active[hidden];
     }
 
     /** Slopes of the activations at a forward pass, (B, H_i) per hidden layer: 1 if z > 0 else alpha. */
@@ -119,6 +152,11 @@ public final class JacobianChain {
         if (!hasNext()) {
             throw new IllegalStateException("already at the last hidden layer");
         }
+        if (active != null) {
+            state = throughActive(state, layer, net.weight(layer + 1));
+            layer++;
+            return;
+        }
         if (layer > 0) {
             advance(masked());
             return;
@@ -153,8 +191,65 @@ public final class JacobianChain {
         if (hasNext()) {
             throw new IllegalStateException("logit Jacobian needs the last hidden layer, at layer " + layer);
         }
+        if (active != null) {
+            return throughActive(state, layer, net.weight(net.numLayers() - 1));
+        }
         INDArray m = masked();
         INDArray rowsOfM = m.reshape('c', (long) batch * rows, m.size(2));
         return Blas.product(rowsOfM, false, net.weight(net.numLayers() - 1), true);
+    }
+
+    /**
+     * The gathered operands of one ReLU step from hidden layer {@code hidden}, per example b (null where no unit is
+     * active): {@code states[b] = T_b[:, A_b]}, (r, a_b), and {@code weights[b] = W[:, A_b]^T}, (a_b, H'), for the
+     * active units A_b; what the step multiplied, kept for the backward pass ({@code DenseForward}).
+     */
+    public record Gathered(int hidden, INDArray[] states, INDArray[] weights) {}
+
+    /** The operands of the last ReLU step ({@link #advance()}); null for other activations or before a step. */
+    public Gathered gathered() {
+        return gathered;
+    }
+
+    /**
+     * ReLU: {@code (T * slopes) W^T} from the active units alone, one GEMM per example: the inactive units'
+     * columns of the masked state are zero, so example b's rows are {@code T_b[:, A_b] (W[:, A_b])^T}, with
+     * A_b the active units of hidden layer {@code hidden}: about half the work at half the units active.
+     * {@code st} is (r, H) shared or (B*r, H); returns (B*r, H'). The gathered operands live in two arrays
+     * for the batch, kept as {@link #gathered()}.
+     */
+    private INDArray throughActive(INDArray st, int hidden, INDArray w) {
+        INDArray wt = w.transpose().dup('c'); // (H, H'): W's columns as contiguous rows
+        int out = (int) w.size(0);
+        boolean sharedState = st.size(0) == rows;
+        long total = 0;
+        for (int[] a : active[hidden]) {
+            total += a.length;
+        }
+        DataType type = st.dataType();
+        INDArray next = Nd4j.createUninitialized(type, (long) batch * rows, out);
+        INDArray statesAll = Nd4j.createUninitialized(type, Math.max(1, total * rows));
+        INDArray weightsAll = Nd4j.createUninitialized(type, Math.max(1, total * out));
+        INDArray[] states = new INDArray[batch];
+        INDArray[] weights = new INDArray[batch];
+        long at = 0;
+        for (int b = 0; b < batch; b++) {
+            int[] a = active[hidden][b];
+            INDArray rowsOfB = next.get(NDArrayIndex.interval((long) b * rows, (long) (b + 1) * rows), NDArrayIndex.all());
+            if (a.length == 0) {
+                rowsOfB.assign(0);
+                continue;
+            }
+            INDArray src = sharedState ? st
+                    : st.get(NDArrayIndex.interval((long) b * rows, (long) (b + 1) * rows), NDArrayIndex.all());
+            states[b] = statesAll.get(NDArrayIndex.interval(at * rows, (at + a.length) * rows)).reshape('c', rows, a.length);
+            Gather.columns(src, a, states[b]);
+            weights[b] = weightsAll.get(NDArrayIndex.interval(at * out, (at + a.length) * out)).reshape('c', a.length, out);
+            Gather.rows(wt, a, weights[b]);
+            Blas.gemm(states[b], false, weights[b], false, rowsOfB, 1.0, 0.0);
+            at += a.length;
+        }
+        gathered = new Gathered(hidden, states, weights);
+        return next;
     }
 }
