@@ -40,7 +40,7 @@ import org.rollspark.train.TrainConfig;
  * slice. Prints the median training throughput (examples/s) of the epochs after the first.
  *
  * <p>Usage: {@code SparkBench ours|dl4j|local vanilla|roll WORKERS EPOCHS EXAMPLES [AVERAGING_FREQUENCY=5]
- * [ROUNDS=auto]}; run with OMP_NUM_THREADS=1 so each worker is one core (jobs/bench-spark.sh). {@code local} is the
+ * [ROUNDS=auto] [SIZES=784,300,300,10]}; run with OMP_NUM_THREADS=1 so each worker is one core (jobs/bench-spark.sh). {@code local} is the
  * local trainer at batchSizePerWorker on one core, over EXAMPLES / WORKERS examples (a worker's share). For
  * {@code ours} it also prints the seconds per averaging round and ROUNDS (spark.rounds: auto, barrier, tasks).
  */
@@ -55,7 +55,9 @@ public final class SparkBench {
         int examples = Integer.parseInt(args[4]);
         int frequency = args.length > 5 ? Integer.parseInt(args[5]) : 5;
         String rounds = args.length > 6 ? args[6] : "auto";
-        int[] sizes = {784, 300, 300, 10};
+        // a wider net for the round cost at ~10M parameters: e.g. 784,3000,3000,10 (11.4M)
+        int[] sizes = args.length > 7 ? Arrays.stream(args[7].split(",")).mapToInt(Integer::parseInt).toArray()
+                : new int[] {784, 300, 300, 10};
         LabeledData train = LabeledData.bundledMnist(Path.of("."))[0].subset("bench", IntStream.range(0, examples).toArray());
         JavaSparkContext sc = new JavaSparkContext(new SparkConf().setMaster("local[" + workers + "]")
                 .setAppName("roll spark bench").set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1"));
