@@ -223,33 +223,36 @@ final class DenseForward implements Forward {
         int rows = ch.rows();
         int batch = (int) ch.slopes()[0].size(0);
         INDArray s = null;
-        if (ch.gathered() != null && hidden > 1) {
-            s = direct(ch, hidden - 1, u, batch, rows);
-            for (int i = hidden - 1; i >= 1; i--) {
-                // the propagated part lands on the direct term of layer i - 1 (on the shared seed's sum at the first)
-                INDArray into = i > 1 ? direct(ch, i - 1, u, batch, rows) : null;
-                s = activeBackward(s, ch.gathered()[i - 1], ch.active()[i - 1], rows, g.weight(i), into);
-            }
-        }
-        for (int i = hidden - 1; ch.gathered() == null && i >= 1; i--) {
-            int h = net.hiddenSize(i);
-            INDArray direct = scale(ch.state()[i], batch, rows, Host.array(twice(u[i]), net.dataType(), batch, h), null);
-            s = s == null ? direct : s.addi(direct);
-            if (i == 1) {
-                // dW^2 = sum_b S_b^T (seed * slopes_b): per-example GEMMs against the scaled shared seed
-                INDArray gw = g.weight(1);
-                for (int b = 0; b < batch; b++) {
-                    INDArray sb = s.get(NDArrayIndex.interval((long) b * rows, (long) (b + 1) * rows), NDArrayIndex.all());
-                    INDArray seedB = ch.state()[0].mulRowVector(ch.slopes()[0].getRow(b));
-                    Blas.gemm(sb, true, seedB, false, gw, 1.0, b == 0 ? 0.0 : 1.0);
+        if (ch.gathered() != null) {
+            // ReLU: the active units alone, on the operands the forward steps gathered
+            if (hidden > 1) {
+                s = direct(ch, hidden - 1, u, batch, rows);
+                for (int i = hidden - 1; i >= 1; i--) {
+                    // the propagated part lands on the direct term of layer i - 1 (on the shared seed's sum at the first)
+                    INDArray into = i > 1 ? direct(ch, i - 1, u, batch, rows) : null;
+                    s = activeBackward(s, ch.gathered()[i - 1], ch.active()[i - 1], rows, g.weight(i), into);
                 }
-            } else {
-                INDArray prevMasked = ch.masked()[i - 1];
-                INDArray prev = prevMasked.reshape('c', (long) batch * rows, prevMasked.size(2));
-                Blas.gemm(s, true, prev, false, g.weight(i), 1.0, 0.0);
             }
-            INDArray p = Blas.product(s, false, net.weight(i), false);
-            s = scale(p, batch, rows, ch.slopes()[i - 1], p);
+        } else {
+            for (int i = hidden - 1; i >= 1; i--) {
+                INDArray direct = direct(ch, i, u, batch, rows);
+                s = s == null ? direct : s.addi(direct);
+                if (i == 1) {
+                    // dW^2 = sum_b S_b^T (seed * slopes_b): per-example GEMMs against the scaled shared seed
+                    INDArray gw = g.weight(1);
+                    for (int b = 0; b < batch; b++) {
+                        INDArray sb = s.get(NDArrayIndex.interval((long) b * rows, (long) (b + 1) * rows), NDArrayIndex.all());
+                        INDArray seedB = ch.state()[0].mulRowVector(ch.slopes()[0].getRow(b));
+                        Blas.gemm(sb, true, seedB, false, gw, 1.0, b == 0 ? 0.0 : 1.0);
+                    }
+                } else {
+                    INDArray prevMasked = ch.masked()[i - 1];
+                    INDArray prev = prevMasked.reshape('c', (long) batch * rows, prevMasked.size(2));
+                    Blas.gemm(s, true, prev, false, g.weight(i), 1.0, 0.0);
+                }
+                INDArray p = Blas.product(s, false, net.weight(i), false);
+                s = scale(p, batch, rows, ch.slopes()[i - 1], p);
+            }
         }
         int h1 = net.hiddenSize(0);
         double[] uSum = new double[h1];

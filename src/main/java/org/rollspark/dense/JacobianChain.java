@@ -200,11 +200,11 @@ public final class JacobianChain {
     }
 
     /**
-     * The gathered operands of one ReLU step from hidden layer {@code hidden}, per example b (null where no unit is
+     * The gathered operands of one ReLU step, per example b (null where no unit is
      * active): {@code states[b] = T_b[:, A_b]}, (r, a_b), and {@code weights[b] = W[:, A_b]^T}, (a_b, H'), for the
      * active units A_b; what the step multiplied, kept for the backward pass ({@code DenseForward}).
      */
-    public record Gathered(int hidden, INDArray[] states, INDArray[] weights) {}
+    public record Gathered(INDArray[] states, INDArray[] weights) {}
 
     /** The operands of the last ReLU step ({@link #advance()}); null for other activations or before a step. */
     public Gathered gathered() {
@@ -249,7 +249,7 @@ public final class JacobianChain {
             Blas.gemm(states[b], false, weights[b], false, rowsOfB, 1.0, 0.0);
             at += a.length;
         }
-        gathered = new Gathered(hidden, states, weights);
+        gathered = new Gathered(states, weights);
         return next;
     }
 }

@@ -156,10 +156,6 @@ public final class CertificationJob {
                     v.get(REPLACE), byteValued, CertificationJob.norms(v.get(NORMS)));
         }
 
-        /** These options certifying in the given norms only. */
-        public Options withNorms(java.util.Set<Norm> only) {
-            return new Options(soundnessExamples, soundnessPoints, coordinateBounds, gradient, replace, byteValued, only);
-        }
 
         /** These options for data whose values are bytes over 255: certified around the exact p / 255. */
         public Options byteValued(boolean on) {

@@ -96,7 +96,7 @@ class SparkMlApiTest {
         cli(t.toArray(String[]::new));
         Path cliModel = Path.of(out, "models", "cli");
         List<String> c = new ArrayList<>(List.of("certify", "--model", cliModel.toString(), "data.format=table",
-                "data.test=" + test, "output.runId=cert", "certify.norms=[l2]")); // the norms transform's columns name
+                "data.test=" + test, "output.runId=cert", org.rollspark.spark.CertificationJob.NORMS.key() + "=[l2]")); // the norms transform's columns name
         c.addAll(List.of(settings));
         cli(c.toArray(String[]::new));
 
@@ -137,7 +137,7 @@ class SparkMlApiTest {
         String saved = tmp.resolve("api-model").toString();
         model.write().save(saved);
         cli("certify", "--model", saved, "data.format=table", "data.test=" + test, "data.idColumn=id",
-                "output.dir=" + out, "output.runId=api", "certify.norms=[l2]");
+                "output.dir=" + out, "output.runId=api", org.rollspark.spark.CertificationJob.NORMS.key() + "=[l2]");
         spark = session();
         assertEquals(0, spark.read().parquet(out + "/certification/examples").where("run_id = 'api'").join(
                 spark.read().parquet(out + "/certification/examples").where("run_id = 'cert'"),
